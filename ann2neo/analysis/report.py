@@ -1,0 +1,90 @@
+"""One call for the paper's per-network analysis of a recording."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..core.conversion import spike_matrix
+from ..core.units import as_samples
+from .statistics import network_summary, node_statistics
+
+__all__ = ["NetworkAnalysis", "analyze"]
+
+
+@dataclass
+class NetworkAnalysis:
+    """Result of :func:`analyze` for one recording (one layer, one split).
+
+    Attributes
+    ----------
+    nodes : pandas.DataFrame
+        Per-node table (see :func:`ann2neo.node_statistics`), plus per-node test
+        results when diagnostics were requested.
+    summary : dict
+        Network summary (see :func:`ann2neo.network_summary`): ``mfr``, ``cv_fr``,
+        ``mf``, ``cv_ff`` and more.
+    tests : dict
+        Network-level diagnostics (empty unless ``diagnostics=True``).
+    window : int
+        Fano-factor window in samples.
+    n_samples : int
+        Length of the recording in samples.
+    """
+
+    nodes: pd.DataFrame
+    summary: dict
+    window: int
+    n_samples: int
+    tests: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Summary and network-level tests as one flat dict."""
+        return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
+
+
+def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=None) -> NetworkAnalysis:
+    """Analyze a recording the way arXiv:2308.00858 does, in one call.
+
+    Parameters
+    ----------
+    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+        One layer's recording.
+    window : int or pq.Quantity in samples, default 100
+        Fano-factor window (paper: 100 samples).
+    diagnostics : bool, default False
+        Also run the Poisson-model diagnostics of sections 3.3.1 (Fano factor
+        test of Eden & Kramer 2010 against the Poisson and the Bernoulli null,
+        Ljung-Box independence, ADF stationarity); see
+        :func:`ann2neo.analysis.diagnostics.diagnose`.
+    alpha : float, default 0.05
+        Significance level of the diagnostics.
+    lags : int, default 10
+        Ljung-Box lags.
+    seed : int, optional
+        Seed of the Bernoulli surrogates of the simulated Fano factor test.
+
+    Returns
+    -------
+    NetworkAnalysis
+        ``.nodes`` (DataFrame, one row per node), ``.summary`` (dict with
+        ``mfr``, ``cv_fr`` and ``cv_ff`` in %, ``mf`` ...), ``.tests``.
+
+    Raises
+    ------
+    ValueError
+        On a matrix that is not 2-D binary or a window longer than the recording.
+    ann2neo.UnitError
+        On a window or trains not in samples.
+    """
+    matrix = spike_matrix(spikes)
+    nodes = node_statistics(matrix, window)
+    result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
+                             window=int(as_samples(window, "window")), n_samples=int(matrix.shape[0]))
+    if diagnostics:
+        from .diagnostics import diagnose
+
+        per_node, tests = diagnose(matrix, nodes, window=result.window, alpha=alpha, lags=lags, seed=seed)
+        result.nodes = nodes.join(per_node)
+        result.tests = tests
+    return result

@@ -1,0 +1,283 @@
+"""Conversion between boolean spike matrices and Neo objects.
+
+The Neo layout used throughout ann2neo:
+
+* one :class:`neo.SpikeTrain` per node, times in :data:`ann2neo.sample`,
+  ``t_start = 0``, ``t_stop = n_samples``, annotated with ``node`` (flat index),
+  ``node_position`` (index in the layer's shape), ``layer``, ``threshold`` and
+  whatever the caller adds (model, split, condition);
+* one :class:`neo.Segment` per recording (a data split or a condition);
+* one :class:`neo.Block` per experiment, with one :class:`neo.Group` per node
+  collecting that node's spike trains across segments (the Neo way to say
+  "the same unit in several recordings").
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import neo
+import numpy as np
+import quantities as pq
+
+from .binarize import SpikeMatrix, as_spike_matrix
+from .units import check_sample_units, sample
+
+__all__ = ["to_spiketrains", "from_spiketrains", "to_segment", "to_block", "spike_matrix"]
+
+
+def _spike_times_by_node(spikes: np.ndarray):
+    """Spike sample indices of every node, node-major, and per-node bounds.
+
+    One ``np.nonzero`` over the transposed matrix gives all spike times sorted by
+    node, then by time; ``bounds[j]:bounds[j + 1]`` slices node ``j``.
+    """
+    counts = np.count_nonzero(spikes, axis=0)
+    bounds = np.zeros(spikes.shape[1] + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    _, times = np.nonzero(np.ascontiguousarray(spikes.T))
+    return times.astype(np.float64), bounds
+
+
+def to_spiketrains(spikes, *, layer=None, threshold=None, **annotations) -> list[neo.SpikeTrain]:
+    """Convert a boolean spike matrix into one :class:`neo.SpikeTrain` per node.
+
+    Parameters
+    ----------
+    spikes : array_like of bool, shape (n_samples, n_nodes)
+        Spike matrix, e.g. from :func:`ann2neo.binarize` or :func:`ann2neo.record`.
+        Row ``k`` becomes time ``k`` samples.
+    layer : str, optional
+        Layer name; defaults to ``spikes.layer`` for a :class:`SpikeMatrix`.
+    threshold : float, optional
+        Threshold used; defaults to ``spikes.threshold`` for a :class:`SpikeMatrix`.
+    **annotations
+        Extra annotations for every train (e.g. ``model=``, ``split=``,
+        ``condition=``); values must be types Neo accepts as annotations.
+
+    Returns
+    -------
+    list of neo.SpikeTrain, length n_nodes
+        Train ``j`` holds the sample indices at which node ``j`` spiked, as float64
+        times in :data:`ann2neo.sample`; ``t_start = 0``, ``t_stop = n_samples``,
+        ``sampling_rate = 1 / sample``.  Annotations: ``node`` (int), ``node_position``
+        (tuple, index in ``layer_shape``), ``layer``, ``threshold``, ``layer_shape``
+        and the caller's.
+
+    Raises
+    ------
+    ValueError
+        If ``spikes`` is not a 2-D binary matrix with at least one sample and node.
+    """
+    matrix = as_spike_matrix(spikes)
+    n_samples, n_nodes = matrix.shape
+    layer = layer if layer is not None else getattr(spikes, "layer", None)
+    threshold = threshold if threshold is not None else getattr(spikes, "threshold", None)
+    layer_shape = tuple(getattr(spikes, "layer_shape", None) or (n_nodes,))
+    positions = np.unravel_index(np.arange(n_nodes), layer_shape)
+    times, bounds = _spike_times_by_node(matrix)
+    t_stop = float(n_samples) * sample
+    t_start = 0.0 * sample
+    rate = 1.0 / sample
+    base = dict(annotations, layer=layer, threshold=threshold, layer_shape=layer_shape)
+    trains = []
+    for j in range(n_nodes):
+        st = neo.SpikeTrain(
+            times[bounds[j]:bounds[j + 1]], t_stop=t_stop, units=sample, t_start=t_start,
+            sampling_rate=rate, name=f"{layer}#{j}" if layer is not None else f"node {j}",
+        )
+        st.annotations.update(base)
+        st.annotations["node"] = j
+        st.annotations["node_position"] = tuple(int(p[j]) for p in positions)
+        trains.append(st)
+    return trains
+
+
+def from_spiketrains(spiketrains: Sequence[neo.SpikeTrain]) -> SpikeMatrix:
+    """Rebuild the boolean spike matrix from per-node spike trains.
+
+    The exact inverse of :func:`to_spiketrains`: column ``j`` is ``spiketrains[j]``.
+
+    Parameters
+    ----------
+    spiketrains : sequence of neo.SpikeTrain
+        Trains in :data:`ann2neo.sample`, all with ``t_start = 0`` and the same
+        integer ``t_stop = n_samples``; spike times on the integer sample grid,
+        at most one spike per sample.
+
+    Returns
+    -------
+    SpikeMatrix, shape (n_samples, n_nodes), dtype bool
+        ``layer``, ``threshold`` and ``layer_shape`` are restored from the trains'
+        annotations when all trains agree on them.
+
+    Raises
+    ------
+    ann2neo.UnitError
+        If a train is not in samples (e.g. seconds or ms).
+    ValueError
+        If there are no trains, ``t_start``/``t_stop`` differ or are not
+        integers, a spike time is off the sample grid or outside
+        ``[0, n_samples)``, or a node spikes twice on one sample.
+    """
+    trains = list(spiketrains)
+    if not trains:
+        raise ValueError("no spike trains given: the layer is empty")
+    for i, st in enumerate(trains):
+        check_sample_units(st, what=f"spike train {i}")
+    t_stops = {float(st.t_stop.magnitude) for st in trains}
+    t_starts = {float(st.t_start.magnitude) for st in trains}
+    if t_starts != {0.0}:
+        raise ValueError(f"spike trains must start at sample 0, got t_start values {sorted(t_starts)}")
+    if len(t_stops) != 1:
+        raise ValueError(f"spike trains have different t_stop values {sorted(t_stops)[:5]}; "
+                         "they must come from one recording")
+    n_samples = t_stops.pop()
+    if n_samples != int(n_samples) or n_samples < 1:
+        raise ValueError(f"t_stop must be a positive whole number of samples, got {n_samples}")
+    n_samples = int(n_samples)
+    counts = np.fromiter((len(st) for st in trains), dtype=np.int64, count=len(trains))
+    times = np.concatenate([np.asarray(st.magnitude, dtype=np.float64) for st in trains]) if counts.sum() else np.zeros(0)
+    idx = times.astype(np.int64)
+    if not np.array_equal(idx, times):
+        raise ValueError("spike times are not on the integer sample grid; ann2neo spike trains "
+                         "have one spike per sample index")
+    if idx.size and (idx.min() < 0 or idx.max() >= n_samples):
+        raise ValueError(f"spike times outside [0, {n_samples}) samples")
+    nodes = np.repeat(np.arange(len(trains)), counts)
+    matrix = np.zeros((n_samples, len(trains)), dtype=bool)
+    matrix[idx, nodes] = True
+    if np.count_nonzero(matrix) != idx.size:
+        raise ValueError("a spike train has two spikes on the same sample; a binary spike matrix "
+                         "holds at most one spike per node and sample")
+
+    def common(key):
+        values = {repr(st.annotations.get(key)) for st in trains}
+        return trains[0].annotations.get(key) if len(values) == 1 else None
+
+    layer_shape = common("layer_shape")  # NIX returns a 1-tuple as a scalar
+    layer_shape = None if layer_shape is None else tuple(np.atleast_1d(layer_shape).astype(int))
+    if layer_shape is not None and int(np.prod(layer_shape)) != len(trains):
+        layer_shape = None
+    return SpikeMatrix(matrix, layer_shape=layer_shape, threshold=common("threshold"), layer=common("layer"))
+
+
+def _trains_of(data, annotations) -> list[neo.SpikeTrain]:
+    if isinstance(data, Mapping):  # several layers of one recording
+        trains = []
+        for name, spikes in data.items():
+            trains.extend(to_spiketrains(spikes, layer=name, **annotations))
+        return trains
+    if isinstance(data, np.ndarray):
+        return to_spiketrains(data, **annotations)
+    trains = list(data)
+    if not all(isinstance(st, neo.SpikeTrain) for st in trains):
+        raise TypeError("expected a spike matrix, a {layer: spike matrix} mapping or a list of neo.SpikeTrain")
+    for st in trains:
+        st.annotations.update(annotations)
+    return trains
+
+
+def to_segment(data, *, name=None, description=None, **annotations) -> neo.Segment:
+    """Group one recording's spike trains into a :class:`neo.Segment`.
+
+    Parameters
+    ----------
+    data : array_like of bool (n_samples, n_nodes), mapping of str to such arrays, or list of neo.SpikeTrain
+        One recording: a layer's spike matrix, several layers recorded on the
+        same samples (``{layer name: spike matrix}``), or ready spike trains.
+    name, description : str, optional
+        Segment name (e.g. ``"train"``) and description.
+    **annotations
+        Annotations set on the segment and on each of its spike trains
+        (e.g. ``split="test"``, ``condition="Generalizing"``).
+
+    Returns
+    -------
+    neo.Segment
+        With ``spiketrains`` in node order (layer by layer).
+
+    Raises
+    ------
+    ValueError, TypeError
+        On an invalid spike matrix or objects that are not spike trains.
+    """
+    trains = _trains_of(data, annotations)
+    segment = neo.Segment(name=name, description=description, **annotations)
+    segment.spiketrains.extend(trains)
+    for st in trains:
+        st.segment = segment
+    return segment
+
+
+def to_block(segments, *, name=None, description=None, group_nodes=True, **annotations) -> neo.Block:
+    """Collect segments into a :class:`neo.Block` for one experiment.
+
+    Parameters
+    ----------
+    segments : neo.Segment or sequence of neo.Segment, or a mapping of str to recordings
+        Segments, e.g. from :func:`to_segment`.  A mapping ``{segment name: data}``
+        is converted with :func:`to_segment` first.
+    name, description : str, optional
+    group_nodes : bool, default True
+        Add one :class:`neo.Group` per (layer, node) holding that node's trains
+        across all segments, named ``"<layer>#<node>"``.
+    **annotations
+        Block annotations (e.g. ``model=``, ``dataset=``).
+
+    Returns
+    -------
+    neo.Block
+    """
+    if isinstance(segments, neo.Segment):
+        segments = [segments]
+    elif isinstance(segments, Mapping):
+        segments = [to_segment(data, name=str(key)) for key, data in segments.items()]
+    block = neo.Block(name=name, description=description, **annotations)
+    block.segments.extend(segments)
+    for seg in segments:
+        seg.block = block
+    if group_nodes:
+        groups: dict = {}
+        for seg in segments:
+            for st in seg.spiketrains:
+                key = (st.annotations.get("layer"), st.annotations.get("node"))
+                if key[1] is None:
+                    continue
+                if key not in groups:
+                    groups[key] = neo.Group(name=f"{key[0]}#{key[1]}", allowed_types=[neo.SpikeTrain],
+                                            layer=key[0], node=key[1])
+                groups[key].add(st)
+        block.groups.extend(groups.values())
+        for g in groups.values():
+            g.block = block
+    return block
+
+
+def spike_matrix(data, name: str = "spikes") -> np.ndarray:
+    """Return the boolean spike matrix of any supported recording input.
+
+    Parameters
+    ----------
+    data : array_like of bool (n_samples, n_nodes), sequence of neo.SpikeTrain, or neo.Segment
+        A spike matrix (returned validated, not copied when already boolean),
+        per-node spike trains in samples, or a segment holding them.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples, n_nodes)
+
+    Raises
+    ------
+    ValueError, ann2neo.UnitError
+        As :func:`from_spiketrains` and for matrices that are not 2-D and binary.
+    """
+    if isinstance(data, neo.Segment):
+        data = data.spiketrains
+    if isinstance(data, np.ndarray):
+        return as_spike_matrix(data, name)
+    if isinstance(data, (list, tuple)) or hasattr(data, "__iter__"):
+        items = list(data)
+        if items and all(isinstance(st, neo.SpikeTrain) for st in items):
+            return from_spiketrains(items)
+        return as_spike_matrix(np.asarray(items), name)
+    raise TypeError(f"{name}: expected a spike matrix or spike trains, got {type(data).__name__}")

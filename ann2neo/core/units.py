@@ -1,0 +1,127 @@
+"""The sample-index time unit and the unit checks that guard it.
+
+One input sample fed to a network is one time step.  :data:`sample` is the
+``quantities`` time unit in which the spike caused by sample ``k`` (0-based
+position in the dataset as fed to the model) lies at time ``k``; a recording
+of ``n`` samples spans ``[0, n)`` with ``t_start = 0`` and ``t_stop = n``.
+
+``quantities`` needs every time unit to be defined relative to the second, so
+``sample`` is declared as ``1 s``.  That makes a sample *silently* equal to a
+second whenever it is mixed with ``ms`` or ``Hz`` — and neo 0.14 does not
+validate spike-time units either.  ann2neo therefore checks units itself:
+wherever a duration in samples is meant, it accepts a plain number (taken as
+samples) or a quantity in :data:`sample`, and refuses seconds-based units with
+:class:`UnitError`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import quantities as pq
+
+__all__ = ["sample", "UnitError", "as_samples", "is_sample_unit", "check_sample_units"]
+
+
+def _define_sample_unit():
+    # Importing ann2neo registers "sample" in quantities' unit registry, so that
+    # files written with it (NIX stores unit strings) can be read back.  A
+    # re-import (importlib.reload) must not define a second, different unit.
+    from quantities.registry import unit_registry
+
+    try:
+        existing = unit_registry["sample"]
+    except LookupError:
+        return pq.UnitTime("sample", pq.s, symbol="sample")
+    if not isinstance(existing, pq.UnitTime):
+        raise ImportError(f"quantities already defines 'sample' as {existing!r}, not a time unit")
+    return existing
+
+
+#: Time unit of one input sample (one time step of an ANN spike train).
+sample = _define_sample_unit()
+
+
+class UnitError(ValueError):
+    """A quantity is in a physical time unit (s, ms, Hz) where samples are meant."""
+
+
+def is_sample_unit(quantity) -> bool:
+    """Return True if ``quantity`` is expressed in samples (or 1/sample).
+
+    Parameters
+    ----------
+    quantity : pq.Quantity
+
+    Returns
+    -------
+    bool
+    """
+    dims = dict(quantity.dimensionality)
+    return len(dims) == 1 and next(iter(dims)).name == "sample"
+
+
+def as_samples(value, name: str = "value") -> float:
+    """Convert a duration to a plain number of samples, refusing physical units.
+
+    Parameters
+    ----------
+    value : int, float or pq.Quantity
+        A number (taken as samples) or a scalar quantity in :data:`sample`.
+    name : str
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    float
+        The duration in samples.
+
+    Raises
+    ------
+    UnitError
+        If ``value`` carries any unit other than :data:`sample` (e.g. ``ms``),
+        because a sample has no duration in physical time.
+    ValueError
+        If ``value`` is not a finite scalar.
+    """
+    if isinstance(value, pq.Quantity):
+        if value.ndim != 0 and value.size != 1:
+            raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
+        if not is_sample_unit(value):
+            raise UnitError(
+                f"{name} must be given in samples (ann2neo.sample) or as a plain number "
+                f"of samples, got {value}. ANN spike trains have no physical time: one "
+                f"input sample is one time step, and quantities would silently treat a "
+                f"sample as one second."
+            )
+        value = float(value.magnitude.item())
+    elif isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
+        value = float(value)
+    else:
+        raise ValueError(f"{name} must be a number of samples, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_sample_units(spiketrain, what: str = "spike train") -> None:
+    """Raise :class:`UnitError` unless a spike train's times are in samples.
+
+    Parameters
+    ----------
+    spiketrain : neo.SpikeTrain
+    what : str
+        Description used in the error message.
+
+    Raises
+    ------
+    UnitError
+        If the times, ``t_start`` or ``t_stop`` are not in :data:`sample`.
+    """
+    for label, q in (("times", spiketrain), ("t_start", spiketrain.t_start), ("t_stop", spiketrain.t_stop)):
+        if not is_sample_unit(q):
+            raise UnitError(
+                f"{what} {label} are in {q.dimensionality.string}, not in samples; ann2neo "
+                f"works on sample-index time (ann2neo.sample). Build the train with "
+                f"units=ann2neo.sample, or convert recorded times to sample indices first."
+            )

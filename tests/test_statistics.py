@@ -1,0 +1,134 @@
+"""Statistics against Elephant's own functions (1e-12), numpy, and closed forms."""
+import warnings
+
+import elephant.statistics as es
+import numpy as np
+import pytest
+from elephant.conversion import BinnedSpikeTrain
+
+import ann2neo
+from ann2neo import sample
+
+RTOL = 1e-12
+
+
+def elephant_reference(matrix, window):
+    """Per-node statistics computed with Elephant alone, train by train."""
+    trains = ann2neo.to_spiketrains(matrix)
+    n = matrix.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rate = np.array([float(es.mean_firing_rate(st)) for st in trains])
+        counts = BinnedSpikeTrain(trains, bin_size=window * sample, t_start=0 * sample,
+                                  t_stop=n * sample).to_array()
+        # Elephant's fanofactor over the node's window trains (counts = lengths)
+        ff = np.array([es.fanofactor([np.zeros(c) for c in row]) if row.sum() else np.nan for row in counts])
+        cv = np.array([es.cv(es.isi(st)) if len(st) >= 3 else np.nan for st in trains])
+        lv = np.array([es.lv(es.isi(st)) if len(st) >= 3 else np.nan for st in trains])
+    return rate, ff, cv, lv
+
+
+@pytest.mark.parametrize("window", [1, 7, 100, 1050])
+def test_node_statistics_equal_elephant(hetero_matrix, window):
+    table = ann2neo.node_statistics(hetero_matrix, window=window)
+    rate, ff, cv, lv = elephant_reference(hetero_matrix, window)
+    np.testing.assert_allclose(table["firing_rate"], rate, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(table["fano_factor"], ff, rtol=RTOL, atol=1e-15, equal_nan=True)
+    np.testing.assert_allclose(table["cv_isi"], cv, rtol=RTOL, atol=1e-15, equal_nan=True)
+    np.testing.assert_allclose(table["lv"], lv, rtol=RTOL, atol=1e-15, equal_nan=True)
+
+
+def test_fano_factor_equals_numpy_on_window_counts(hetero_matrix):
+    counts = hetero_matrix[:1000].reshape(10, 100, -1).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        expected = counts.var(axis=0) / counts.mean(axis=0)
+    np.testing.assert_allclose(ann2neo.fano_factor(hetero_matrix, 100), expected, rtol=RTOL, equal_nan=True)
+    np.testing.assert_array_equal(ann2neo.window_counts(hetero_matrix, 100), counts)
+
+
+def test_single_functions_agree_with_the_table(hetero_matrix):
+    table = ann2neo.node_statistics(hetero_matrix, 100)
+    np.testing.assert_array_equal(ann2neo.firing_rate(hetero_matrix), table["firing_rate"])
+    np.testing.assert_array_equal(ann2neo.cv_isi(hetero_matrix), table["cv_isi"])
+    np.testing.assert_array_equal(ann2neo.lv(hetero_matrix), table["lv"])
+    trains = ann2neo.to_spiketrains(hetero_matrix)
+    np.testing.assert_array_equal(ann2neo.fano_factor(trains, 100), table["fano_factor"])
+    isis = ann2neo.isi(hetero_matrix)
+    for st, got in zip(trains, isis):
+        np.testing.assert_array_equal(got, es.isi(st).magnitude)
+
+
+def test_degenerate_nodes_are_nan_not_errors(hetero_matrix):
+    t = ann2neo.node_statistics(hetero_matrix, 100)
+    assert t.loc[0, "firing_rate"] == 0 and np.isnan(t.loc[0, ["fano_factor", "cv_isi", "lv"]].astype(float)).all()
+    assert t.loc[1, "firing_rate"] == 1 and t.loc[1, "fano_factor"] == 0 and t.loc[1, "cv_isi"] == 0
+    assert np.isnan(t.loc[1, "dispersion"])  # the Bernoulli null has no variance at rate 1
+    assert np.isnan(t.loc[2, "cv_isi"]) and np.isnan(t.loc[3, "cv_isi"]) and np.isnan(t.loc[3, "lv"])
+    assert np.isnan(t.loc[5, "fano_factor"]) and t.loc[5, "n_spikes"] == 30
+    s = ann2neo.network_summary(t)
+    assert s["n_silent"] == 1 and s["n_always"] == 1 and s["n_undefined_ff"] == 2
+
+
+def test_window_longer_than_recording_is_a_clear_error(hetero_matrix):
+    with pytest.raises(ValueError, match="longer than the recording"):
+        ann2neo.analyze(hetero_matrix, window=2000)
+    with pytest.raises(ValueError, match="whole number"):
+        ann2neo.fano_factor(hetero_matrix, window=2.5)
+
+
+@pytest.mark.parametrize("p", [0.03, 0.12, 0.45, 0.62])
+def test_bernoulli_closed_forms(p):
+    """i.i.d. binary spikes: F = 1 - p, CV = sqrt(1 - p), LV of geometric ISIs within sampling error."""
+    rng = np.random.default_rng(int(p * 1000))
+    n, nodes, w = 60_000, 50, 100
+    m = rng.random((n, nodes)) < p
+    t = ann2neo.node_statistics(m, w)
+    n_win = n // w
+    # mean of 50 nodes; per-node SE of F is about (1-p)*sqrt(2/(N-1)) -> SE of the mean ~ 0.0082*(1-p)
+    assert t["fano_factor"].mean() == pytest.approx((1 - p) * (n_win - 1) / n_win, abs=4 * 0.0082 * (1 - p))
+    assert t["cv_isi"].mean() == pytest.approx(np.sqrt(1 - p), abs=0.01)
+    assert t["dispersion"].mean() == pytest.approx(1.0, abs=0.04)
+    assert t["cv_dispersion"].mean() == pytest.approx(1.0, abs=0.01)
+    assert t["firing_rate"].mean() == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / (n * nodes)))
+
+
+def test_network_summary_matches_numpy(hetero_matrix):
+    t = ann2neo.node_statistics(hetero_matrix, 100)
+    s = ann2neo.network_summary(t)
+    rate, ff = t["firing_rate"].to_numpy(), t["fano_factor"].dropna().to_numpy()
+    assert s["mfr"] == pytest.approx(rate.mean(), rel=1e-14)
+    assert s["cv_fr"] == pytest.approx(rate.std() / rate.mean() * 100, rel=1e-12)
+    assert s["mf"] == pytest.approx(ff.mean(), rel=1e-14)
+    assert s["cv_ff"] == pytest.approx(ff.std() / ff.mean() * 100, rel=1e-12)
+    assert s["cv_fr"] == pytest.approx(float(es.cv(rate)) * 100, rel=1e-12)
+
+
+def test_analyze_accepts_matrix_trains_and_segment(hetero_matrix):
+    a = ann2neo.analyze(hetero_matrix)
+    b = ann2neo.analyze(ann2neo.to_spiketrains(hetero_matrix))
+    c = ann2neo.analyze(ann2neo.to_segment(hetero_matrix))
+    assert a.summary == b.summary == c.summary
+    assert list(a.nodes.columns[:4]) == ["firing_rate", "fano_factor", "cv_isi", "lv"]
+    assert a.window == 100 and a.n_samples == 1050
+
+
+def test_time_histogram_equals_elephant(hetero_matrix):
+    trains = ann2neo.to_spiketrains(hetero_matrix)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = es.time_histogram(trains, bin_size=25 * sample)
+    got = ann2neo.time_histogram(hetero_matrix, bin_size=25)
+    np.testing.assert_array_equal(got.magnitude, ref.magnitude)
+    assert got.sampling_period == 25 * sample
+    rate = ann2neo.time_histogram(hetero_matrix, 25, output="rate")
+    np.testing.assert_allclose(rate.magnitude.ravel(), ref.magnitude.ravel() / (40 * 25))
+
+
+def test_instantaneous_rate_in_spikes_per_sample(rng):
+    m = rng.random((2000, 3)) < np.array([0.1, 0.4, 0.8])
+    r = ann2neo.instantaneous_rate(m, kernel_width=20)
+    assert r.units == (1 / sample).units and r.shape == (2000, 3)
+    # away from the edges the smoothed rate averages to the firing rate
+    np.testing.assert_allclose(r.magnitude[200:-200].mean(axis=0), m[200:-200].mean(axis=0), atol=0.02)
+    with pytest.raises(ann2neo.UnitError):
+        ann2neo.instantaneous_rate(m, kernel_width=20 * __import__("quantities").ms)
