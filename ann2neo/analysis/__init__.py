@@ -1,9 +1,13 @@
 """Analysis: spike-train statistics, the Bernoulli null model, diagnostics, surrogates."""
 from .nullmodel import bernoulli_cv_isi, bernoulli_fano_factor, cv_dispersion, dispersion
+from .diagnostics import adf_test, compare_firing_rates, fano_factor_test, ljung_box
 from .report import NetworkAnalysis, analyze
+from .surrogates import bernoulli_surrogates, poisson_surrogates
 from .statistics import (cv_isi, fano_factor, firing_rate, instantaneous_rate, isi, lv,
                          network_summary, node_statistics, time_histogram, window_counts)
 
 __all__ = ["analyze", "NetworkAnalysis", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics",
-           "network_summary", "bernoulli_fano_factor", "bernoulli_cv_isi", "dispersion", "cv_dispersion"]
+           "network_summary", "bernoulli_fano_factor", "bernoulli_cv_isi", "dispersion", "cv_dispersion",
+           "fano_factor_test", "ljung_box", "adf_test", "compare_firing_rates", "poisson_surrogates",
+           "bernoulli_surrogates"]

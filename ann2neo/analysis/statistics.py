@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.conversion import spike_matrix
+from ..core.conversion import spike_matrix, spike_times_by_node
 from ..core.units import as_samples, sample
 from . import nullmodel
 from ._kernels import node_sums
@@ -181,9 +181,7 @@ def isi(spikes) -> list[np.ndarray]:
     list of ndarray of int64, length n_nodes
         ``np.diff`` of the node's spike sample indices (empty for < 2 spikes).
     """
-    matrix = spike_matrix(spikes)
-    transposed = np.ascontiguousarray(matrix.T)
-    return [np.diff(np.flatnonzero(row)) for row in transposed]
+    return [np.diff(times) for times in spike_times_by_node(spike_matrix(spikes))]
 
 
 def window_counts(spikes, window=100) -> np.ndarray:

@@ -1,0 +1,259 @@
+"""Poisson-model diagnostics of arXiv:2308.00858 section 3.3.1-3.3.2.
+
+* Fano factor test (Eden & Kramer 2010, J Neurosci Methods 190:149): under a
+  Poisson process the Fano factor of N window counts is approximately
+  Gamma(shape=(N-1)/2, scale=2/(N-1)); the same test against the Bernoulli
+  null of binary trains by simulation with Bernoulli (Binomial window-count)
+  surrogates.
+* Independence: Ljung-Box test per node (statsmodels ``acorr_ljungbox``), p-values
+  combined over nodes with Pearson's method (``scipy.stats.combine_pvalues``).
+* Stationarity: Augmented Dickey-Fuller test per node (statsmodels ``adfuller``)
+  on the **windowed spike counts** by default (the cumulative count is a random
+  walk with drift by construction, so ``on="cumulative"`` tests a different
+  question and is offered only for comparison with other work).
+* Kolmogorov-Smirnov comparison of firing-rate distributions with Bonferroni
+  correction (paper Table 2).
+
+Constant series (silent nodes, nodes spiking on every sample) get NaN p-values
+with the reason in a ``*_note`` column, never an exception.
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..core.conversion import spike_matrix
+from .statistics import check_window, window_counts
+
+__all__ = ["fano_factor_test", "ljung_box", "adf_test", "compare_firing_rates", "diagnose"]
+
+
+def _two_sided(cdf, sf):
+    return np.minimum(1.0, 2.0 * np.minimum(cdf, sf))
+
+
+def fano_factor_test(fano_factor, n_windows, *, null="poisson", rate=None, window=None,
+                     n_surrogates=1000, alpha=0.05, seed=None) -> pd.DataFrame:
+    r"""Two-sided test of each node's Fano factor against a null process.
+
+    ``null="poisson"`` (Eden & Kramer 2010): :math:`F \sim \Gamma((N-1)/2,\ 2/(N-1))`,
+    mean 1.  ``null="bernoulli"``: the node's counts are simulated as
+    ``n_surrogates`` sets of N Binomial(window, λ) window counts (independent
+    binary spikes at the node's rate), and the p-value is the two-sided
+    Monte-Carlo rank, ``2 min(1 + #{F* <= F}, 1 + #{F* >= F}) / (n_surrogates + 1)``.
+
+    Parameters
+    ----------
+    fano_factor : array_like, shape (n_nodes,)
+        Observed Fano factors (NaN allowed: NaN p-value).
+    n_windows : int
+        Number N of windows each Fano factor was computed from (>= 2).
+    null : {"poisson", "bernoulli"}
+    rate : array_like, shape (n_nodes,), optional
+        Firing rates λ in spikes/sample; required for ``null="bernoulli"``.
+    window : int, optional
+        Window length in samples; required for ``null="bernoulli"``.
+    n_surrogates : int, default 1000
+    alpha : float, default 0.05
+    seed : int, optional
+
+    Returns
+    -------
+    pandas.DataFrame, one row per node
+        ``p_value``, ``significant`` (p < alpha), ``direction`` ("below"/"above"
+        the null's median, or "" where undefined).
+
+    Raises
+    ------
+    ValueError
+        If ``n_windows < 2``, an unknown ``null``, or missing ``rate``/``window``.
+    """
+    ff = np.asarray(fano_factor, dtype=float)
+    n = int(n_windows)
+    if n < 2:
+        raise ValueError(f"the Fano factor test needs at least 2 windows, got {n}")
+    if null == "poisson":
+        dist = stats.gamma(a=(n - 1) / 2.0, scale=2.0 / (n - 1))
+        p = _two_sided(dist.cdf(ff), dist.sf(ff))
+        median = np.full(ff.shape, dist.median())
+    elif null == "bernoulli":
+        if rate is None or window is None:
+            raise ValueError("the Bernoulli null needs the nodes' rate and the window length")
+        rate = np.asarray(rate, dtype=float)
+        rng = np.random.default_rng(seed)
+        p = np.full(ff.shape, np.nan)
+        median = np.full(ff.shape, np.nan)
+        for j in np.flatnonzero(~np.isnan(ff)):
+            counts = rng.binomial(int(window), rate[j], size=(int(n_surrogates), n))
+            means = counts.mean(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sim = counts.var(axis=1) / means
+            sim = sim[means > 0]
+            if sim.size == 0:
+                continue
+            below = 1 + np.count_nonzero(sim <= ff[j])
+            above = 1 + np.count_nonzero(sim >= ff[j])
+            p[j] = min(1.0, 2.0 * min(below, above) / (sim.size + 1))
+            median[j] = np.median(sim)
+    else:
+        raise ValueError(f"null must be 'poisson' or 'bernoulli', got {null!r}")
+    direction = np.where(np.isnan(p), "", np.where(ff < median, "below", "above"))
+    return pd.DataFrame({"p_value": p, "significant": p < alpha, "direction": direction})
+
+
+def _constant_note(series_by_node):
+    series = np.asarray(series_by_node)
+    constant = (series == series[:1]).all(axis=0)
+    return np.where(constant, "constant series: test undefined", "").astype(object)
+
+
+def ljung_box(spikes, lags=10, alpha=0.05):
+    """Ljung-Box test of no autocorrelation up to ``lags`` samples, per node.
+
+    Parameters
+    ----------
+    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+    lags : int, default 10
+        Largest lag, in samples (1 <= lags < n_samples).
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    per_node : pandas.DataFrame
+        ``ljung_box_p`` (NaN for constant nodes) and ``ljung_box_note``.
+    combined : dict
+        ``ljung_box_combined_p`` (Pearson's method over defined p-values,
+        ``scipy.stats.combine_pvalues(method="pearson")``; paper section 3.3.1),
+        ``ljung_box_fraction_significant``.
+    """
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    matrix = spike_matrix(spikes)
+    lags = int(lags)
+    if not 1 <= lags < matrix.shape[0]:
+        raise ValueError(f"lags must be in [1, {matrix.shape[0] - 1}], got {lags}")
+    note = _constant_note(matrix)
+    p = np.full(matrix.shape[1], np.nan)
+    for j in np.flatnonzero(note == ""):
+        res = acorr_ljungbox(matrix[:, j].astype(float), lags=[lags])
+        p[j] = float(res["lb_pvalue"].iloc[0])
+    defined = p[~np.isnan(p)]
+    combined = float(stats.combine_pvalues(defined, method="pearson").pvalue) if defined.size else float("nan")
+    return (pd.DataFrame({"ljung_box_p": p, "ljung_box_note": note}),
+            {"ljung_box_combined_p": combined,
+             "ljung_box_fraction_significant": float(np.mean(defined < alpha)) if defined.size else float("nan")})
+
+
+def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
+    """Augmented Dickey-Fuller unit-root test per node (statsmodels ``adfuller``, AIC lag choice).
+
+    Parameters
+    ----------
+    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+    window : int, default 100
+        Window in samples for the counts series.
+    on : {"windowed", "cumulative"}
+        Series tested: spike counts per window (default), or the cumulative count
+        at the end of each window.
+    alpha : float, default 0.05
+    min_length : int, default 20
+        Fewer windows than this give NaN ("too few windows").
+
+    Returns
+    -------
+    per_node : pandas.DataFrame
+        ``adf_p`` (small p: stationary, unit root rejected) and ``adf_note``.
+    summary : dict
+        ``adf_series`` (which series) and ``adf_fraction_nonstationary``
+        (fraction of defined nodes with p >= alpha).
+    """
+    from statsmodels.tsa.stattools import adfuller
+
+    if on not in ("windowed", "cumulative"):
+        raise ValueError(f"on must be 'windowed' or 'cumulative', got {on!r}")
+    matrix = spike_matrix(spikes)
+    counts = window_counts(matrix, check_window(window, matrix.shape[0])).astype(float)
+    series = counts if on == "windowed" else np.cumsum(counts, axis=0)
+    note = _constant_note(series)
+    if series.shape[0] < min_length:
+        note[:] = f"too few windows ({series.shape[0]} < {min_length})"
+    p = np.full(matrix.shape[1], np.nan)
+    for j in np.flatnonzero(note == ""):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p[j] = float(adfuller(series[:, j], autolag="AIC")[1])
+    defined = p[~np.isnan(p)]
+    return (pd.DataFrame({"adf_p": p, "adf_note": note}),
+            {"adf_series": f"{on} spike counts in windows of {int(window)} samples",
+             "adf_fraction_nonstationary": float(np.mean(defined >= alpha)) if defined.size else float("nan")})
+
+
+def compare_firing_rates(rates: dict, pairs=None, alpha=0.05) -> pd.DataFrame:
+    """Two-sample Kolmogorov-Smirnov tests between firing-rate distributions, Bonferroni-corrected.
+
+    As paper Table 2: train vs test, condition vs condition.
+
+    Parameters
+    ----------
+    rates : dict of str to array_like
+        Per-node firing rates of each recording, e.g. ``{"Generalizing/train": ...}``.
+    pairs : sequence of (str, str), optional
+        Comparisons to make; default all pairs.
+    alpha : float, default 0.05
+        Family-wise level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``a``, ``b``, ``statistic``, ``p_value``, ``p_bonferroni`` (p times the
+        number of comparisons, capped at 1), ``different`` (p_bonferroni < alpha).
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    pairs = list(pairs) if pairs is not None else list(itertools.combinations(rates, 2))
+    if not pairs:
+        raise ValueError("no comparisons to make: give at least two rate distributions")
+    rows = []
+    for a, b in pairs:
+        res = stats.ks_2samp(np.asarray(rates[a], float), np.asarray(rates[b], float))
+        rows.append({"a": a, "b": b, "statistic": float(res.statistic), "p_value": float(res.pvalue)})
+    table = pd.DataFrame(rows)
+    reject, corrected, _, _ = multipletests(table["p_value"], alpha=alpha, method="bonferroni")
+    table["p_bonferroni"] = corrected
+    table["different"] = reject
+    return table
+
+
+def diagnose(matrix, nodes: pd.DataFrame, *, window=100, alpha=0.05, lags=10, seed=None, n_surrogates=1000):
+    """All per-node diagnostics and their network summaries (used by ``analyze(diagnostics=True)``).
+
+    Returns
+    -------
+    per_node : pandas.DataFrame
+        ``ff_p_poisson``, ``ff_significant_poisson``, ``ff_direction_poisson``, the same with
+        ``_bernoulli``, ``ljung_box_p``/``_note``, ``adf_p``/``_note``.
+    tests : dict
+        Fractions of nodes significant in each test, fraction of Fano factors
+        significantly below 1, the combined Ljung-Box p-value, the ADF series used.
+    """
+    n_windows = int(nodes.attrs["n_windows"])
+    ff, rate = nodes["fano_factor"].to_numpy(), nodes["firing_rate"].to_numpy()
+    parts, tests = [], {}
+    if n_windows >= 2:
+        for null in ("poisson", "bernoulli"):
+            t = fano_factor_test(ff, n_windows, null=null, rate=rate, window=window, alpha=alpha, seed=seed,
+                                 n_surrogates=n_surrogates)
+            defined = ~np.isnan(t["p_value"].to_numpy())
+            tests[f"ff_fraction_significant_{null}"] = float(t["significant"][defined].mean()) if defined.any() else float("nan")
+            tests[f"ff_fraction_below_{null}"] = float(((t["direction"] == "below") & t["significant"])[defined].mean()) \
+                if defined.any() else float("nan")
+            parts.append(t.add_suffix(f"_{null}").rename(columns=lambda c: "ff_" + c.replace("_value", "")))
+    lb, lb_tests = ljung_box(matrix, lags=lags, alpha=alpha)
+    adf, adf_tests = adf_test(matrix, window=window, alpha=alpha)
+    per_node = pd.concat(parts + [lb, adf], axis=1)
+    per_node.index = nodes.index
+    return per_node, {**tests, **lb_tests, **adf_tests}

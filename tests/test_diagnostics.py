@@ -1,0 +1,94 @@
+"""Diagnostics: Fano factor tests, Ljung-Box, ADF, KS comparisons, surrogates."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import ann2neo
+from ann2neo.analysis import (adf_test, bernoulli_surrogates, compare_firing_rates, fano_factor_test,
+                              ljung_box, poisson_surrogates)
+
+
+def test_poisson_fano_test_matches_gamma_closed_form():
+    n = 600
+    ff = np.array([0.5, 1.0, 1.2, np.nan])
+    got = fano_factor_test(ff, n)
+    g = stats.gamma(a=(n - 1) / 2, scale=2 / (n - 1))
+    expected = [min(1, 2 * min(g.cdf(f), g.sf(f))) for f in ff[:3]]
+    np.testing.assert_allclose(got["p_value"][:3], expected, rtol=1e-12)
+    assert got["significant"].tolist() == [True, False, True, False]
+    assert got["direction"].tolist() == ["below", "above", "above", ""]
+
+
+def test_bernoulli_fano_test_holds_its_level_and_poisson_does_not():
+    """Independent binary nodes: ~alpha significant against Bernoulli, most 'below 1' against Poisson."""
+    rng = np.random.default_rng(1)
+    m = rng.random((10_000, 100)) < 0.4
+    r = ann2neo.analyze(m, diagnostics=True, seed=2)
+    assert r.tests["ff_fraction_significant_bernoulli"] < 0.15
+    assert r.tests["ff_fraction_below_poisson"] > 0.8  # power at N = 100 windows, F ~ 0.6
+    assert r.tests["ljung_box_fraction_significant"] < 0.15
+    assert r.tests["ljung_box_combined_p"] > 0.001
+    assert r.tests["adf_fraction_nonstationary"] < 0.15
+    assert {"ff_p_poisson", "ff_p_bernoulli", "ljung_box_p", "adf_p"} <= set(r.nodes.columns)
+
+
+def test_diagnostics_detect_structure():
+    rng = np.random.default_rng(3)
+    n = 5000
+    bursty = np.repeat(rng.random(n // 50) < 0.3, 50)           # on/off in blocks of 50 samples
+    drifting = rng.random(n) < np.linspace(0.05, 0.9, n)        # non-stationary rate
+    m = np.column_stack([bursty, drifting, rng.random(n) < 0.3])
+    per_node, combined = ljung_box(m, lags=5)
+    assert per_node["ljung_box_p"][0] < 1e-6 and per_node["ljung_box_p"][1] < 1e-6
+    assert combined["ljung_box_combined_p"] < 0.05
+    ff = fano_factor_test(ann2neo.fano_factor(m, 100), n // 100, null="bernoulli",
+                          rate=ann2neo.firing_rate(m), window=100, seed=0)
+    assert ff["significant"][0] and ff["direction"][0] == "above"
+    adf, summary = adf_test(m, window=100, on="cumulative")
+    assert "cumulative" in summary["adf_series"]
+
+
+def test_constant_and_short_series_give_nan_with_reason():
+    m = np.zeros((300, 2), bool)
+    m[:, 1] = True
+    lb, comb = ljung_box(m)
+    assert lb["ljung_box_p"].isna().all() and (lb["ljung_box_note"] != "").all() and np.isnan(comb["ljung_box_combined_p"])
+    adf, _ = adf_test(np.random.default_rng(0).random((300, 2)) < 0.5, window=100)
+    assert adf["adf_p"].isna().all() and adf["adf_note"].str.contains("too few windows").all()
+    r = ann2neo.analyze(m, window=100, diagnostics=True)  # must not raise
+    assert np.isnan(r.nodes.loc[0, "ff_p_poisson"])  # silent: undefined
+    assert r.nodes.loc[1, "ff_p_poisson"] == 0.0  # always on: F = 0, far below 1
+
+
+def test_ks_comparisons_are_bonferroni_corrected():
+    rng = np.random.default_rng(4)
+    rates = {"a": rng.uniform(0, 1, 100), "b": rng.uniform(0, 1, 100), "c": rng.uniform(0, 0.2, 100)}
+    t = compare_firing_rates(rates)
+    assert len(t) == 3
+    raw = stats.ks_2samp(rates["a"], rates["c"]).pvalue
+    row = t[(t.a == "a") & (t.b == "c")].iloc[0]
+    assert row["p_bonferroni"] == pytest.approx(min(1, 3 * raw))
+    assert bool(row["different"]) and not bool(t[(t.a == "a") & (t.b == "b")]["different"].iloc[0])
+
+
+def test_surrogates_have_the_requested_rates():
+    b = bernoulli_surrogates([0.1, 0.6], 50_000, n_surrogates=2, seed=0)
+    assert b.shape == (2, 50_000, 2) and b.dtype == bool
+    np.testing.assert_allclose(b.mean(axis=(0, 1)), [0.1, 0.6], atol=0.01)
+    p = poisson_surrogates([0.2], 20_000, n_surrogates=1, seed=0)[0][0]
+    assert p.units == ann2neo.sample.units and len(p) / 20_000 == pytest.approx(0.2, abs=0.01)
+    with pytest.raises(ValueError):
+        bernoulli_surrogates([1.5], 10)
+
+
+def test_figure2_plot(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from ann2neo.plotting import plot_cumulative_counts
+
+    m = np.random.default_rng(0).random((500, 6)) < 0.3
+    ax = plot_cumulative_counts(m, n_surrogates=20, null="bernoulli")
+    assert len(ax.lines) >= 6
+    ax.figure.savefig(tmp_path / "fig.png")
+    assert (tmp_path / "fig.png").stat().st_size > 1000
