@@ -5,8 +5,8 @@ import pytest
 from scipy import stats
 
 import ann2neo
-from ann2neo.analysis import (adf_test, bernoulli_surrogates, compare_firing_rates, fano_factor_test,
-                              ljung_box, poisson_surrogates)
+from ann2neo.analysis import (adf_test, autocorrelation, bernoulli_fano_factor_variance, bernoulli_surrogates,
+                              compare_firing_rates, fano_factor_test, ljung_box, poisson_surrogates)
 
 
 def test_poisson_fano_test_matches_gamma_closed_form():
@@ -14,10 +14,71 @@ def test_poisson_fano_test_matches_gamma_closed_form():
     ff = np.array([0.5, 1.0, 1.2, np.nan])
     got = fano_factor_test(ff, n)
     g = stats.gamma(a=(n - 1) / 2, scale=2 / (n - 1))
-    expected = [min(1, 2 * min(g.cdf(f), g.sf(f))) for f in ff[:3]]
+    sample_variance_ff = ff[:3] * n / (n - 1)  # ann2neo's F uses ddof=0 (Elephant); E&K's uses ddof=1
+    expected = [min(1, 2 * min(g.cdf(f), g.sf(f))) for f in sample_variance_ff]
     np.testing.assert_allclose(got["p_value"][:3], expected, rtol=1e-12)
     assert got["significant"].tolist() == [True, False, True, False]
     assert got["direction"].tolist() == ["below", "above", "above", ""]
+
+
+@pytest.mark.parametrize("n_windows", [12, 600])
+def test_poisson_fano_test_holds_its_level_on_poisson_counts(n_windows):
+    counts = np.random.default_rng(5).poisson(7.0, size=(4000, n_windows))
+    ff = counts.var(axis=1) / counts.mean(axis=1)  # ddof=0, as ann2neo.fano_factor / Elephant
+    level = fano_factor_test(ff, n_windows)["significant"].mean()
+    assert 0.035 < level < 0.065
+
+
+def test_bernoulli_fano_factor_variance_closed_form():
+    # Monte Carlo variance of F' = S^2 / mean over Binomial(w, rate) counts
+    rng = np.random.default_rng(6)
+    for window, rate, n in ((100, 0.4, 600), (100, 0.9, 50), (10, 0.05, 200)):
+        counts = rng.binomial(window, rate, size=(20_000, n))
+        f = counts.var(axis=1, ddof=1) / counts.mean(axis=1)
+        assert bernoulli_fano_factor_variance(rate, window, n) == pytest.approx(f.var(), rel=0.05)
+    # Poisson limit: w -> inf, rate -> 0 gives Eden & Kramer's 2 / (N - 1)
+    assert bernoulli_fano_factor_variance(1e-7, 10**7, 101) == pytest.approx(2 / 100, rel=1e-3)
+
+
+def test_bernoulli_gamma_test_agrees_with_simulation_and_holds_its_level():
+    rng = np.random.default_rng(7)
+    window, n = 100, 60
+    rate = rng.uniform(0.02, 0.95, 3000)
+    counts = rng.binomial(window, rate, size=(n, rate.size))
+    ff = counts.var(axis=0) / counts.mean(axis=0)
+    gamma = fano_factor_test(ff, n, null="bernoulli", rate=rate, window=window)
+    assert 0.035 < gamma["significant"].mean() < 0.065
+    sim = fano_factor_test(ff[:40], n, null="bernoulli", rate=rate[:40], window=window, method="simulation",
+                           n_surrogates=4000, seed=0)
+    diff = np.abs(gamma["p_value"][:40] - sim["p_value"])
+    assert diff.max() < 0.06  # the Gamma's skew differs a little near the median
+    assert diff[sim["p_value"] < 0.1].max() < 0.01  # and very little where decisions are made
+    assert (gamma["direction"][:40] == sim["direction"]).mean() > 0.9
+    with pytest.raises(ValueError, match="method"):
+        fano_factor_test(ff, n, null="bernoulli", rate=rate, window=window, method="exact")
+
+
+def test_autocorrelation_and_ljung_box_equal_statsmodels(hetero_matrix):
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.tsa.stattools import acf
+
+    m = hetero_matrix
+    r = autocorrelation(m, lags=7)
+    lb, _ = ljung_box(m, lags=7)
+    checked = 0
+    for j in range(m.shape[1]):
+        x = m[:, j].astype(float)
+        if x.min() == x.max():
+            assert np.isnan(r[:, j]).all() and np.isnan(lb["ljung_box_p"][j])
+            continue
+        np.testing.assert_allclose(r[:, j], acf(x, nlags=7, fft=False)[1:], rtol=1e-10, atol=1e-14)
+        ref = acorr_ljungbox(x, lags=[7])
+        assert lb["ljung_box_stat"][j] == pytest.approx(float(ref["lb_stat"].iloc[0]), rel=1e-10)
+        assert lb["ljung_box_p"][j] == pytest.approx(float(ref["lb_pvalue"].iloc[0]), rel=1e-8, abs=1e-300)
+        checked += 1
+    assert checked >= 37
+    with pytest.raises(ValueError, match="lags"):
+        autocorrelation(m, lags=m.shape[0])
 
 
 def test_bernoulli_fano_test_holds_its_level_and_poisson_does_not():

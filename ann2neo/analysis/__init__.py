@@ -1,6 +1,7 @@
 """Analysis: spike-train statistics, the Bernoulli null model, diagnostics, surrogates."""
-from .nullmodel import bernoulli_cv_isi, bernoulli_fano_factor, cv_dispersion, dispersion
-from .diagnostics import adf_test, compare_firing_rates, fano_factor_test, ljung_box
+from .nullmodel import (bernoulli_cv_isi, bernoulli_fano_factor, bernoulli_fano_factor_variance, cv_dispersion,
+                        dispersion)
+from .diagnostics import adf_test, autocorrelation, compare_firing_rates, fano_factor_test, ljung_box
 from .report import NetworkAnalysis, analyze
 from .surrogates import bernoulli_surrogates, poisson_surrogates
 from .statistics import (cv_isi, fano_factor, firing_rate, instantaneous_rate, isi, lv,
@@ -9,5 +10,5 @@ from .statistics import (cv_isi, fano_factor, firing_rate, instantaneous_rate, i
 __all__ = ["analyze", "NetworkAnalysis", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics",
            "network_summary", "bernoulli_fano_factor", "bernoulli_cv_isi", "dispersion", "cv_dispersion",
-           "fano_factor_test", "ljung_box", "adf_test", "compare_firing_rates", "poisson_surrogates",
-           "bernoulli_surrogates"]
+           "bernoulli_fano_factor_variance", "fano_factor_test", "autocorrelation", "ljung_box", "adf_test",
+           "compare_firing_rates", "poisson_surrogates", "bernoulli_surrogates"]

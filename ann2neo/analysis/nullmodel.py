@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bernoulli_fano_factor", "bernoulli_cv_isi", "dispersion", "cv_dispersion"]
+__all__ = ["bernoulli_fano_factor", "bernoulli_cv_isi", "bernoulli_fano_factor_variance", "dispersion", "cv_dispersion"]
 
 
 def _rates(rate):
@@ -111,3 +111,38 @@ def cv_dispersion(cv_isi, rate):
     null = bernoulli_cv_isi(rate)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(null > 0, np.asarray(cv_isi, dtype=float) / np.where(null > 0, null, 1.0), np.nan)
+
+
+def bernoulli_fano_factor_variance(rate, window, n_windows):
+    r"""Large-sample variance of the Fano factor of independent binary spiking.
+
+    Window counts of an independent Bernoulli node are Binomial(w, λ); with
+    :math:`q = 1 - λ` their central moments are :math:`\mu = wλ`,
+    :math:`\sigma^2 = wλq`, :math:`\mu_3 = wλq(q - λ)`,
+    :math:`\mu_4 = wλq(1 + 3(w-2)λq)`.  The delta method for
+    :math:`F = S^2/\bar X` over N windows gives
+
+    .. math:: \mathrm{Var}(F) \approx \frac{1}{N-1}\left[\frac{\mu_4-\sigma^4}{\mu^2}
+              - \frac{2\sigma^2\mu_3}{\mu^3} + \frac{\sigma^6}{\mu^4}\right]
+              = \frac{q\,(1 + (2w-3)\,q)}{w\,(N-1)},
+
+    which tends to Eden & Kramer's Poisson value :math:`2/(N-1)` as
+    :math:`w \to \infty,\ λ \to 0`.  (:math:`N-1` instead of :math:`N`,
+    as Eden & Kramer, for the sample variance.)
+
+    Parameters
+    ----------
+    rate : array_like of float
+        λ in spikes/sample, in [0, 1].
+    window : int
+        w, window length in samples.
+    n_windows : int
+        N >= 2.
+
+    Returns
+    -------
+    ndarray of float64, same shape as ``rate``
+    """
+    q = 1.0 - np.asarray(rate, dtype=float)
+    w = float(window)
+    return q * (1.0 + (2.0 * w - 3.0) * q) / (w * (int(n_windows) - 1))
