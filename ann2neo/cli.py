@@ -30,6 +30,8 @@ def _parser():
     rep.add_argument("--conditions", nargs="+", default=["Random", "Generalizing", "MemRetrainLast"],
                      choices=CONDITIONS, metavar="CONDITION", help=f"from {', '.join(CONDITIONS)}")
     rep.add_argument("--window", type=int, default=100, help="Fano-factor window in samples (default: %(default)s)")
+    rep.add_argument("--no-diagnostics", action="store_true",
+                     help="skip the Fano factor, Ljung-Box and ADF tests and the KS comparisons")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
 
@@ -40,6 +42,24 @@ def _print_table(table):
     print("\nPer condition and split (accuracy in %, CV FR and CV FF in %; cf. arXiv:2308.00858 Tables 1, 2, 5)")
     print(shown.rename(columns={"accuracy": "accuracy %", "mfr": "MFR", "cv_fr": "CV FR %", "mf": "MF",
                                 "cv_ff": "CV FF %", "n_silent": "silent"}).to_string(index=False, float_format="%.3f"))
+    if "ljung_box_combined_p" not in table:
+        return
+    tests = table[["condition", "split", "ff_fraction_below_poisson", "ff_fraction_significant_bernoulli",
+                   "ljung_box_combined_p", "adf_fraction_nonstationary"]]
+    print("\nDiagnostics (fractions of nodes; FF test of Eden & Kramer against Poisson and against the Bernoulli "
+          "null 1 - λ;\nLjung-Box p combined over nodes by Pearson's method; ADF on windowed counts, NaN: too few "
+          "windows)")
+    print(tests.rename(columns={"ff_fraction_below_poisson": "FF<1 vs Poisson",
+                                "ff_fraction_significant_bernoulli": "FF sig. vs Bernoulli",
+                                "ljung_box_combined_p": "Ljung-Box p", "adf_fraction_nonstationary": "ADF non-stat."})
+          .to_string(index=False, float_format="%.3g"))
+    comparisons = table.attrs.get("comparisons")
+    if comparisons is not None:
+        print("\nKolmogorov-Smirnov tests of firing-rate distributions, Bonferroni over "
+              f"{len(comparisons)} comparisons (paper Table 2)")
+        print(comparisons[["a", "b", "statistic", "p_bonferroni", "different"]]
+              .rename(columns={"statistic": "D", "p_bonferroni": "p (Bonferroni)"})
+              .to_string(index=False, float_format="%.3g"))
 
 
 def main(argv=None) -> int:
@@ -52,7 +72,7 @@ def main(argv=None) -> int:
     try:
         table = reproduce(args.out, dataset=args.dataset, data=args.data, width=args.width, seed=args.seed,
                           epochs=args.epochs, mem_epochs=args.mem_epochs, conditions=args.conditions,
-                          window=args.window, progress=not args.no_progress)
+                          window=args.window, diagnostics=not args.no_diagnostics, progress=not args.no_progress)
     except DatasetUnavailableError as err:
         print(f"ann2neo: {err}", file=sys.stderr)
         return 2
@@ -60,7 +80,8 @@ def main(argv=None) -> int:
         print(f"ann2neo: {err}", file=sys.stderr)
         return 2
     _print_table(table)
-    print(f"\nWrote {args.out}/results.csv, results.json, reproduce.log and one NWB file per condition.")
+    extra = ", comparisons.csv" if "comparisons" in table.attrs else ""
+    print(f"\nWrote {args.out}/results.csv, results.json{extra}, reproduce.log and one NWB file per condition.")
     return 0
 
 

@@ -141,6 +141,14 @@ def test_reproduce_cli_on_digits(tmp_path):
     for row in rows:
         assert 0 <= row["mfr"] <= 1 and 0 <= row["accuracy"] <= 1
         assert row["n_samples"] == (1347 if row["split"] == "train" else 450)
+        assert 0 <= row["ff_fraction_below_poisson"] <= 1 and 0 <= row["ljung_box_combined_p"] <= 1
+        assert row["adf_fraction_nonstationary"] is None  # 13 or 4 windows of 100: too few for ADF
+    # Table 2's KS comparisons: 3 train-vs-test + 2 x 3 condition pairs, Bonferroni over all 9
+    ks = json.loads((out / "results.json").read_text())["ks_comparisons"]
+    assert len(ks) == 9 and len((out / "comparisons.csv").read_text().splitlines()) == 10
+    assert ks[0]["a"] == "Random/train" and ks[0]["b"] == "Random/test"
+    for r in ks:
+        assert r["p_bonferroni"] == pytest.approx(min(1.0, 9 * r["p_value"]))
     # the NWB file reads back to the same spike counts as the analysis saw
     block = ann2neo.read_nwb(out / "Generalizing.nwb")
     for seg in block.segments:
