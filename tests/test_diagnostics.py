@@ -77,6 +77,10 @@ def test_autocorrelation_and_ljung_box_equal_statsmodels(hetero_matrix):
         assert lb["ljung_box_p"][j] == pytest.approx(float(ref["lb_pvalue"].iloc[0]), rel=1e-8, abs=1e-300)
         checked += 1
     assert checked >= 37
+    defined = lb["ljung_box_p"].dropna()
+    for method in ("pearson", "fisher"):
+        assert ljung_box(m, lags=7, combine=method)[1]["ljung_box_combined_p"] == pytest.approx(
+            stats.combine_pvalues(defined, method=method).pvalue, rel=1e-12)
     with pytest.raises(ValueError, match="lags"):
         autocorrelation(m, lags=m.shape[0])
 

@@ -190,7 +190,7 @@ def autocorrelation(spikes, lags=10) -> np.ndarray:
     return r
 
 
-def ljung_box(spikes, lags=10, alpha=0.05):
+def ljung_box(spikes, lags=10, alpha=0.05, combine="pearson"):
     r"""Ljung-Box test of no autocorrelation up to ``lags`` samples, per node.
 
     :math:`Q = n(n+2)\sum_{k=1}^{h} r_k^2/(n-k)`, p-value from
@@ -205,6 +205,11 @@ def ljung_box(spikes, lags=10, alpha=0.05):
     lags : int, default 10
         Largest lag h, in samples (1 <= lags < n_samples).
     alpha : float, default 0.05
+    combine : {"pearson", "fisher", "stouffer", ...}, default "pearson"
+        Method of ``scipy.stats.combine_pvalues``.  The paper uses Pearson's,
+        which is dominated by p-values near 1: nodes with very few spikes have
+        Q ≈ 0 and drive the combined p-value to 1 (no evidence of dependence);
+        Fisher's is the one dominated by small p-values.
 
     Returns
     -------
@@ -212,8 +217,8 @@ def ljung_box(spikes, lags=10, alpha=0.05):
         ``ljung_box_stat`` (Q), ``ljung_box_p`` (NaN for constant nodes) and
         ``ljung_box_note``.
     combined : dict
-        ``ljung_box_combined_p`` (Pearson's method over defined p-values,
-        ``scipy.stats.combine_pvalues(method="pearson")``; paper section 3.3.1),
+        ``ljung_box_combined_p`` (``combine`` method over defined p-values;
+        paper section 3.3.1: Pearson's), ``ljung_box_combine`` (the method),
         ``ljung_box_fraction_significant``.
 
     Raises
@@ -229,9 +234,9 @@ def ljung_box(spikes, lags=10, alpha=0.05):
     p = stats.chi2.sf(q, r.shape[0])
     note = _constant_note(matrix)
     defined = p[~np.isnan(p)]
-    combined = float(stats.combine_pvalues(defined, method="pearson").pvalue) if defined.size else float("nan")
+    combined = float(stats.combine_pvalues(defined, method=combine).pvalue) if defined.size else float("nan")
     return (pd.DataFrame({"ljung_box_stat": q, "ljung_box_p": p, "ljung_box_note": note}),
-            {"ljung_box_combined_p": combined,
+            {"ljung_box_combined_p": combined, "ljung_box_combine": combine,
              "ljung_box_fraction_significant": float(np.mean(defined < alpha)) if defined.size else float("nan")})
 
 

@@ -30,10 +30,31 @@ import numpy as np
 __all__ = ["bernoulli_fano_factor", "bernoulli_cv_isi", "bernoulli_fano_factor_variance", "dispersion", "cv_dispersion"]
 
 
-def _rates(rate):
+def check_rates(rate, allow_nan=True):
+    """Validate firing rates of binarized nodes: spikes/sample in [0, 1].
+
+    Parameters
+    ----------
+    rate : float or array_like
+    allow_nan : bool, default True
+        Let NaN through (it propagates to NaN results); False rejects it.
+
+    Returns
+    -------
+    ndarray of float64, same shape as ``rate``
+
+    Raises
+    ------
+    ValueError
+        For a rate outside [0, 1], an infinite rate, or NaN when not allowed.
+    """
     rate = np.asarray(rate, dtype=np.float64)
-    if np.any((rate < 0) | (rate > 1)):
-        raise ValueError("firing rates of a binarized node are probabilities per sample, in [0, 1]")
+    bad = (rate < 0) | (rate > 1) | np.isinf(rate)
+    if not allow_nan:
+        bad |= np.isnan(rate)
+    if np.any(bad):
+        raise ValueError("firing rates of a binarized node are probabilities per sample, in [0, 1]; got "
+                         f"{rate[bad].ravel()[:3].tolist()}")
     return rate
 
 
@@ -55,7 +76,7 @@ def bernoulli_fano_factor(rate):
     ValueError
         If a rate lies outside [0, 1].
     """
-    return 1.0 - _rates(rate)
+    return 1.0 - check_rates(rate)
 
 
 def bernoulli_cv_isi(rate):
@@ -70,7 +91,7 @@ def bernoulli_cv_isi(rate):
     -------
     float or ndarray
     """
-    return np.sqrt(1.0 - _rates(rate))
+    return np.sqrt(1.0 - check_rates(rate))
 
 
 def dispersion(fano_factor, rate):

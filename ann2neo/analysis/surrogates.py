@@ -4,15 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.units import sample
+from .nullmodel import check_rates
 
 __all__ = ["poisson_surrogates", "bernoulli_surrogates"]
-
-
-def _rates(rates):
-    rates = np.atleast_1d(np.asarray(rates, dtype=float))
-    if np.any(~np.isfinite(rates)) or np.any((rates < 0) | (rates > 1)):
-        raise ValueError("rates must be spikes/sample in [0, 1]")
-    return rates
 
 
 def poisson_surrogates(rates, n_samples, n_surrogates=1, seed=None):
@@ -35,7 +29,7 @@ def poisson_surrogates(rates, n_samples, n_surrogates=1, seed=None):
     """
     from elephant.spike_train_generation import StationaryPoissonProcess
 
-    rates = _rates(rates)
+    rates = np.atleast_1d(check_rates(rates, allow_nan=False))
     if seed is not None:
         np.random.seed(seed)
     out = []
@@ -57,6 +51,6 @@ def bernoulli_surrogates(rates, n_samples, n_surrogates=1, seed=None):
     -------
     ndarray of bool, shape (n_surrogates, n_samples, n_nodes)
     """
-    rates = _rates(rates)
+    rates = np.atleast_1d(check_rates(rates, allow_nan=False))
     rng = np.random.default_rng(seed)
     return rng.random((int(n_surrogates), int(n_samples), rates.size)) < rates
