@@ -101,6 +101,12 @@ def test_network_summary_matches_numpy(hetero_matrix):
     assert s["mf"] == pytest.approx(ff.mean(), rel=1e-14)
     assert s["cv_ff"] == pytest.approx(ff.std() / ff.mean() * 100, rel=1e-12)
     assert s["cv_fr"] == pytest.approx(float(es.cv(rate)) * 100, rel=1e-12)
+    cv = t["cv_isi"].to_numpy()
+    defined = ~np.isnan(cv)
+    assert s["mean_cv_isi_bernoulli"] == pytest.approx(np.sqrt(1 - rate[defined]).mean(), rel=1e-14)
+    with np.errstate(invalid="ignore", divide="ignore"):  # always-on node: CV 0 over null 0 is undefined
+        expected = np.nanmean(cv[defined] / np.sqrt(1 - rate[defined]))
+    assert s["mean_cv_dispersion"] == pytest.approx(expected, rel=1e-14)
 
 
 def test_analyze_accepts_matrix_trains_and_segment(hetero_matrix):

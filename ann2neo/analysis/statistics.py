@@ -336,6 +336,10 @@ def network_summary(nodes: pd.DataFrame) -> dict:
     * ``mean_cv_isi``, ``mean_lv`` — means over nodes where defined;
     * ``mf_bernoulli`` — the Bernoulli null's mean Fano factor, mean of 1 - λ over
       the same nodes as ``mf``; ``mean_dispersion`` — mean of F / (1 - λ);
+    * ``mean_cv_isi_bernoulli`` — the null's mean CV, mean of sqrt(1 - λ) over the
+      nodes with a defined CV; ``mean_cv_dispersion`` — mean of CV / sqrt(1 - λ)
+      (both dispersions are 1 for independent spiking; see
+      :mod:`ann2neo.analysis.nullmodel`);
     * ``n_nodes``, ``n_silent`` (no spike), ``n_always`` (spike on every sample),
       ``n_undefined_ff`` (no Fano factor).
 
@@ -351,6 +355,7 @@ def network_summary(nodes: pd.DataFrame) -> dict:
     rate = nodes["firing_rate"].to_numpy()
     ff = nodes["fano_factor"].to_numpy()
     has_ff = ~np.isnan(ff)
+    has_cv = ~np.isnan(nodes["cv_isi"].to_numpy())
 
     def nanmean(values):
         values = np.asarray(values, dtype=float)
@@ -366,6 +371,8 @@ def network_summary(nodes: pd.DataFrame) -> dict:
         "mean_lv": nanmean(nodes["lv"]),
         "mf_bernoulli": nanmean(1.0 - rate[has_ff]),
         "mean_dispersion": nanmean(nodes["dispersion"]),
+        "mean_cv_isi_bernoulli": nanmean(np.sqrt(1.0 - rate[has_cv])),
+        "mean_cv_dispersion": nanmean(nodes["cv_dispersion"]),
         "n_nodes": int(rate.size),
         "n_silent": int(np.count_nonzero(rate == 0)),
         "n_always": int(np.count_nonzero(rate == 1)),

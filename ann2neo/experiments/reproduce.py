@@ -130,7 +130,8 @@ def reproduce(out, *, dataset="digits", data=None, width=128, seed=0, epochs=60,
         One row per condition and split with :data:`TABLE_COLUMNS` first
         (``accuracy`` in [0, 1] against the labels the network was trained on for
         the train split, true labels for the test split; ``cv_fr``/``cv_ff`` in %),
-        then ``n_samples``, ``n_nodes``, ``n_silent``, ``mf_bernoulli``, ``mean_dispersion``
+        then ``n_samples``, ``n_nodes``, ``n_silent``, ``mf_bernoulli``, ``mean_dispersion``,
+        ``mean_cv_dispersion``
         and, with ``diagnostics``, :data:`TEST_COLUMNS`.  The KS comparisons are
         in ``table.attrs["comparisons"]`` (a DataFrame).
 
@@ -183,6 +184,7 @@ def reproduce(out, *, dataset="digits", data=None, width=128, seed=0, epochs=60,
                              "mfr": s["mfr"], "cv_fr": s["cv_fr"], "mf": s["mf"], "cv_ff": s["cv_ff"],
                              "n_samples": result.n_samples, "n_nodes": s["n_nodes"], "n_silent": s["n_silent"],
                              "mf_bernoulli": s["mf_bernoulli"], "mean_dispersion": s["mean_dispersion"],
+                             "mean_cv_dispersion": s["mean_cv_dispersion"],
                              **{key: result.tests[key] for key in TEST_COLUMNS if diagnostics}})
                 log.info("%s/%s: accuracy %.4f MFR %.4f CV FR %.2f%% MF %.4f CV FF %.2f%% (%d silent of %d nodes)",
                          condition, split, accuracy, s["mfr"], s["cv_fr"], s["mf"], s["cv_ff"],
