@@ -54,7 +54,10 @@ def plot_cumulative_counts(spikes, nodes=None, n_surrogates=100, rate="network",
         ax.fill_between(t, np.quantile(sims, lo_q, axis=0), np.quantile(sims, hi_q, axis=0), color="C1", alpha=0.3)
         ax.plot(t, sims.mean(axis=0), color="C1", lw=1.2)
     ax.plot([], [], color="k", label="observed nodes")
-    ax.fill_between([], [], [], color="C1", alpha=0.3, label=f"simulated {null} ({int(ci * 100)}% band)")
+    process = {"poisson": "Poisson", "bernoulli": "Bernoulli"}.get(null, null)
+    at = "each node's rate" if rate == "node" else f"the network MFR {rates[0]:.3f}"
+    ax.fill_between([], [], [], color="C1", alpha=0.3,
+                    label=f"simulated {process} at {at} ({ci:.0%} band)")
     ax.set_xlabel("sample")
     ax.set_ylabel("cumulative spike count")
     ax.legend(loc="upper left")
