@@ -121,6 +121,9 @@ def test_constant_and_short_series_give_nan_with_reason():
     assert lb["ljung_box_p"].isna().all() and (lb["ljung_box_note"] != "").all() and np.isnan(comb["ljung_box_combined_p"])
     adf, _ = adf_test(np.random.default_rng(0).random((300, 2)) < 0.5, window=100)
     assert adf["adf_p"].isna().all() and adf["adf_note"].str.contains("too few windows").all()
+    one_window = ann2neo.analyze(np.random.default_rng(0).random((150, 3)) < 0.3, window=150, diagnostics=True)
+    assert np.isnan(one_window.tests["ff_fraction_significant_poisson"]) and one_window.tests["ff_n_windows"] == 1
+    assert one_window.nodes["ff_p_bernoulli"].isna().all()
     r = ann2neo.analyze(m, window=100, diagnostics=True)  # must not raise
     assert np.isnan(r.nodes.loc[0, "ff_p_poisson"])  # silent: undefined
     assert r.nodes.loc[1, "ff_p_poisson"] == 0.0  # always on: F = 0, far below 1

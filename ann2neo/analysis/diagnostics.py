@@ -323,27 +323,49 @@ def compare_firing_rates(rates: dict, pairs=None, alpha=0.05) -> pd.DataFrame:
 def diagnose(matrix, nodes: pd.DataFrame, *, window=100, alpha=0.05, lags=10, seed=None, n_surrogates=1000):
     """All per-node diagnostics and their network summaries (used by ``analyze(diagnostics=True)``).
 
+    Parameters
+    ----------
+    matrix : ndarray of bool, shape (n_samples, n_nodes)
+    nodes : pandas.DataFrame
+        :func:`ann2neo.node_statistics` of ``matrix`` with the same ``window``.
+    window : int, default 100
+        Window in samples of the Fano factors and of the ADF count series.
+    alpha : float, default 0.05
+    lags : int, default 10
+        Ljung-Box lags in samples.
+    seed : int, optional
+        Seed of the simulated Bernoulli test (unused by the default Gamma test).
+    n_surrogates : int, default 1000
+
     Returns
     -------
-    per_node : pandas.DataFrame
+    per_node : pandas.DataFrame, one row per node
         ``ff_p_poisson``, ``ff_significant_poisson``, ``ff_direction_poisson``, the same with
-        ``_bernoulli``, ``ljung_box_p``/``_note``, ``adf_p``/``_note``.
+        ``_bernoulli`` (NaN/False/"" where the Fano factor is undefined or there is a
+        single window), ``ljung_box_stat``, ``ljung_box_p``, ``ljung_box_note``, ``adf_p``,
+        ``adf_note``.
     tests : dict
-        Fractions of nodes significant in each test, fraction of Fano factors
-        significantly below 1, the combined Ljung-Box p-value, the ADF series used.
+        ``ff_fraction_significant_{poisson,bernoulli}``, ``ff_fraction_below_{poisson,bernoulli}``
+        (fractions of nodes with a defined Fano factor), ``ff_n_windows``,
+        ``ljung_box_combined_p``, ``ljung_box_combine``, ``ljung_box_fraction_significant``,
+        ``adf_series``, ``adf_fraction_nonstationary``.  Always all keys; NaN where undefined.
     """
     n_windows = int(nodes.attrs["n_windows"])
     ff, rate = nodes["fano_factor"].to_numpy(), nodes["firing_rate"].to_numpy()
     parts, tests = [], {}
-    if n_windows >= 2:
-        for null in ("poisson", "bernoulli"):
+    for null in ("poisson", "bernoulli"):
+        if n_windows >= 2:
             t = fano_factor_test(ff, n_windows, null=null, rate=rate, window=window, alpha=alpha, seed=seed,
                                  n_surrogates=n_surrogates)
-            defined = ~np.isnan(t["p_value"].to_numpy())
-            tests[f"ff_fraction_significant_{null}"] = float(t["significant"][defined].mean()) if defined.any() else float("nan")
-            tests[f"ff_fraction_below_{null}"] = float(((t["direction"] == "below") & t["significant"])[defined].mean()) \
-                if defined.any() else float("nan")
-            parts.append(t.add_suffix(f"_{null}").rename(columns=lambda c: "ff_" + c.replace("_value", "")))
+        else:  # one window: no Fano factor to test
+            t = pd.DataFrame({"p_value": np.full(ff.shape, np.nan), "significant": False, "direction": ""})
+        defined = ~np.isnan(t["p_value"].to_numpy())
+        significant = t["significant"].to_numpy()[defined]
+        below = (t["direction"] == "below").to_numpy()[defined] & significant
+        tests[f"ff_fraction_significant_{null}"] = float(significant.mean()) if defined.any() else float("nan")
+        tests[f"ff_fraction_below_{null}"] = float(below.mean()) if defined.any() else float("nan")
+        parts.append(t.add_suffix(f"_{null}").rename(columns=lambda c: "ff_" + c.replace("_value", "")))
+    tests["ff_n_windows"] = n_windows
     lb, lb_tests = ljung_box(matrix, lags=lags, alpha=alpha)
     adf, adf_tests = adf_test(matrix, window=window, alpha=alpha)
     per_node = pd.concat(parts + [lb, adf], axis=1)
