@@ -45,13 +45,14 @@ def _print_table(table):
     if "ljung_box_combined_p" not in table:
         return
     tests = table[["condition", "split", "ff_fraction_below_poisson", "ff_fraction_significant_bernoulli",
-                   "ljung_box_combined_p", "adf_fraction_nonstationary"]]
+                   "ljung_box_combined_p", "ljung_box_fraction_significant", "adf_fraction_nonstationary"]]
     print("\nDiagnostics (fractions of nodes; FF test of Eden & Kramer against Poisson and against the Bernoulli "
-          "null 1 - λ;\nLjung-Box p combined over nodes by Pearson's method; ADF on windowed counts, NaN: too few "
-          "windows)")
+          "null 1 - λ;\nLjung-Box p combined over nodes by Pearson's method (nodes with few spikes push it to 1) "
+          "and fraction of nodes significant;\nADF on windowed counts, NaN: too few windows)")
     print(tests.rename(columns={"ff_fraction_below_poisson": "FF<1 vs Poisson",
                                 "ff_fraction_significant_bernoulli": "FF sig. vs Bernoulli",
-                                "ljung_box_combined_p": "Ljung-Box p", "adf_fraction_nonstationary": "ADF non-stat."})
+                                "ljung_box_combined_p": "Ljung-Box p", "ljung_box_fraction_significant": "LB sig.",
+                                "adf_fraction_nonstationary": "ADF non-stat."})
           .to_string(index=False, float_format="%.3g"))
     comparisons = table.attrs.get("comparisons")
     if comparisons is not None:
