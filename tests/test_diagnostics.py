@@ -38,6 +38,10 @@ def test_bernoulli_fano_factor_variance_closed_form():
         assert bernoulli_fano_factor_variance(rate, window, n) == pytest.approx(f.var(), rel=0.05)
     # Poisson limit: w -> inf, rate -> 0 gives Eden & Kramer's 2 / (N - 1)
     assert bernoulli_fano_factor_variance(1e-7, 10**7, 101) == pytest.approx(2 / 100, rel=1e-3)
+    with pytest.raises(ValueError):
+        bernoulli_fano_factor_variance(0.5, 100, 1)
+    with pytest.raises(ValueError):
+        bernoulli_fano_factor_variance(1.5, 100, 10)
 
 
 def test_bernoulli_gamma_test_agrees_with_simulation_and_holds_its_level():

@@ -163,7 +163,14 @@ def bernoulli_fano_factor_variance(rate, window, n_windows):
     Returns
     -------
     ndarray of float64, same shape as ``rate``
+
+    Raises
+    ------
+    ValueError
+        For a rate outside [0, 1], ``window < 1`` or ``n_windows < 2``.
     """
-    q = 1.0 - np.asarray(rate, dtype=float)
+    q = 1.0 - check_rates(rate)
+    if int(window) < 1 or int(n_windows) < 2:
+        raise ValueError(f"need window >= 1 and n_windows >= 2, got {window} and {n_windows}")
     w = float(window)
     return q * (1.0 + (2.0 * w - 3.0) * q) / (w * (int(n_windows) - 1))
