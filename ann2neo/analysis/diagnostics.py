@@ -3,8 +3,8 @@
 * Fano factor test (Eden & Kramer 2010, J Neurosci Methods 190:149): under a
   Poisson process the Fano factor of N window counts is approximately
   Gamma(shape=(N-1)/2, scale=2/(N-1)); the same test against the Bernoulli
-  null of binary trains by simulation with Bernoulli (Binomial window-count)
-  surrogates.
+  null of binary trains, by a moment-matched Gamma law or by simulation with
+  Binomial window-count surrogates.
 * Independence: Ljung-Box test per node (equal to statsmodels ``acorr_ljungbox``,
   computed for all nodes at once from exact autocorrelations), p-values
   combined over nodes with Pearson's method (``scipy.stats.combine_pvalues``).
@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from ..core.conversion import spike_matrix
-from .nullmodel import bernoulli_fano_factor_variance
+from .nullmodel import bernoulli_fano_factor, bernoulli_fano_factor_variance
 from .statistics import check_window, window_counts
 
 __all__ = ["fano_factor_test", "autocorrelation", "ljung_box", "adf_test", "compare_firing_rates", "diagnose"]
@@ -36,6 +36,12 @@ __all__ = ["fano_factor_test", "autocorrelation", "ljung_box", "adf_test", "comp
 
 def _two_sided(cdf, sf):
     return np.minimum(1.0, 2.0 * np.minimum(cdf, sf))
+
+
+def _fraction(flags):
+    """Fraction of True in ``flags`` (over the nodes where a test is defined); NaN if there are none."""
+    flags = np.asarray(flags, dtype=bool)
+    return float(flags.mean()) if flags.size else float("nan")
 
 
 def fano_factor_test(fano_factor, n_windows, *, null="poisson", rate=None, window=None, method="gamma",
@@ -93,22 +99,22 @@ def fano_factor_test(fano_factor, n_windows, *, null="poisson", rate=None, windo
         raise ValueError(f"the Fano factor test needs at least 2 windows, got {n}")
     if method not in ("gamma", "simulation"):
         raise ValueError(f"method must be 'gamma' or 'simulation', got {method!r}")
-    if null == "poisson" or (null == "bernoulli" and method == "gamma"):
+    if null not in ("poisson", "bernoulli"):
+        raise ValueError(f"null must be 'poisson' or 'bernoulli', got {null!r}")
+    if null == "bernoulli" and (rate is None or window is None):
+        raise ValueError("the Bernoulli null needs the nodes' rate and the window length")
+    if null == "poisson" or method == "gamma":
         if null == "poisson":
             dist = stats.gamma(a=(n - 1) / 2.0, scale=2.0 / (n - 1))
         else:
-            if rate is None or window is None:
-                raise ValueError("the Bernoulli null needs the nodes' rate and the window length")
-            mean = 1.0 - np.asarray(rate, dtype=float)
+            mean = bernoulli_fano_factor(rate)
             var = bernoulli_fano_factor_variance(rate, window, n)
             with np.errstate(invalid="ignore", divide="ignore"):
                 dist = stats.gamma(a=mean**2 / var, scale=var / mean)
         statistic = ff * n / (n - 1)
         p = _two_sided(dist.cdf(statistic), dist.sf(statistic))
         below = statistic < dist.median()
-    elif null == "bernoulli":
-        if rate is None or window is None:
-            raise ValueError("the Bernoulli null needs the nodes' rate and the window length")
+    else:  # Bernoulli null by simulation
         rate = np.asarray(rate, dtype=float)
         rng = np.random.default_rng(seed)
         p = np.full(ff.shape, np.nan)
@@ -125,17 +131,17 @@ def fano_factor_test(fano_factor, n_windows, *, null="poisson", rate=None, windo
             n_above = 1 + np.count_nonzero(sim >= ff[j])
             p[j] = min(1.0, 2.0 * min(n_below, n_above) / (sim.size + 1))
             below[j] = ff[j] < np.median(sim)
-    else:
-        raise ValueError(f"null must be 'poisson' or 'bernoulli', got {null!r}")
     p = np.where(np.isnan(ff), np.nan, p)
     direction = np.where(np.isnan(p), "", np.where(below, "below", "above"))
     return pd.DataFrame({"p_value": p, "significant": p < alpha, "direction": direction})
 
 
-def _constant_note(series_by_node):
-    series = np.asarray(series_by_node)
-    constant = (series == series[:1]).all(axis=0)
-    return np.where(constant, "constant series: test undefined", "").astype(object)
+_CONSTANT = "constant series: test undefined"
+
+
+def _constant_note(constant):
+    """Per-node note column: the reason where a node's series is constant, else ""."""
+    return np.where(constant, _CONSTANT, "").astype(object)
 
 
 def autocorrelation(spikes, lags=10) -> np.ndarray:
@@ -232,12 +238,12 @@ def ljung_box(spikes, lags=10, alpha=0.05, combine="pearson"):
     k = np.arange(1, r.shape[0] + 1)[:, None]
     q = n * (n + 2.0) * np.sum(r**2 / (n - k), axis=0)
     p = stats.chi2.sf(q, r.shape[0])
-    note = _constant_note(matrix)
+    note = _constant_note(np.isnan(p))  # autocorrelation is NaN exactly for constant nodes
     defined = p[~np.isnan(p)]
     combined = float(stats.combine_pvalues(defined, method=combine).pvalue) if defined.size else float("nan")
     return (pd.DataFrame({"ljung_box_stat": q, "ljung_box_p": p, "ljung_box_note": note}),
             {"ljung_box_combined_p": combined, "ljung_box_combine": combine,
-             "ljung_box_fraction_significant": float(np.mean(defined < alpha)) if defined.size else float("nan")})
+             "ljung_box_fraction_significant": _fraction(defined < alpha)})
 
 
 def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
@@ -270,7 +276,7 @@ def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
     matrix = spike_matrix(spikes)
     counts = window_counts(matrix, check_window(window, matrix.shape[0])).astype(float)
     series = counts if on == "windowed" else np.cumsum(counts, axis=0)
-    note = _constant_note(series)
+    note = _constant_note((series == series[:1]).all(axis=0))
     if series.shape[0] < min_length:
         note[:] = f"too few windows ({series.shape[0]} < {min_length})"
     p = np.full(matrix.shape[1], np.nan)
@@ -281,7 +287,7 @@ def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
     defined = p[~np.isnan(p)]
     return (pd.DataFrame({"adf_p": p, "adf_note": note}),
             {"adf_series": f"{on} spike counts in windows of {int(window)} samples",
-             "adf_fraction_nonstationary": float(np.mean(defined >= alpha)) if defined.size else float("nan")})
+             "adf_fraction_nonstationary": _fraction(defined >= alpha)})
 
 
 def compare_firing_rates(rates: dict, pairs=None, alpha=0.05) -> pd.DataFrame:
@@ -362,8 +368,8 @@ def diagnose(matrix, nodes: pd.DataFrame, *, window=100, alpha=0.05, lags=10, se
         defined = ~np.isnan(t["p_value"].to_numpy())
         significant = t["significant"].to_numpy()[defined]
         below = (t["direction"] == "below").to_numpy()[defined] & significant
-        tests[f"ff_fraction_significant_{null}"] = float(significant.mean()) if defined.any() else float("nan")
-        tests[f"ff_fraction_below_{null}"] = float(below.mean()) if defined.any() else float("nan")
+        tests[f"ff_fraction_significant_{null}"] = _fraction(significant)
+        tests[f"ff_fraction_below_{null}"] = _fraction(below)
         parts.append(t.add_suffix(f"_{null}").rename(columns=lambda c: "ff_" + c.replace("_value", "")))
     tests["ff_n_windows"] = n_windows
     lb, lb_tests = ljung_box(matrix, lags=lags, alpha=alpha)

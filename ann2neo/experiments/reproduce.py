@@ -77,7 +77,7 @@ def firing_rate_comparisons(rates: dict, conditions, splits=("train", "test"), a
         then the columns of :func:`ann2neo.analysis.compare_firing_rates`.
     """
     pairs = [(f"{c}/{splits[0]}", f"{c}/{splits[1]}") for c in conditions]
-    kinds = ["train vs test"] * len(pairs)
+    kinds = [f"{splits[0]} vs {splits[1]}"] * len(pairs)
     for split in splits:
         for a, b in itertools.combinations(conditions, 2):
             pairs.append((f"{a}/{split}", f"{b}/{split}"))
