@@ -6,11 +6,34 @@ The core — the :data:`sample` time unit, :func:`binarize`, Neo conversion and
 analysis — imports without TensorFlow; :func:`record` loads TensorFlow on first
 use.  Importing ann2neo registers the ``sample`` unit with ``quantities``.
 """
-from .analysis import (NetworkAnalysis, analyze, bernoulli_cv_isi, bernoulli_fano_factor, cv_isi,
-                       fano_factor, firing_rate, instantaneous_rate, isi, lv, network_summary,
-                       node_statistics, time_histogram, window_counts)
-from .core import (SpikeMatrix, UnitError, as_samples, binarize, from_spiketrains, sample, spike_matrix, to_block,
-                   to_segment, to_spiketrains)
+from .analysis import (
+    NetworkAnalysis,
+    analyze,
+    bernoulli_cv_isi,
+    bernoulli_fano_factor,
+    cv_isi,
+    fano_factor,
+    firing_rate,
+    instantaneous_rate,
+    isi,
+    lv,
+    network_summary,
+    node_statistics,
+    time_histogram,
+    window_counts,
+)
+from .core import (
+    SpikeMatrix,
+    UnitError,
+    as_samples,
+    binarize,
+    from_spiketrains,
+    sample,
+    spike_matrix,
+    to_block,
+    to_segment,
+    to_spiketrains,
+)
 
 __version__ = "0.1.0"
 

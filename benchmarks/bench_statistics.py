@@ -8,12 +8,11 @@ import warnings
 
 import elephant.statistics as es
 import numpy as np
+from _timing import best, interleaved  # benchmarks/ is on sys.path when run as a script
 from elephant.conversion import BinnedSpikeTrain
 
 import ann2neo
 from ann2neo import sample
-
-from _timing import best, interleaved  # benchmarks/ is on sys.path when run as a script
 
 
 def elephant_best_route(matrix, window):

@@ -1,12 +1,19 @@
 """Diagnostics: Fano factor tests, Ljung-Box, ADF, KS comparisons, surrogates."""
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
 import ann2neo
-from ann2neo.analysis import (adf_test, autocorrelation, bernoulli_fano_factor_variance, bernoulli_surrogates,
-                              compare_firing_rates, fano_factor_test, ljung_box, poisson_surrogates)
+from ann2neo.analysis import (
+    adf_test,
+    autocorrelation,
+    bernoulli_fano_factor_variance,
+    bernoulli_surrogates,
+    compare_firing_rates,
+    fano_factor_test,
+    ljung_box,
+    poisson_surrogates,
+)
 
 
 def test_poisson_fano_test_matches_gamma_closed_form():

@@ -3,7 +3,6 @@
 Run: python tutorials/01_record_analyze_export.py  (writes tutorial-output/)
 """
 import elephant.statistics as es
-import keras
 import matplotlib
 
 matplotlib.use("Agg")

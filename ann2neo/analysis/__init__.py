@@ -1,11 +1,26 @@
 """Analysis: spike-train statistics, the Bernoulli null model, diagnostics, surrogates."""
-from .nullmodel import (bernoulli_cv_isi, bernoulli_fano_factor, bernoulli_fano_factor_variance, cv_dispersion,
-                        dispersion)
 from .diagnostics import adf_test, autocorrelation, compare_firing_rates, fano_factor_test, ljung_box
+from .nullmodel import (
+                        bernoulli_cv_isi,
+                        bernoulli_fano_factor,
+                        bernoulli_fano_factor_variance,
+                        cv_dispersion,
+                        dispersion,
+)
 from .report import NetworkAnalysis, analyze
+from .statistics import (
+                        cv_isi,
+                        fano_factor,
+                        firing_rate,
+                        instantaneous_rate,
+                        isi,
+                        lv,
+                        network_summary,
+                        node_statistics,
+                        time_histogram,
+                        window_counts,
+)
 from .surrogates import bernoulli_surrogates, poisson_surrogates
-from .statistics import (cv_isi, fano_factor, firing_rate, instantaneous_rate, isi, lv,
-                         network_summary, node_statistics, time_histogram, window_counts)
 
 __all__ = ["analyze", "NetworkAnalysis", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics",

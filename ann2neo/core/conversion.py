@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 
 import neo
 import numpy as np
-import quantities as pq
 
 from .binarize import SpikeMatrix, as_spike_matrix
 from .units import check_sample_units, sample

@@ -14,8 +14,6 @@ layers" are all its weight layers.)
 """
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["CONDITIONS", "build_mlp", "compile_model", "train", "train_conditions"]
 
 CONDITIONS = ("Random", "Generalizing", "MemRetrainLast", "MemRandomLast", "MemRetrainAll")

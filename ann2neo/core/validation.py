@@ -1,0 +1,249 @@
+"""Input checks, in one place (after scikit-learn's ``utils/validation.py``).
+
+Every public function of ann2neo validates its arguments with these checks
+before it does any work, so a bad argument fails fast, with a message that
+names the argument, what was given and what is expected, and loses nothing.
+
+One rule decides the exception:
+
+* :class:`TypeError` — the argument is the wrong *kind* of object: a string or
+  a bool where a number is meant, a complex or timedelta array where real
+  activations are meant, a DataFrame where a spike matrix is meant;
+* :class:`ValueError` — the right kind of object with a wrong *value*: out of
+  range, not a whole number, the wrong shape, empty, NaN;
+* :class:`ann2neo.UnitError` (a ``ValueError``) — a quantity in a unit that
+  does not fit (milliseconds where samples are meant, ``1/sample`` or
+  ``sample**2`` where a duration is meant).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["check_integer", "check_real", "check_probability", "check_option", "check_random_state",
+           "check_threshold", "check_spike_array", "check_real_array"]
+
+
+def _kind(value) -> str:
+    return type(value).__name__
+
+
+def check_integer(value, name: str, *, min_value: int | None = None, max_value: int | None = None) -> int:
+    """Return ``value`` as a Python int, or raise.
+
+    Parameters
+    ----------
+    value : int or numpy integer
+        A float is accepted only when it is a whole number (``3.0``); ``2.9`` is
+        refused, never truncated.
+    name : str
+        Argument name for the message.
+    min_value, max_value : int, optional
+        Inclusive bounds.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        For a bool, a string or any non-real object.
+    ValueError
+        For a non-whole or non-finite number, or one outside the bounds.
+
+    Examples
+    --------
+    >>> check_integer(8, "batch_size", min_value=1)
+    8
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)) \
+            or isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({_kind(value)})")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        result = int(value)
+    else:
+        as_float = float(value)
+        if not np.isfinite(as_float) or not as_float.is_integer():
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        result = int(as_float)
+    if min_value is not None and result < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {result}")
+    if max_value is not None and result > max_value:
+        raise ValueError(f"{name} must be <= {max_value}, got {result}")
+    return result
+
+
+def check_real(value, name: str, *, min_value: float | None = None, max_value: float | None = None,
+               include_min: bool = True, include_max: bool = True, allow_nan: bool = False) -> float:
+    """Return ``value`` as a finite Python float within bounds, or raise.
+
+    Parameters
+    ----------
+    value : int, float or numpy real scalar
+    name : str
+    min_value, max_value : float, optional
+    include_min, include_max : bool, default True
+        Whether the bounds themselves are allowed.
+    allow_nan : bool, default False
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        For a bool, string, complex number or other non-real object.
+    ValueError
+        For NaN (unless allowed), ±Inf, or a value outside the bounds.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)) \
+            or isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({_kind(value)})")
+    result = float(value)
+    if np.isnan(result):
+        if allow_nan:
+            return result
+        raise ValueError(f"{name} must be a number, got NaN")
+    if np.isinf(result):
+        raise ValueError(f"{name} must be finite, got {result}")
+    if min_value is not None and (result < min_value or (result == min_value and not include_min)):
+        raise ValueError(f"{name} must be {'>=' if include_min else '>'} {min_value}, got {result}")
+    if max_value is not None and (result > max_value or (result == max_value and not include_max)):
+        raise ValueError(f"{name} must be {'<=' if include_max else '<'} {max_value}, got {result}")
+    return result
+
+
+def check_probability(value, name: str = "alpha") -> float:
+    """Return a level or probability strictly between 0 and 1 (e.g. ``alpha``), or raise.
+
+    Raises
+    ------
+    TypeError
+        For a non-real object.
+    ValueError
+        Outside the open interval (0, 1).
+
+    Examples
+    --------
+    >>> check_probability(0.05)
+    0.05
+    """
+    return check_real(value, name, min_value=0.0, max_value=1.0, include_min=False, include_max=False)
+
+
+def check_option(value, name: str, options):
+    """Return ``value`` if it is one of ``options``, else raise ValueError naming them.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not among ``options`` (strings are compared exactly).
+    """
+    options = tuple(options)
+    try:
+        ok = value in options
+    except TypeError:  # unhashable or incomparable
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be one of {', '.join(repr(o) for o in options)}; got {value!r}")
+    return value
+
+
+def check_random_state(seed) -> np.random.Generator:
+    """Turn ``seed`` into a local :class:`numpy.random.Generator`; never touches global state.
+
+    Parameters
+    ----------
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        ``None`` draws fresh entropy; an int (>= 0) or a SeedSequence seeds a new
+        generator; a Generator is returned as is (shared, so successive calls
+        continue its stream).
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    TypeError
+        For any other object (a float, a string, the legacy ``RandomState``).
+    ValueError
+        For a negative integer.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (numbers.Integral, np.integer)):
+        raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, got {seed!r} "
+                        f"({_kind(seed)})")
+    return np.random.default_rng(check_integer(seed, "seed", min_value=0))
+
+
+def check_threshold(threshold) -> float:
+    """Return an activation threshold as a finite float.
+
+    Raises
+    ------
+    TypeError
+        If ``threshold`` is not a real number.
+    ValueError
+        If it is NaN or infinite.
+    """
+    return check_real(threshold, "threshold")
+
+
+def check_real_array(values, name: str = "activations") -> np.ndarray:
+    """Return ``values`` as a numpy array of real numbers (bool, integer or floating dtype).
+
+    Raises
+    ------
+    TypeError
+        For complex (not ordered: ``>`` has no meaning), timedelta/datetime,
+        string, object or structured dtypes.
+    """
+    arr = np.asarray(values)
+    if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating):
+        return arr
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} are complex ({arr.dtype}); complex numbers have no order, so "
+                        f"'activation > threshold' is undefined. Pass the real part or the magnitude.")
+    raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+
+
+def check_spike_array(spikes, name: str = "spikes") -> np.ndarray:
+    """Validate a binary spike array ``(n_samples, n_nodes)`` and return it as bool.
+
+    Accepts bool arrays (returned without a copy) and integer or float arrays
+    holding only 0 and 1.
+
+    Raises
+    ------
+    TypeError
+        For a pandas object (its labels would be dropped silently), or a
+        non-numeric, complex or timedelta array.
+    ValueError
+        For a shape other than 2-D, no samples or no nodes, or values other
+        than 0 and 1.
+    """
+    if hasattr(spikes, "iloc") or type(spikes).__module__.startswith("pandas"):
+        raise TypeError(f"{name}: got a pandas {_kind(spikes)}; ann2neo takes the spike matrix as an array "
+                        f"with rows = samples and columns = nodes: pass df.to_numpy(dtype=bool)")
+    arr = check_real_array(spikes, name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_nodes), got shape {arr.shape}"
+                         + ("; for one node use spikes.reshape(-1, 1)" if arr.ndim == 1 else ""))
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} hold no samples (shape {arr.shape})")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name}: the layer is empty (shape {arr.shape}, no nodes)")
+    if arr.dtype != bool:
+        if not ((arr == 0) | (arr == 1)).all():
+            raise ValueError(
+                f"{name} must be binary (spike or no spike per sample); got values other than 0 and 1 — "
+                f"threshold activations with ann2neo.binarize first")
+        arr = arr.astype(bool)
+    return arr
