@@ -26,6 +26,7 @@ from .core import (
     SpikeMatrix,
     UnitError,
     as_samples,
+    as_spike_matrix,
     binarize,
     from_spiketrains,
     sample,
@@ -35,10 +36,15 @@ from .core import (
     to_spiketrains,
 )
 
-__version__ = "0.1.0"
+try:  # one version source: the installed package's metadata (pyproject.toml)
+    from importlib.metadata import PackageNotFoundError, version
+
+    __version__ = version("ann2neo")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without installing
+    __version__ = "0+unknown"
 
 __all__ = ["sample", "UnitError", "as_samples", "SpikeMatrix", "binarize", "to_spiketrains", "from_spiketrains",
-           "to_segment", "to_block", "spike_matrix", "record", "analyze", "NetworkAnalysis",
+           "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "record", "analyze", "NetworkAnalysis",
            "firing_rate", "fano_factor", "cv_isi", "lv", "isi", "window_counts", "time_histogram",
            "instantaneous_rate", "node_statistics", "network_summary", "bernoulli_fano_factor",
            "bernoulli_cv_isi", "write_nwb", "read_nwb", "__version__"]

@@ -126,3 +126,153 @@ def test_nix_round_trip_keeps_the_sample_unit(tmp_path, rng):
         back = io.read_block()
     assert back.segments[0].spiketrains[0].units == sample.units
     np.testing.assert_array_equal(ann2neo.from_spiketrains(back.segments[0].spiketrains), spikes)
+
+
+# --- bad input: a clear error, never a silent wrong result (issue #7 D) -------------------------------
+
+@pytest.mark.parametrize("bad, error, message", [
+    (np.array([[1 + 2j, 0.5]]), TypeError, "complex"),
+    (np.array([[1, 2]], dtype="timedelta64[ms]"), TypeError, "real numbers"),
+    (np.array([["a", "b"]]), TypeError, "real numbers"),
+])
+def test_binarize_refuses_activations_that_are_not_real_numbers(bad, error, message):
+    with pytest.raises(error, match=message):
+        ann2neo.binarize(bad)
+
+
+def test_thresholding_is_exact_whatever_the_dtype():
+    """activation > threshold on the exact values: float16, float32 and float64 copies agree."""
+    rng = np.random.default_rng(11)
+    values = np.concatenate([np.float16([0.30005, 0.2998, 0.3]), rng.normal(0.3, 0.01, 2000).astype(np.float16)])
+    a16 = values.reshape(-1, 1)
+    for threshold in (0.3, 0.1, 1 / 3, -0.25, 0.0):
+        exact = a16.astype(np.float64) > threshold  # float16 values are exact in float64
+        for dtype in (np.float16, np.float32, np.float64):
+            np.testing.assert_array_equal(ann2neo.binarize(a16.astype(dtype), threshold), exact)
+    assert ann2neo.binarize(np.float16([[0.30005]]), 0.3)[0, 0]  # 0.30005 > 0.3, also in float16
+    ints = np.arange(-5, 6, dtype=np.int8).reshape(-1, 1)
+    for threshold in (-0.5, 0.0, 2.7, -300.0, 300.0):
+        np.testing.assert_array_equal(ann2neo.binarize(ints, threshold), ints.astype(float) > threshold)
+    np.testing.assert_array_equal(ann2neo.binarize(np.array([[True], [False]]), 0.5), [[True], [False]])
+
+
+def test_threshold_for_dtype_is_the_largest_value_not_above_the_threshold():
+    from ann2neo.core.binarize import threshold_for_dtype
+
+    for dtype in (np.float16, np.float32):
+        for threshold in (0.3, 1e-8, -0.7, 123.456):
+            t = threshold_for_dtype(threshold, dtype)
+            assert t.dtype == dtype and float(t) <= threshold
+            assert float(np.nextafter(t, dtype(np.inf))) > threshold
+
+
+def test_analyze_input_kinds_get_clear_errors_or_work():
+    import pandas as pd
+
+    m = np.random.default_rng(0).random((300, 4)) < 0.3
+    with pytest.raises(TypeError, match="DataFrame.*to_numpy"):
+        ann2neo.analyze(pd.DataFrame(m))
+    with pytest.raises(ValueError, match="empty list"):
+        ann2neo.analyze([])
+    with pytest.raises(ValueError, match="holds no spike trains"):
+        ann2neo.analyze(neo.Segment(name="test"))
+    with pytest.raises(TypeError, match="mapping of 1 layers"):
+        ann2neo.analyze({"hidden": m})
+    one = ann2neo.to_spiketrains(m)[2]
+    single = ann2neo.analyze(one)  # a single SpikeTrain is one node
+    assert single.summary["n_nodes"] == 1
+    assert single.nodes["firing_rate"].iloc[0] == pytest.approx(m[:, 2].mean(), rel=1e-15)
+
+
+@pytest.mark.parametrize("window", [10 / sample, 10 * sample ** 2])
+def test_window_in_the_wrong_power_of_samples_is_refused(window):
+    m = np.ones((100, 2), bool)
+    with pytest.raises(UnitError, match="duration in samples"):
+        ann2neo.fano_factor(m, window=window)
+    assert ann2neo.as_samples(10 * sample) == 10.0
+
+
+def test_to_segment_leaves_the_callers_trains_untouched():
+    trains = ann2neo.to_spiketrains(np.eye(5, 3, dtype=bool), layer="h")
+    own = neo.Segment(name="mine")
+    own.spiketrains.append(trains[0])
+    trains[0].segment = own
+    before = [dict(st.annotations) for st in trains]
+    seg = ann2neo.to_segment(trains, name="test", split="test")
+    assert [dict(st.annotations) for st in trains] == before
+    assert trains[0].segment is own and trains[1].segment is None
+    assert all(st.segment is seg and st.annotations["split"] == "test" for st in seg.spiketrains)
+    np.testing.assert_array_equal(ann2neo.as_spike_matrix(seg), np.eye(5, 3, dtype=bool))
+
+
+def test_spike_matrix_keeps_node_identity_or_stops_being_one():
+    act = np.random.default_rng(2).normal(size=(40, 2, 3))
+    m = ann2neo.binarize(act, layer="conv")
+    assert type(m.T) is np.ndarray and type(m.transpose()) is np.ndarray  # no stale layer_shape
+    assert type(m.reshape(-1)) is np.ndarray and type(m[:, 4]) is np.ndarray and type(m[3]) is np.ndarray
+    sub = m[:, [4, 1]]
+    assert isinstance(sub, ann2neo.SpikeMatrix) and sub.layer_shape == (2, 3) and sub.nodes.tolist() == [4, 1]
+    trains = ann2neo.to_spiketrains(sub)
+    assert [st.annotations["node"] for st in trains] == [4, 1]
+    assert trains[0].annotations["node_position"] == (1, 1)
+    np.testing.assert_array_equal(trains[0].magnitude, np.flatnonzero(act[:, 1, 1] > 0))
+    back = ann2neo.from_spiketrains(trains)
+    assert back.nodes.tolist() == [4, 1] and back.layer_shape == (2, 3) and back.layer == "conv"
+    assert m[:, 2:5].nodes.tolist() == [2, 3, 4] and m[10:20].nodes.tolist() == list(range(6))
+    assert m[5:8, ::2][:, [1]].nodes.tolist() == [2]
+    import pickle
+
+    assert pickle.loads(pickle.dumps(sub)).nodes.tolist() == [4, 1]
+
+
+def test_import_works_where_numba_cannot_write_a_cache(tmp_path):
+    """A read-only install with an unwritable HOME: numba has no cache locator; ann2neo must still import."""
+    import subprocess
+    import sys
+
+    code = ("import numba.core.caching as c\n"
+            "def deny(self):\n    raise OSError('read-only file system')\n"
+            "c._CacheLocator.ensure_cache_path = deny\n"
+            "import numpy as np, ann2neo\n"
+            "m = np.zeros((200, 2), bool); m[::3, 0] = True; m[::7, 1] = True\n"
+            "print(ann2neo.fano_factor(m, 100).round(6).tolist())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "HOME": str(tmp_path / "missing")})
+    assert out.returncode == 0, out.stderr[-2000:]
+    m = np.zeros((200, 2), bool); m[::3, 0] = True; m[::7, 1] = True
+    assert out.stdout.strip() == str(ann2neo.fano_factor(m, 100).round(6).tolist())
+
+
+# --- the validation module: one rule for which exception each case raises -------------------------------
+
+def test_validation_checks_follow_one_rule():
+    from ann2neo.core import validation as v
+
+    assert v.check_integer(np.int64(8), "n") == 8 and v.check_integer(3.0, "n") == 3
+    with pytest.raises(ValueError, match="whole number"):
+        v.check_integer(2.9, "lags")
+    for bad in ("8", True, None, 1j):
+        with pytest.raises(TypeError, match="must be an integer"):
+            v.check_integer(bad, "batch_size")
+    with pytest.raises(ValueError, match=">= 1"):
+        v.check_integer(0, "batch_size", min_value=1)
+    for bad in (0, 1, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="alpha"):
+            v.check_probability(bad)
+    with pytest.raises(TypeError, match="alpha"):
+        v.check_probability("0.05")
+    with pytest.raises(ValueError, match="'a', 'b'"):
+        v.check_option("c", "mode", ("a", "b"))
+    g = np.random.default_rng(0)
+    assert v.check_random_state(g) is g
+    with pytest.raises(TypeError, match="seed"):
+        v.check_random_state(1.5)
+    with pytest.raises(ValueError, match="seed"):
+        v.check_random_state(-1)
+    state = np.random.get_state()[1].copy()
+    v.check_random_state(5).random(3)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # global state untouched
+    with pytest.raises(TypeError, match="threshold"):
+        ann2neo.binarize(np.zeros((2, 2)), threshold="0")
+    with pytest.raises(ValueError, match="binary"):
+        ann2neo.analyze(np.full((10, 2), 2))

@@ -12,14 +12,37 @@ exact while they stay below 2**53 — guaranteed for recordings of up to
 """
 from __future__ import annotations
 
+import logging
+
 import numba
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 #: Row order of the array returned by :func:`_node_sums`.
 SUMS = ("count", "isi_sum", "isi_sq_sum", "win_sum", "win_sq_sum", "lv_sum")
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+def _jit(**options):
+    """``numba.njit(cache=True, **options)``, falling back to no on-disk cache where none can be written.
+
+    numba raises at decoration time ("no locator available") when neither the
+    package folder nor a user cache folder is writable: a read-only install
+    with an unwritable HOME.  Importing ann2neo must not fail there; the
+    kernel is then compiled once per process instead.
+    """
+    def decorate(func):
+        try:
+            return numba.njit(cache=True, **options)(func)
+        except RuntimeError as err:
+            if "cannot cache" not in str(err):
+                raise
+            log.debug("numba cannot cache %s (%s); compiling without an on-disk cache", func.__name__, err)
+            return numba.njit(cache=False, **options)(func)
+    return decorate
+
+
+@_jit(nogil=True, parallel=True)
 def _node_sums(spikes, window, n_windows, n_chunks):  # pragma: no cover - compiled
     """Per-node sums over a C-ordered (n_samples, n_nodes) uint8 0/1 matrix.
 
@@ -99,6 +122,6 @@ def node_sums(spikes: np.ndarray, window: int) -> dict:
     # Chunks of >= 64 nodes keep each thread on whole cache lines.
     n_chunks = max(1, min(spikes.shape[1] // 64, numba.get_num_threads()))
     sums = _node_sums(data, np.int64(window), np.int64(n_windows), np.int64(n_chunks))
-    result = dict(zip(SUMS, sums))
+    result = dict(zip(SUMS, sums, strict=True))
     result["n_windows"] = n_windows
     return result

@@ -1,57 +1,122 @@
 """Thresholding activations into spikes: activation > threshold is a spike."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-__all__ = ["SpikeMatrix", "binarize"]
+from .validation import check_real_array, check_threshold
+
+__all__ = ["SpikeMatrix", "binarize", "threshold_for_dtype"]
 
 
 class SpikeMatrix(np.ndarray):
     """Boolean spike matrix of one layer, shape ``(n_samples, n_nodes)``.
 
     A plain :class:`numpy.ndarray` (dtype ``bool``; row ``k`` is input sample
-    ``k``, column ``j`` is node ``j``) that also carries where it came from:
+    ``k``, column ``j`` is node ``nodes[j]`` of the layer) that also carries
+    where it came from.
+
+    Parameters
+    ----------
+    spikes : array_like of bool, shape (n_samples, n_nodes)
+    layer_shape : tuple of int, optional
+        Shape of one sample's activation in the layer (e.g. ``(26, 26, 32)``
+        for a convolution); nodes are its C-order flattening.  Default
+        ``(n_nodes,)``.
+    threshold : float, optional
+        Activation threshold used (activation > threshold is a spike).
+    layer : str, optional
+        Name of the recorded layer.
+    nodes : array_like of int, shape (n_nodes,), optional
+        Flat index in the layer of each column; default ``0 .. n_nodes - 1``.
+        Set when the matrix holds a subset of the layer's nodes.
 
     Attributes
     ----------
     layer_shape : tuple of int
-        Shape of one sample's activation in the layer (e.g. ``(26, 26, 32)``
-        for a convolution); nodes are its C-order flattening.
     threshold : float or None
-        Activation threshold used (activation > threshold is a spike).
     layer : str or None
-        Name of the recorded layer.
+    nodes : ndarray of int64, shape (n_nodes,)
 
-    Any arithmetic or reduction on it returns a plain ndarray; slicing rows keeps
-    the metadata.
+    Raises
+    ------
+    TypeError
+        If ``spikes`` is not boolean.
+    ValueError
+        If ``spikes`` is not 2-D, or ``layer_shape`` and ``nodes`` do not fit it.
+
+    Notes
+    -----
+    Node identity survives indexing: selecting rows keeps every attribute,
+    selecting columns (``m[:, [3, 7]]``, ``m[:, 10:20]``) keeps ``layer_shape``
+    and narrows ``nodes``, so node 7 stays node 7.  Operations that would
+    break the (sample, node) layout — a transpose, a reshape, a 1-D slice,
+    arithmetic and reductions — return plain ndarrays.
+
+    Examples
+    --------
+    >>> m = SpikeMatrix(np.zeros((5, 6), bool), layer_shape=(2, 3), layer="conv")
+    >>> m[:, [4, 5]].nodes
+    array([4, 5])
+    >>> type(m.T).__name__
+    'ndarray'
     """
 
-    def __new__(cls, spikes, layer_shape=None, threshold=None, layer=None):
+    def __new__(cls, spikes, layer_shape=None, threshold=None, layer=None, nodes=None):
         arr = np.asarray(spikes)
         if arr.dtype != bool:
             raise TypeError(f"SpikeMatrix needs a boolean array, got dtype {arr.dtype}")
         if arr.ndim != 2:
             raise ValueError(f"SpikeMatrix needs shape (n_samples, n_nodes), got {arr.shape}")
         obj = arr.view(cls)
-        obj.layer_shape = tuple(int(n) for n in layer_shape) if layer_shape is not None else (arr.shape[1],)
-        if int(np.prod(obj.layer_shape)) != arr.shape[1]:
-            raise ValueError(f"layer_shape {obj.layer_shape} does not hold {arr.shape[1]} nodes")
-        obj.threshold = None if threshold is None else float(threshold)
+        n_nodes = arr.shape[1]
+        obj.layer_shape = tuple(int(n) for n in layer_shape) if layer_shape is not None else (n_nodes,)
+        size = int(np.prod(obj.layer_shape))
+        if nodes is None:
+            if size != n_nodes:
+                raise ValueError(f"layer_shape {obj.layer_shape} does not hold {n_nodes} nodes")
+            obj.nodes = np.arange(n_nodes)
+        else:
+            obj.nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+            if obj.nodes.size != n_nodes:
+                raise ValueError(f"nodes has {obj.nodes.size} entries for {n_nodes} columns")
+            if n_nodes and (obj.nodes.min() < 0 or obj.nodes.max() >= size):
+                raise ValueError(f"nodes must be flat indices in a layer of shape {obj.layer_shape}")
+        obj.threshold = None if threshold is None else check_threshold(threshold)
         obj.layer = layer
         return obj
 
     def __array_finalize__(self, obj):
         if obj is None:
             return
-        layer_shape = getattr(obj, "layer_shape", None)
-        # A column slice no longer matches the layer's shape: fall back to flat nodes.
-        if layer_shape is not None and self.ndim == 2 and int(np.prod(layer_shape)) != self.shape[1]:
-            layer_shape = (self.shape[1],)
-        self.layer_shape = layer_shape
+        self.layer_shape = getattr(obj, "layer_shape", None)
         self.threshold = getattr(obj, "threshold", None)
         self.layer = getattr(obj, "layer", None)
+        self.nodes = getattr(obj, "nodes", None)
+
+    def __getitem__(self, key):
+        result = super().__getitem__(key)
+        if not isinstance(result, SpikeMatrix):
+            return result
+        columns = _column_key(key)
+        if result.ndim != 2 or columns is None:
+            return result.view(np.ndarray)  # not a (sample, node) matrix any more
+        result.nodes = np.asarray(self.nodes)[columns]
+        if result.nodes.shape != (result.shape[1],):
+            return result.view(np.ndarray)
+        return result
+
+    @property
+    def T(self):  # noqa: N802 - numpy's name
+        """Transpose as a plain ndarray: a (node, sample) array is not a spike matrix."""
+        return self.view(np.ndarray).T
+
+    def transpose(self, *axes):
+        """Transpose as a plain ndarray (see :attr:`T`)."""
+        return self.view(np.ndarray).transpose(*axes)
+
+    def reshape(self, *shape, **kwargs):
+        """Reshape as a plain ndarray: a reshaped matrix has lost its (sample, node) layout."""
+        return self.view(np.ndarray).reshape(*shape, **kwargs)
 
     def __array_wrap__(self, array, context=None, return_scalar=False):
         # Results of ufuncs and reductions (sums, comparisons) are plain data.
@@ -61,21 +126,77 @@ class SpikeMatrix(np.ndarray):
 
     def __reduce__(self):  # pickling keeps the metadata
         state = super().__reduce__()
-        return state[0], state[1], state[2] + (self.layer_shape, self.threshold, self.layer)
+        return state[0], state[1], state[2] + (self.layer_shape, self.threshold, self.layer, self.nodes)
 
     def __setstate__(self, state):
-        *base, self.layer_shape, self.threshold, self.layer = state
+        *base, self.layer_shape, self.threshold, self.layer, self.nodes = state
         super().__setstate__(tuple(base))
 
 
-def check_threshold(threshold) -> float:
-    """Return ``threshold`` as a finite float or raise ValueError."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (numbers.Real, np.number)):
-        raise ValueError(f"threshold must be a real number, got {threshold!r}")
-    threshold = float(threshold)
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold}")
-    return threshold
+def _column_key(key):
+    """The column part of an index into a 2-D matrix, or None when it is not a plain (rows, columns) index."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is None or k is Ellipsis for k in key) or len(key) > 2:
+        return None
+    if len(key) == 1:
+        rows = np.asarray(key[0]) if not isinstance(key[0], slice) else None
+        if rows is not None and rows.dtype == bool and rows.ndim != 1:
+            return None  # a 2-D boolean mask selects elements, not rows
+        return slice(None)
+    return key[1]
+
+
+def threshold_for_dtype(threshold, dtype):
+    """The threshold to compare in ``dtype`` so that ``x > t_d`` equals exact ``x > threshold``.
+
+    Comparing float16 or float32 activations with a float64 threshold in the
+    activations' dtype first rounds the threshold to that dtype, and the
+    rounding can go either way (0.3 becomes 0.2998 in float16, 0.30000001 in
+    float32), so an activation equal to the rounded value is misclassified
+    and the result depends on the dtype.  For every ``x`` representable in
+    ``dtype``, ``x > threshold`` (exact real comparison) holds exactly when
+    ``x > t_d``, where ``t_d`` is the largest value of ``dtype`` that is
+    ``<= threshold``.
+
+    Parameters
+    ----------
+    threshold : float
+        Finite threshold.
+    dtype : numpy dtype
+        Dtype of the activations: floating, integer or bool.
+
+    Returns
+    -------
+    numpy scalar of ``dtype``, or float
+        ``t_d`` for floating dtypes; ``floor(threshold)`` as an integer of the
+        dtype for integers, clipped to its range (bool compares as 0/1, and
+        comparing with ``-1`` or ``1`` for thresholds beyond [0, 1) is exact too).
+
+    Examples
+    --------
+    >>> float(threshold_for_dtype(0.3, np.float16)) <= 0.3
+    True
+    >>> bool(np.float16(0.30005) > threshold_for_dtype(0.3, np.float16))
+    True
+    """
+    threshold = check_threshold(threshold)
+    dtype = np.dtype(dtype)
+    if dtype == bool:
+        dtype = np.dtype(np.int8)
+    if np.issubdtype(dtype, np.floating):
+        t = dtype.type(threshold)
+        if float(t) > threshold:  # rounded up: step down to the largest value below
+            t = np.nextafter(t, dtype.type(-np.inf))
+        return t
+    info = np.iinfo(dtype)
+    floor = np.floor(threshold)
+    # Below the range every value spikes; above it none: compare with a bound that says so.
+    if floor < info.min:
+        return -np.inf
+    if floor >= info.max:
+        return dtype.type(info.max)
+    return dtype.type(int(floor))
 
 
 def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
@@ -83,15 +204,19 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
 
     A node spikes on a sample when its activation is strictly greater than
     ``threshold`` (paper section 2.2.2: "binarizing every node with activation
-    values above 0 to 1").
+    values above 0 to 1").  The comparison is exact for every real dtype
+    (see :func:`threshold_for_dtype`): float16, float32 and float64 copies of
+    the same activations give the same spikes whenever they hold the same
+    values.
 
     Parameters
     ----------
     activations : array_like, shape (n_samples, n_nodes) or (n_samples, *layer_shape)
-        Real-valued activations of one layer, one row per input sample in the
-        order the samples were fed to the network.  Extra axes are flattened to
-        nodes in C order; the original per-sample shape is kept as
-        ``layer_shape``.  The input is not modified.
+        Real-valued activations of one layer (bool, integer or floating
+        dtype), one row per input sample in the order the samples were fed
+        to the network.  Extra axes are flattened to nodes in C order; the
+        original per-sample shape is kept as ``layer_shape``.  The input is
+        not modified.
     threshold : float, default 0.0
         Activation threshold.
     layer : str, optional
@@ -104,17 +229,23 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
 
     Raises
     ------
+    TypeError
+        If ``activations`` are not real numbers (complex numbers have no
+        order; timedelta, datetime, strings and objects are not activations),
+        or ``threshold`` is not a real number.
     ValueError
         If ``activations`` has fewer than 2 dimensions, no samples or no nodes,
         contains NaN or ±Inf (their spike/no-spike meaning is undefined), or if
-        ``threshold`` is not a finite number.
-    TypeError
-        If ``activations`` is not numeric.
+        ``threshold`` is not finite.
+
+    Examples
+    --------
+    >>> binarize(np.array([[0.5, -1.0], [0.0, 2.0]])).astype(int)
+    array([[1, 0],
+           [0, 1]])
     """
     threshold = check_threshold(threshold)
-    arr = np.asarray(activations)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"activations must be numeric, got dtype {arr.dtype}")
+    arr = check_real_array(activations, "activations")
     if arr.ndim < 2:
         raise ValueError(
             f"activations must have shape (n_samples, n_nodes) or (n_samples, *layer_shape), "
@@ -123,47 +254,21 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
     n_samples, layer_shape = arr.shape[0], arr.shape[1:]
     n_nodes = int(np.prod(layer_shape))
     if n_samples == 0:
-        raise ValueError("activations hold no samples (shape %s)" % (arr.shape,))
+        raise ValueError(f"activations hold no samples (shape {arr.shape})")
     if n_nodes == 0:
         raise ValueError(f"the layer is empty: activations of shape {arr.shape} hold no nodes")
     flat = arr.reshape(n_samples, n_nodes)
-    if np.issubdtype(flat.dtype, np.inexact):
+    if np.issubdtype(flat.dtype, np.floating):
         finite = np.isfinite(flat)
         if not finite.all():
             bad = np.argwhere(~finite)
             first = tuple(int(i) for i in bad[0])
+            samples = np.unique(bad[:, 0])
             raise ValueError(
-                f"activations contain {len(bad)} non-finite values (NaN or Inf), first at "
-                f"(sample, node) = {first}: {flat[first]}. A NaN activation is neither a spike "
-                f"nor silence; fix the model or the data before binarizing."
+                f"activations contain {len(bad)} non-finite values (NaN or Inf) in {samples.size} samples "
+                f"{samples[:10].tolist()}{' ...' if samples.size > 10 else ''}, first at (sample, node) = "
+                f"{first}: {flat[first]}. A NaN activation is neither a spike nor silence; fix the model "
+                f"or the data before binarizing."
             )
-    return SpikeMatrix(flat > threshold, layer_shape=layer_shape, threshold=threshold, layer=layer)
-
-
-def as_spike_matrix(spikes, name: str = "spikes") -> np.ndarray:
-    """Validate a boolean spike matrix ``(n_samples, n_nodes)`` and return it.
-
-    Accepts bool arrays, or integer arrays holding only 0 and 1.
-
-    Raises
-    ------
-    ValueError
-        On wrong shape, empty layer, no samples, or values other than 0/1.
-    """
-    arr = np.asarray(spikes)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_nodes), got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} hold no samples (shape {arr.shape})")
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name}: the layer is empty (shape {arr.shape}, no nodes)")
-    if arr.dtype != bool:
-        if not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"{name} must be boolean, got dtype {arr.dtype}")
-        if not np.isin(arr, (0, 1)).all():
-            raise ValueError(
-                f"{name} must be binary (spike or no spike per sample); got values other than "
-                f"0 and 1 — threshold activations with ann2neo.binarize first"
-            )
-        arr = arr.astype(bool)
-    return arr
+    spikes = flat > threshold_for_dtype(threshold, flat.dtype)
+    return SpikeMatrix(spikes, layer_shape=layer_shape, threshold=threshold, layer=layer)

@@ -13,15 +13,17 @@ The Neo layout used throughout ann2neo:
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import neo
 import numpy as np
 
-from .binarize import SpikeMatrix, as_spike_matrix
+from .binarize import SpikeMatrix
 from .units import check_sample_units, sample
+from .validation import check_spike_array
 
-__all__ = ["to_spiketrains", "from_spiketrains", "to_segment", "to_block", "spike_matrix"]
+__all__ = ["as_spike_matrix", "to_spiketrains", "from_spiketrains", "to_segment", "to_block", "spike_matrix"]
 
 
 def spike_times_by_node(spikes: np.ndarray) -> list[np.ndarray]:
@@ -53,23 +55,30 @@ def to_spiketrains(spikes, *, layer=None, threshold=None, **annotations) -> list
     Returns
     -------
     list of neo.SpikeTrain, length n_nodes
-        Train ``j`` holds the sample indices at which node ``j`` spiked, as float64
+        Train ``j`` holds the sample indices at which column ``j`` spiked, as float64
         times in :data:`ann2neo.sample`; ``t_start = 0``, ``t_stop = n_samples``,
-        ``sampling_rate = 1 / sample``.  Annotations: ``node`` (int), ``node_position``
-        (tuple, index in ``layer_shape``), ``layer``, ``threshold``, ``layer_shape``
-        and the caller's.
+        ``sampling_rate = 1 / sample``.  Annotations: ``node`` (int, the node's flat
+        index in the layer: ``spikes.nodes[j]`` for a :class:`SpikeMatrix` holding
+        a subset of nodes), ``node_position`` (tuple, index in ``layer_shape``),
+        ``layer``, ``threshold``, ``layer_shape`` and the caller's.
 
     Raises
     ------
-    ValueError
-        If ``spikes`` is not a 2-D binary matrix with at least one sample and node.
+    TypeError, ValueError
+        As :func:`as_spike_matrix`.
+
+    Examples
+    --------
+    >>> trains = to_spiketrains(np.array([[True, False], [True, True]]), layer="hidden")
+    >>> trains[1].magnitude, trains[1].annotations["node"]
+    (array([1.]), 1)
     """
     matrix = as_spike_matrix(spikes)
     n_samples, n_nodes = matrix.shape
-    layer = layer if layer is not None else getattr(spikes, "layer", None)
-    threshold = threshold if threshold is not None else getattr(spikes, "threshold", None)
-    layer_shape = tuple(getattr(spikes, "layer_shape", None) or (n_nodes,))
-    positions = np.unravel_index(np.arange(n_nodes), layer_shape)
+    layer = layer if layer is not None else matrix.layer
+    threshold = threshold if threshold is not None else matrix.threshold
+    layer_shape = matrix.layer_shape
+    positions = np.unravel_index(matrix.nodes, layer_shape)
     times = spike_times_by_node(matrix)
     t_stop = float(n_samples) * sample
     t_start = 0.0 * sample
@@ -77,12 +86,13 @@ def to_spiketrains(spikes, *, layer=None, threshold=None, **annotations) -> list
     base = dict(annotations, layer=layer, threshold=threshold, layer_shape=layer_shape)
     trains = []
     for j in range(n_nodes):
+        node = int(matrix.nodes[j])
         st = neo.SpikeTrain(
             times[j].astype(np.float64), t_stop=t_stop, units=sample, t_start=t_start,
-            sampling_rate=rate, name=f"{layer}#{j}" if layer is not None else f"node {j}",
+            sampling_rate=rate, name=f"{layer}#{node}" if layer is not None else f"node {node}",
         )
         st.annotations.update(base)
-        st.annotations["node"] = j
+        st.annotations["node"] = node
         st.annotations["node_position"] = tuple(int(p[j]) for p in positions)
         trains.append(st)
     return trains
@@ -104,7 +114,8 @@ def from_spiketrains(spiketrains: Sequence[neo.SpikeTrain]) -> SpikeMatrix:
     -------
     SpikeMatrix, shape (n_samples, n_nodes), dtype bool
         ``layer``, ``threshold`` and ``layer_shape`` are restored from the trains'
-        annotations when all trains agree on them.
+        annotations when all trains agree on them, and ``nodes`` from their
+        ``node`` annotations when these are distinct indices into the layer.
 
     Raises
     ------
@@ -132,7 +143,8 @@ def from_spiketrains(spiketrains: Sequence[neo.SpikeTrain]) -> SpikeMatrix:
         raise ValueError(f"t_stop must be a positive whole number of samples, got {n_samples}")
     n_samples = int(n_samples)
     counts = np.fromiter((len(st) for st in trains), dtype=np.int64, count=len(trains))
-    times = np.concatenate([np.asarray(st.magnitude, dtype=np.float64) for st in trains]) if counts.sum() else np.zeros(0)
+    times = np.concatenate([np.asarray(st.magnitude, dtype=np.float64) for st in trains]) \
+        if counts.sum() else np.zeros(0)
     idx = times.astype(np.int64)
     if not np.array_equal(idx, times):
         raise ValueError("spike times are not on the integer sample grid; ann2neo spike trains "
@@ -151,10 +163,18 @@ def from_spiketrains(spiketrains: Sequence[neo.SpikeTrain]) -> SpikeMatrix:
         return trains[0].annotations.get(key) if len(values) == 1 else None
 
     layer_shape = common("layer_shape")  # NIX returns a 1-tuple as a scalar
-    layer_shape = None if layer_shape is None else tuple(np.atleast_1d(layer_shape).astype(int))
-    if layer_shape is not None and int(np.prod(layer_shape)) != len(trains):
-        layer_shape = None
-    return SpikeMatrix(matrix, layer_shape=layer_shape, threshold=common("threshold"), layer=common("layer"))
+    layer_shape = None if layer_shape is None else tuple(int(n) for n in np.atleast_1d(layer_shape))
+    nodes = [st.annotations.get("node") for st in trains]
+    size = None if layer_shape is None else int(np.prod(layer_shape))
+    if all(isinstance(n, (int, np.integer)) for n in nodes) and len(set(nodes)) == len(nodes) \
+            and size is not None and all(0 <= n < size for n in nodes):
+        nodes = np.asarray(nodes, dtype=np.int64)
+    else:  # no consistent node identity: number the columns
+        nodes = None
+        if size != len(trains):
+            layer_shape = None
+    return SpikeMatrix(matrix, layer_shape=layer_shape, threshold=common("threshold"), layer=common("layer"),
+                       nodes=nodes)
 
 
 def _trains_of(data, annotations) -> list[neo.SpikeTrain]:
@@ -165,12 +185,19 @@ def _trains_of(data, annotations) -> list[neo.SpikeTrain]:
         return trains
     if isinstance(data, np.ndarray):
         return to_spiketrains(data, **annotations)
+    if isinstance(data, neo.SpikeTrain):
+        data = [data]
     trains = list(data)
     if not all(isinstance(st, neo.SpikeTrain) for st in trains):
         raise TypeError("expected a spike matrix, a {layer: spike matrix} mapping or a list of neo.SpikeTrain")
+    # The caller's trains stay as they are (annotations, segment link): the segment gets copies.
+    copies = []
     for st in trains:
-        st.annotations.update(annotations)
-    return trains
+        copy = st.copy()
+        copy.annotations = dict(st.annotations, **annotations)
+        copy.segment = None
+        copies.append(copy)
+    return copies
 
 
 def to_segment(data, *, name=None, description=None, **annotations) -> neo.Segment:
@@ -190,7 +217,9 @@ def to_segment(data, *, name=None, description=None, **annotations) -> neo.Segme
     Returns
     -------
     neo.Segment
-        With ``spiketrains`` in node order (layer by layer).
+        With ``spiketrains`` in node order (layer by layer).  Spike trains
+        passed in are copied, so the caller's trains keep their annotations
+        and their own segment link.
 
     Raises
     ------
@@ -249,31 +278,75 @@ def to_block(segments, *, name=None, description=None, group_nodes=True, **annot
     return block
 
 
-def spike_matrix(data, name: str = "spikes") -> np.ndarray:
-    """Return the boolean spike matrix of any supported recording input.
+def as_spike_matrix(data, name: str = "spikes") -> SpikeMatrix:
+    """Return the boolean spike matrix of any supported recording input, validated.
+
+    The one entry point through which every ann2neo function reads a recording.
 
     Parameters
     ----------
-    data : array_like of bool (n_samples, n_nodes), sequence of neo.SpikeTrain, or neo.Segment
-        A spike matrix (returned validated, not copied when already boolean),
-        per-node spike trains in samples, or a segment holding them.
+    data : array_like of bool (n_samples, n_nodes), SpikeMatrix, neo.SpikeTrain, sequence of neo.SpikeTrain, or neo.Segment
+        A spike matrix (bool, or numbers that are all 0 or 1), a single
+        node's train, per-node spike trains in samples, or a segment holding
+        them.
+    name : str, default "spikes"
+        Argument name for error messages.
 
     Returns
     -------
-    ndarray of bool, shape (n_samples, n_nodes)
+    SpikeMatrix, shape (n_samples, n_nodes), dtype bool
+        ``data`` itself when it already is a valid SpikeMatrix (no copy), a
+        bool view or copy otherwise, with ``layer``, ``threshold``,
+        ``layer_shape`` and ``nodes`` restored from spike-train annotations.
 
     Raises
     ------
-    ValueError, ann2neo.UnitError
-        As :func:`from_spiketrains` and for matrices that are not 2-D and binary.
+    TypeError
+        For a pandas object, a mapping of layers (analyse one layer at a
+        time), or data that is neither an array nor spike trains.
+    ValueError
+        For an empty list or segment, a matrix that is not 2-D and binary or
+        holds no samples or nodes, and as :func:`from_spiketrains`.
+    ann2neo.UnitError
+        For spike trains not in samples.
+
+    Examples
+    --------
+    >>> as_spike_matrix([[0, 1], [1, 1]]).dtype
+    dtype('bool')
     """
+    if isinstance(data, SpikeMatrix) and data.ndim == 2:
+        check_spike_array(data, name)
+        return data
     if isinstance(data, neo.Segment):
-        data = data.spiketrains
-    if isinstance(data, np.ndarray):
-        return as_spike_matrix(data, name)
-    if isinstance(data, (list, tuple)) or hasattr(data, "__iter__"):
-        items = list(data)
-        if items and all(isinstance(st, neo.SpikeTrain) for st in items):
-            return from_spiketrains(items)
-        return as_spike_matrix(np.asarray(items), name)
-    raise TypeError(f"{name}: expected a spike matrix or spike trains, got {type(data).__name__}")
+        if not data.spiketrains:
+            raise ValueError(f"{name}: segment {data.name!r} holds no spike trains")
+        return from_spiketrains(data.spiketrains)
+    if isinstance(data, neo.SpikeTrain):
+        return from_spiketrains([data])
+    if isinstance(data, Mapping):
+        raise TypeError(f"{name}: got a mapping of {len(data)} layers ({', '.join(map(str, list(data)[:4]))}); "
+                        f"analyse one layer at a time, e.g. spikes[{next(iter(data), 'layer')!r}]")
+    if isinstance(data, (list, tuple)):
+        if not data:
+            raise ValueError(f"{name}: got an empty list: no spike trains and no samples")
+        if any(isinstance(st, neo.SpikeTrain) for st in data):
+            if not all(isinstance(st, neo.SpikeTrain) for st in data):
+                raise TypeError(f"{name}: a list mixing neo.SpikeTrain and other objects")
+            return from_spiketrains(data)
+    elif not isinstance(data, np.ndarray) and not hasattr(data, "__array__") \
+            and not (hasattr(data, "iloc") or type(data).__module__.startswith("pandas")):
+        raise TypeError(f"{name}: expected a spike matrix, spike trains or a neo.Segment, got {type(data).__name__}")
+    arr = check_spike_array(data, name)
+    return SpikeMatrix(arr)
+
+
+def spike_matrix(data, name: str = "spikes") -> SpikeMatrix:
+    """Deprecated alias of :func:`as_spike_matrix` (ann2neo 0.1).
+
+    .. deprecated:: 0.2
+        Use :func:`as_spike_matrix`.
+    """
+    warnings.warn("ann2neo.spike_matrix is deprecated; use ann2neo.as_spike_matrix", DeprecationWarning,
+                  stacklevel=2)
+    return as_spike_matrix(data, name)

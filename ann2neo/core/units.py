@@ -46,19 +46,32 @@ class UnitError(ValueError):
     """A quantity is in a physical time unit (s, ms, Hz) where samples are meant."""
 
 
-def is_sample_unit(quantity) -> bool:
-    """Return True if ``quantity`` is expressed in samples (or 1/sample).
+def is_sample_unit(quantity, power: int = 1) -> bool:
+    """Return True if ``quantity`` is in ``sample**power`` (durations: 1; rates: -1).
 
     Parameters
     ----------
     quantity : pq.Quantity
+    power : int, default 1
+        Exponent of :data:`sample` expected: 1 for times and durations
+        (``10 * sample``), -1 for rates (``0.4 / sample``).
 
     Returns
     -------
     bool
+        False for ``1/sample`` where a duration is meant, ``sample**2``, or any
+        physical unit.
+
+    Examples
+    --------
+    >>> is_sample_unit(10 * sample), is_sample_unit(10 / sample)
+    (True, False)
     """
     dims = dict(quantity.dimensionality)
-    return len(dims) == 1 and next(iter(dims)).name == "sample"
+    if len(dims) != 1:
+        return False
+    unit, exponent = next(iter(dims.items()))
+    return unit.name == "sample" and exponent == power
 
 
 def as_samples(value, name: str = "value") -> float:
@@ -79,15 +92,26 @@ def as_samples(value, name: str = "value") -> float:
     Raises
     ------
     UnitError
-        If ``value`` carries any unit other than :data:`sample` (e.g. ``ms``),
-        because a sample has no duration in physical time.
+        If ``value`` carries any unit other than :data:`sample` (e.g. ``ms``,
+        because a sample has no duration in physical time, or ``1/sample`` and
+        ``sample**2``, which are not durations).
+    TypeError
+        If ``value`` is neither a number nor a quantity (a string, a bool).
     ValueError
         If ``value`` is not a finite scalar.
+
+    Examples
+    --------
+    >>> as_samples(100), as_samples(100 * sample)
+    (100.0, 100.0)
     """
     if isinstance(value, pq.Quantity):
         if value.ndim != 0 and value.size != 1:
             raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
         if not is_sample_unit(value):
+            if any(unit.name == "sample" for unit in value.dimensionality):
+                raise UnitError(f"{name} must be a duration in samples, got {value} "
+                                f"({value.dimensionality.string} is not a number of samples)")
             raise UnitError(
                 f"{name} must be given in samples (ann2neo.sample) or as a plain number "
                 f"of samples, got {value}. ANN spike trains have no physical time: one "
@@ -95,10 +119,11 @@ def as_samples(value, name: str = "value") -> float:
                 f"sample as one second."
             )
         value = float(value.magnitude.item())
-    elif isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
+    elif isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_, complex)) \
+            and not isinstance(value, np.complexfloating):
         value = float(value)
     else:
-        raise ValueError(f"{name} must be a number of samples, got {value!r}")
+        raise TypeError(f"{name} must be a number of samples, got {value!r} ({type(value).__name__})")
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value

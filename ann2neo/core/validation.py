@@ -206,9 +206,9 @@ def check_real_array(values, name: str = "activations") -> np.ndarray:
         string, object or structured dtypes.
     """
     arr = np.asarray(values)
-    if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating):
+    if arr.dtype.kind in "biuf":  # bool, signed, unsigned, floating (timedelta64 counts as integer in numpy)
         return arr
-    if np.issubdtype(arr.dtype, np.complexfloating):
+    if arr.dtype.kind == "c":
         raise TypeError(f"{name} are complex ({arr.dtype}); complex numbers have no order, so "
                         f"'activation > threshold' is undefined. Pass the real part or the magnitude.")
     raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
