@@ -61,7 +61,7 @@ class SpikeMatrix(np.ndarray):
     'ndarray'
     """
 
-    def __new__(cls, spikes, layer_shape=None, threshold=None, layer=None, nodes=None):
+    def __new__(cls, spikes, layer_shape=None, threshold=None, layer=None, nodes=None):  # noqa: D102
         arr = np.asarray(spikes)
         if arr.dtype != bool:
             raise TypeError(f"SpikeMatrix needs a boolean array, got dtype {arr.dtype}")
@@ -182,7 +182,7 @@ def threshold_for_dtype(threshold, dtype):
     """
     threshold = check_threshold(threshold)
     dtype = np.dtype(dtype)
-    if dtype == bool:
+    if dtype.kind == "b":
         dtype = np.dtype(np.int8)
     if np.issubdtype(dtype, np.floating):
         t = dtype.type(threshold)

@@ -285,7 +285,7 @@ def as_spike_matrix(data, name: str = "spikes") -> SpikeMatrix:
 
     Parameters
     ----------
-    data : array_like of bool (n_samples, n_nodes), SpikeMatrix, neo.SpikeTrain, sequence of neo.SpikeTrain, or neo.Segment
+    data : array_like of bool (n_samples, n_nodes), SpikeMatrix, neo.SpikeTrain, list of them, or neo.Segment
         A spike matrix (bool, or numbers that are all 0 or 1), a single
         node's train, per-node spike trains in samples, or a segment holding
         them.
