@@ -125,3 +125,79 @@ def node_sums(spikes: np.ndarray, window: int) -> dict:
     result = dict(zip(SUMS, sums, strict=True))
     result["n_windows"] = n_windows
     return result
+
+
+#: Row order of the array returned by :func:`_block_state` (per node, one block of samples).
+BLOCK_STATE = ("count", "first", "last", "first_isi", "last_isi", "isi_sum", "isi_sq_sum", "lv_sum")
+
+
+@_jit(nogil=True)
+def _block_state(spikes, offset):  # pragma: no cover - compiled
+    """ISI state of every node over one block of rows of a (n_samples, n_nodes) uint8 0/1 matrix.
+
+    ``offset`` is the global index of the block's first sample.  Returns a
+    float64 array (8, n_nodes) with the rows named in BLOCK_STATE: spike count,
+    global index of the first and last spike (-1 without spikes), the first and
+    the last ISI inside the block (0 with fewer than 2 spikes), and the sums of
+    ISIs, squared ISIs and LV terms inside the block.  All values are integers
+    or sums of exact squares of ratios, as in :func:`_node_sums`; blocks are
+    stitched by :func:`merge_block_states`.
+    """
+    n_samples, n_nodes = spikes.shape
+    out = np.zeros((8, n_nodes), np.float64)
+    for k in range(n_nodes):
+        out[1, k] = -1.0
+        out[2, k] = -1.0
+    for t in range(n_samples):
+        tf = float(t + offset)
+        for k in range(n_nodes):
+            if spikes[t, k] == 0:
+                continue
+            last = out[2, k]
+            if last >= 0.0:
+                isi = tf - last
+                prev = out[4, k]
+                if prev > 0.0:
+                    d = (prev - isi) / (prev + isi)
+                    out[7, k] += d * d
+                else:
+                    out[3, k] = isi
+                out[5, k] += isi
+                out[6, k] += isi * isi
+                out[4, k] = isi
+            else:
+                out[1, k] = tf
+            out[2, k] = tf
+            out[0, k] += 1.0
+    return out
+
+
+def block_state(spikes: np.ndarray, offset: int) -> np.ndarray:
+    """Run :func:`_block_state` on a boolean block; see :data:`BLOCK_STATE`."""
+    return _block_state(np.ascontiguousarray(spikes).view(np.uint8), np.int64(offset))
+
+
+def merge_block_states(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Combine the states of two adjacent blocks (``a`` before ``b``) into the state of both, exactly.
+
+    The ISI that bridges the blocks (first spike of ``b`` minus last spike of
+    ``a``) and the LV terms it forms with its neighbours are the only terms
+    neither block saw.  The operation is associative, so blocks may be merged
+    in any grouping.
+    """
+    a_has, b_has = a[0] > 0, b[0] > 0
+    both = a_has & b_has
+    bridge = np.where(both, b[1] - a[2], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        left = np.where(both & (a[4] > 0), ((a[4] - bridge) / (a[4] + bridge)) ** 2, 0.0)
+        right = np.where(both & (b[3] > 0), ((bridge - b[3]) / (bridge + b[3])) ** 2, 0.0)
+    out = np.empty_like(a)
+    out[0] = a[0] + b[0]
+    out[1] = np.where(a_has, a[1], b[1])
+    out[2] = np.where(b_has, b[2], a[2])
+    out[3] = np.where(a[0] >= 2, a[3], np.where(both, bridge, b[3]))
+    out[4] = np.where(b[0] >= 2, b[4], np.where(both, bridge, a[4]))
+    out[5] = a[5] + b[5] + bridge
+    out[6] = a[6] + b[6] + bridge * bridge
+    out[7] = a[7] + b[7] + left + right
+    return out

@@ -1,0 +1,56 @@
+"""Chunked (Dask) per-node sums equal the in-memory kernel on any chunking."""
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+
+from ann2neo.analysis._kernels import node_sums  # noqa: E402
+from ann2neo.analysis.chunked import node_sums_chunked  # noqa: E402
+
+KEYS = ("count", "isi_sum", "isi_sq_sum", "win_sum", "win_sq_sum")
+
+
+@pytest.mark.parametrize("chunks", [(1050, 40), (37, 40), (100, 7), (1, 40), (333, 1), (101, 13), (999, 39)])
+@pytest.mark.parametrize("window", [1, 7, 100, 1050])
+def test_chunked_sums_equal_in_memory_sums(hetero_matrix, chunks, window):
+    """Awkward chunkings: windows and ISIs that cross chunk edges, one-sample chunks, one-node chunks."""
+    ref = node_sums(hetero_matrix, window)
+    got = node_sums_chunked(da.from_array(hetero_matrix, chunks=chunks), window)
+    assert got["n_windows"] == ref["n_windows"]
+    for key in KEYS:  # sums of integers: exact
+        np.testing.assert_array_equal(got[key], ref[key], err_msg=key)
+    np.testing.assert_allclose(got["lv_sum"], ref["lv_sum"], rtol=1e-13, atol=0)
+
+
+def test_chunked_sums_from_zarr_and_memmap(tmp_path, hetero_matrix):
+    zarr = pytest.importorskip("zarr")
+    z = zarr.open_array(str(tmp_path / "spikes.zarr"), mode="w", shape=hetero_matrix.shape, chunks=(64, 16),
+                        dtype=bool)
+    z[:] = hetero_matrix
+    np.save(tmp_path / "spikes.npy", hetero_matrix)
+    mm = np.load(tmp_path / "spikes.npy", mmap_mode="r")
+    ref = node_sums(hetero_matrix, 100)
+    for source in (z, mm):
+        got = node_sums_chunked(source, 100, chunks=(128, 40))
+        for key in KEYS:
+            np.testing.assert_array_equal(got[key], ref[key])
+
+
+def test_chunked_sums_refuse_bad_input():
+    with pytest.raises(ValueError, match="binary"):
+        node_sums_chunked(da.from_array(np.full((10, 2), 2, np.int8), chunks=5), 5)
+    with pytest.raises(TypeError, match="dtype"):
+        node_sums_chunked(da.zeros((10, 2), dtype=float, chunks=5), 5)
+    with pytest.raises(ValueError, match="window"):
+        node_sums_chunked(da.zeros((10, 2), dtype=bool, chunks=5), 11)
+    with pytest.raises(ValueError, match="2-D"):
+        node_sums_chunked(da.zeros(10, dtype=bool, chunks=5), 2)
+
+
+def test_chunked_sums_on_a_distributed_client(hetero_matrix):
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        got = node_sums_chunked(da.from_array(hetero_matrix, chunks=(211, 17)), 100, client=client)
+    ref = node_sums(hetero_matrix, 100)
+    for key in KEYS:
+        np.testing.assert_array_equal(got[key], ref[key])
