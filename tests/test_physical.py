@@ -1,0 +1,84 @@
+"""Statistics in physical time: equal to Elephant on real recordings; exact finite-sample Poisson nulls."""
+import warnings
+from pathlib import Path
+
+import elephant.statistics as es
+import neo
+import numpy as np
+import pytest
+import quantities as pq
+import scipy.io
+from elephant.conversion import BinnedSpikeTrain
+
+import ann2neo
+from ann2neo.analysis import physical
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_neurons"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
+
+
+def _hippocampus():
+    units = scipy.io.loadmat(DATA / "all_unit.mat", squeeze_me=True)["unit_t"]
+    return [neo.SpikeTrain(np.sort(u) * pq.s, t_start=0 * pq.s, t_stop=1000 * pq.s) for u in units]
+
+
+@needs_data
+@pytest.mark.parametrize("window", [100 * pq.ms, 1 * pq.s, 7.3 * pq.s])
+def test_real_units_equal_elephant(window):
+    trains = _hippocampus()
+    t = physical.node_statistics(trains, window)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = BinnedSpikeTrain(trains, bin_size=window, t_start=0 * pq.s, t_stop=1000 * pq.s).to_array()
+    ff = np.array([es.fanofactor([np.zeros(c) for c in row]) for row in counts])
+    np.testing.assert_allclose(t["fano_factor"], ff, rtol=1e-12)
+    np.testing.assert_allclose(t["firing_rate_hz"], [float(es.mean_firing_rate(st).rescale(pq.Hz)) for st in trains],
+                               rtol=1e-12)
+    np.testing.assert_allclose(t["cv_isi"], [es.cv(es.isi(st)) for st in trains], rtol=1e-12)
+    np.testing.assert_allclose(t["lv"], [es.lv(es.isi(st)) for st in trains], rtol=1e-12)
+    assert t["n_spikes"].sum() == 35_112  # every spike kept, sub-millisecond ISIs included
+    # the same trains in ms give the same numbers
+    in_ms = [st.rescale(pq.ms) for st in trains]
+    np.testing.assert_allclose(physical.node_statistics(in_ms, window.rescale(pq.ms))["fano_factor"], ff, rtol=1e-12)
+
+
+@needs_data
+def test_stn_neuron_rates_match_the_book():
+    d = scipy.io.loadmat(DATA / "10_spikes-1.mat")
+    trains = [neo.SpikeTrain(np.flatnonzero(row) * pq.ms, t_start=0 * pq.ms, t_stop=2000 * pq.ms)
+              for row in d["train"]]
+    rates = physical.firing_rate(trains).magnitude
+    left = d["direction"].ravel() == 0
+    assert rates[left].mean() == pytest.approx(58.66, abs=0.005)
+    assert rates[~left].mean() == pytest.approx(35.26, abs=0.005)
+
+
+@pytest.mark.parametrize("n_windows", [4, 13, 100])
+def test_poisson_references_are_exact_at_finite_size(n_windows):
+    """Stationary Poisson trains: dispersion and LV dispersion average 1 at any number of windows."""
+    rng = np.random.default_rng(n_windows)
+    w, trains = 0.1, []
+    for rate in rng.uniform(20, 200, 20_000 if n_windows == 4 else 5000):  # Hz: 2-20 spikes per 100 ms window
+        k = rng.poisson(rate * w * n_windows)
+        trains.append(neo.SpikeTrain(np.sort(rng.uniform(0, w * n_windows, k)) * pq.s, t_stop=w * n_windows * pq.s))
+    t = physical.node_statistics(trains, w * pq.s)
+    # SE of the mean dispersion ~ sqrt(2 / (N - 1)) / sqrt(n_trains) <= 0.006
+    assert t["dispersion"].mean() == pytest.approx(1.0, abs=0.02)
+    assert t["lv_dispersion"].mean() == pytest.approx(1.0, abs=0.02)
+    # the textbook references (F = 1) would be off by 1/N
+    assert t["fano_factor"].mean() == pytest.approx((n_windows - 1) / n_windows, abs=0.02)
+
+
+def test_units_are_checked():
+    st = neo.SpikeTrain([0.1, 0.4, 0.5, 0.9] * pq.s, t_stop=1 * pq.s)
+    with pytest.raises(ann2neo.UnitError, match="ambiguous"):
+        physical.fano_factor([st], 100)
+    with pytest.raises(ann2neo.UnitError, match="s or ms"):
+        physical.fano_factor([st], 100 * ann2neo.sample)
+    with pytest.raises(ValueError, match="longer than every"):
+        physical.fano_factor([st], 2 * pq.s)
+    ann_train = ann2neo.to_spiketrains(np.eye(4, 1, dtype=bool))[0]
+    with pytest.raises(ann2neo.UnitError, match="mix"):
+        physical.is_physical([st, ann_train])
+    assert physical.is_physical(st) and not physical.is_physical([ann_train])
+    assert not physical.is_physical(np.zeros((3, 2), bool))
