@@ -5,7 +5,7 @@ import numpy as np
 
 from .core.conversion import spike_matrix
 
-__all__ = ["plot_cumulative_counts"]
+__all__ = ["plot_cumulative_counts", "plot_raster", "plot_comparison"]
 
 
 def plot_cumulative_counts(spikes, nodes=None, n_surrogates=100, rate="network", null="poisson",
@@ -62,3 +62,115 @@ def plot_cumulative_counts(spikes, nodes=None, n_surrogates=100, rate="network",
     ax.set_ylabel("cumulative spike count")
     ax.legend(loc="upper left")
     return ax
+
+
+def _raster_data(data, n_max):
+    """(list of spike-time arrays, x label) of up to ``n_max`` nodes/units of any recording."""
+    from .analysis import physical
+
+    if physical.is_physical(data):
+        trains = physical.physical_trains(data)[:n_max]
+        return [np.asarray(t, float) for t, _, _ in physical._in_seconds(trains)], "time (s)"
+    matrix = spike_matrix(data)
+    return [np.flatnonzero(matrix[:, j]) for j in range(min(n_max, matrix.shape[1]))], "sample"
+
+
+def plot_raster(data, n_max=20, span=None, ax=None, color="k"):
+    """Raster of up to ``n_max`` nodes or units: ANN trains in samples, recorded trains in seconds.
+
+    Parameters
+    ----------
+    data : spike matrix, spike trains (samples or physical time) or neo.Segment
+    n_max : int, default 20
+    span : (float, float), optional
+        x range shown (samples or s).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    times, label = _raster_data(data, n_max)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3))
+    ax.eventplot(times, colors=color, linelengths=0.8, linewidths=0.6)
+    if span is not None:
+        ax.set_xlim(*span)
+    ax.set_xlabel(label)
+    ax.set_ylabel("node" if label == "sample" else "unit")
+    return ax
+
+
+def _ecdf(ax, values, label, color):
+    values = np.sort(np.asarray(values, float)[np.isfinite(values)])
+    if values.size:
+        ax.step(values, np.arange(1, values.size + 1) / values.size, where="post", label=label, color=color)
+
+
+def plot_comparison(result, ann=None, real=None, ann_span=(0, 500), real_span=None):
+    """The figure of :func:`ann2neo.compare`: rasters, distributions and Fano-factor-vs-window curves.
+
+    Parameters
+    ----------
+    result : ann2neo.analysis.compare.Comparison
+    ann, real : recordings, optional
+        The data compared, for the rasters (panels left empty without them).
+    ann_span : (int, int), default (0, 500)
+        Samples shown in the ANN raster.
+    real_span : (float, float), optional
+        Seconds shown in the recorded raster (default: the first 20 s).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Six panels: ANN raster, recorded raster, firing-rate ECDFs in Hz (through
+        ``result.sample_duration``), ECDFs of CV and LV relative to each side's
+        null, mean Fano factor and mean dispersion against the window (ANN in
+        samples, recording in ms, on one log axis whose unit differs by curve).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    ann_color, real_color = "C0", "C3"
+    if ann is not None:
+        plot_raster(ann, span=ann_span, ax=axes[0, 0], color=ann_color)
+    axes[0, 0].set_title("ANN layer (first nodes)")
+    if real is not None:
+        plot_raster(real, span=real_span or (0, 20), ax=axes[0, 1], color=real_color)
+    axes[0, 1].set_title("recorded units")
+    seconds = float(result.sample_duration.rescale("s"))
+    ax = axes[0, 2]
+    _ecdf(ax, result.nodes["ann"]["firing_rate"] / seconds, f"ANN (1 sample = {result.sample_duration})", ann_color)
+    _ecdf(ax, result.nodes["real"]["firing_rate"], "recorded", real_color)
+    ax.set_xscale("log")
+    ax.set_xlabel("firing rate (Hz)")
+    ax.set_ylabel("fraction of nodes")
+    ax.set_title("rate distributions")
+    ax.legend(fontsize=8)
+    ax = axes[1, 0]
+    for name, style in (("cv_dispersion", "-"), ("lv_dispersion", "--")):
+        for pop, color in (("ann", ann_color), ("real", real_color)):
+            values = result.nodes[pop][name]
+            if np.isfinite(values).any():
+                _ecdf(ax, values, f"{pop}: {name.replace('_dispersion', '').upper()} / null", color)
+                ax.lines[-1].set_linestyle(style)
+    ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_xlabel("CV and LV relative to the null (Bernoulli for ANN, Poisson for recorded)")
+    ax.set_ylabel("fraction of nodes")
+    ax.legend(fontsize=8)
+    for ax, column, title in ((axes[1, 1], "mean_fano_factor", "mean Fano factor"),
+                              (axes[1, 2], "mean_dispersion", "mean Fano factor / null")):
+        for pop, color, unit in (("ann", ann_color, "samples"), ("real", real_color, "ms")):
+            c = result.fano_curve[result.fano_curve.population == pop]
+            ax.plot(c["window"], c[column], "o-", color=color, label=f"{pop} (window in {unit})")
+        if column == "mean_dispersion":
+            ax.axhline(1.0, color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("window (ANN: samples; recorded: ms)")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    fig.suptitle("ANN layer against recorded units; " + "; ".join(result.notes[-1:]), fontsize=10)
+    fig.tight_layout()
+    return fig
