@@ -5,7 +5,7 @@ import numpy as np
 
 from .core.conversion import spike_matrix
 
-__all__ = ["plot_cumulative_counts", "plot_raster", "plot_comparison"]
+__all__ = ["plot_cumulative_counts", "plot_raster", "plot_comparison", "plot_threshold_sweep"]
 
 
 def plot_cumulative_counts(spikes, nodes=None, n_surrogates=100, rate="network", null="poisson",
@@ -172,5 +172,38 @@ def plot_comparison(result, ann=None, real=None, ann_span=(0, 500), real_span=No
         ax.set_title(title)
         ax.legend(fontsize=8)
     fig.suptitle("ANN layer against recorded units; " + "; ".join(result.notes[-1:]), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_threshold_sweep(table, columns=("mfr", "mf", "mean_dispersion")):
+    """Statistics against the spike threshold, one panel per rule (:func:`~ann2neo.analysis.threshold.threshold_sweep`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of ``threshold_sweep``.
+    columns : sequence of str
+        Summary columns drawn (one line each).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    rules = list(dict.fromkeys(table["rule"]))
+    fig, axes = plt.subplots(1, len(rules), figsize=(4.5 * len(rules), 3.6), squeeze=False)
+    xlabel = {"absolute": "threshold (activation units)", "quantile": "per-node quantile q",
+              "fraction_of_max": "fraction f of each node's maximum"}
+    for ax, rule in zip(axes[0], rules, strict=True):
+        part = table[table["rule"] == rule]
+        for column in columns:
+            ax.plot(part["parameter"], part[column], "o-", label=column)
+        if rule == "absolute" and (part["parameter"] == 0).any():
+            ax.axvline(0.0, color="grey", lw=0.8, ls=":", label="paper (0)")
+        ax.set_xlabel(xlabel.get(rule, rule))
+        ax.set_title(rule)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
