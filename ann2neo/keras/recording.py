@@ -1,6 +1,10 @@
 """Record thresholded layer activations of a Keras model, batch by batch.
 
-TensorFlow is imported here only, on first use.
+The forward pass, the finiteness checks, the threshold and the bit-packing run
+in one function compiled by the active Keras backend (``tf.function`` on
+TensorFlow, ``jax.jit`` on JAX, eager ``torch.no_grad`` on PyTorch), so on an
+accelerator only packed spike bits cross to the host.  Keras and its backend
+are imported here only, on first use.
 """
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import logging
 
 import numpy as np
 
-from ..core.binarize import SpikeMatrix, check_threshold
+from ..core.binarize import SpikeMatrix
+from ..core.validation import check_integer, check_threshold
+from ._data import batch_source, resolve_inputs
 
 __all__ = ["record", "last_hidden_layer"]
 
@@ -21,16 +27,105 @@ def _expected_retracing(record_) -> bool:
 
 
 def _keras():
-    import keras  # Keras 3, TensorFlow backend
+    import keras  # Keras 3, any backend
 
     return keras
 
 
+# ---------------------------------------------------------------- thresholds
+def _threshold_for_dtype(threshold, dtype):
+    """The threshold to compare in ``dtype`` so that ``x > t_d`` equals exact ``x > threshold``.
+
+    Private copy of ``ann2neo.core.binarize.threshold_for_dtype`` (same
+    signature and meaning), extended to ``bfloat16`` (``ml_dtypes``).
+
+    Parameters
+    ----------
+    threshold : float
+        Finite threshold.
+    dtype : numpy dtype or str
+        Dtype of the activations: floating (float16, bfloat16, float32,
+        float64), integer or bool.
+
+    Returns
+    -------
+    numpy scalar of ``dtype``, or float
+        For floating dtypes, ``t_d``: the largest value of ``dtype`` that is
+        ``<= threshold``.  For integers ``floor(threshold)`` as a value of the
+        dtype, ``-inf`` below its range (every value spikes) and its maximum
+        above it (none does).  Bool compares as int8.
+
+    Notes
+    -----
+    Rounding the threshold to the activations' dtype can go up or down (0.3
+    is 0.2998 in float16, 0.30000001 in float32), so comparing ``x > t``
+    after rounding misclassifies the activations equal to the rounded value.
+    For every ``x`` representable in ``dtype``, ``x > threshold`` (exact real
+    comparison) holds exactly when ``x > t_d``: there is no representable
+    value in ``(t_d, threshold]`` other than ``t_d`` itself.
+
+    Examples
+    --------
+    >>> float(_threshold_for_dtype(0.3, np.float16)) <= 0.3
+    True
+    >>> bool(np.float16(0.30005) > _threshold_for_dtype(0.3, np.float16))
+    True
+    """
+    threshold = check_threshold(threshold)
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    if name == "bfloat16":
+        import ml_dtypes
+
+        bf = ml_dtypes.bfloat16
+        t = np.array(threshold, dtype=np.float32).astype(bf)
+        if float(t) > threshold:  # rounded up: one step down through the bit pattern
+            bits = t.view(np.uint16)
+            if float(t) > 0:
+                bits = np.uint16(bits - 1)
+            elif float(t) < 0:
+                bits = np.uint16(bits + 1)
+            else:  # +0 (or -0) above a tiny negative threshold: the largest negative subnormal
+                bits = np.uint16(0x8001)
+            t = np.array(bits, dtype=np.uint16).view(bf)
+        return t[()]
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        dtype = np.dtype(np.int8)
+    if np.issubdtype(dtype, np.floating):
+        t = dtype.type(threshold)
+        if float(t) > threshold:
+            t = np.nextafter(t, dtype.type(-np.inf))
+        return t
+    info = np.iinfo(dtype)
+    floor = np.floor(threshold)
+    if floor < info.min:
+        return -np.inf
+    if floor >= info.max:
+        return dtype.type(info.max)
+    return dtype.type(int(floor))
+
+
+def _is_floating(dtype) -> bool:
+    name = str(getattr(dtype, "name", dtype))
+    return name.startswith(("float", "bfloat"))
+
+
+# ------------------------------------------------------------ model and layers
 def last_hidden_layer(model) -> str:
     """Name of the last hidden layer: the layer feeding the model's output layer.
 
     For the paper's MLP (Flatten -> Dense(width) -> Dense(10)) this is the
     hidden Dense layer (arXiv:2308.00858 section 3.1 observes "the last hidden layer").
+
+    Parameters
+    ----------
+    model : keras.Model
+        Sequential or Functional model.
+
+    Returns
+    -------
+    str
+        The layer name.
 
     Raises
     ------
@@ -56,143 +151,439 @@ def _check_model(model):
             f"(e.g. a method returning them) and pass them to ann2neo.binarize."
         )
     try:
-        model.inputs
+        inputs, outputs = model.inputs, model.outputs
     except (AttributeError, ValueError) as err:
         raise ValueError(f"model {model.name!r} is not built: give it an Input layer or call "
                          f"model.build(input_shape) before recording ({err})") from None
+    if not inputs or not outputs:
+        raise ValueError(f"model {model.name!r} is not built: give it an Input layer before recording")
 
 
-def _submodel(model, layers):
-    keras = _keras()
+def _graph_nodes(model):
+    """Every Keras node (layer call) of the model's graph, found by walking back from its outputs."""
+    seen, nodes, stack = set(), [], list(model.outputs)
+    while stack:
+        tensor = stack.pop()
+        history = getattr(tensor, "_keras_history", None)
+        if history is None:
+            continue
+        node = history.operation._inbound_nodes[history.node_index]
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(node.input_tensors)
+    return nodes
+
+
+def _layer_calls(model):
+    """Map layer name -> list of the output tensors of its calls in this model (graph order)."""
+    in_graph = {id(n) for n in _graph_nodes(model)}
+    calls = {}
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        outs = []
+        for node in layer._inbound_nodes:
+            if id(node) in in_graph:
+                outs.append(node.output_tensors)
+        calls[layer.name] = outs
+    return calls
+
+
+def _resolve_layers(model, layers):
+    """Return [(name, KerasTensor)] of the layers to record."""
+    calls = _layer_calls(model)
     names = [layer.name for layer in model.layers]
-    outputs = []
-    for name in layers:
-        if name not in names:
-            raise ValueError(f"model {model.name!r} has no layer {name!r}; its layers are {names}")
-        outputs.append(model.get_layer(name).output)
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_recorder")
-
-
-def _batches(x, batch_size):
-    """Yield input batches from an array or a batched tf.data.Dataset; and the sample count if known."""
-    import tensorflow as tf
-
-    if isinstance(x, tf.data.Dataset):
-        def gen():
-            for element in x:
-                yield element[0] if isinstance(element, (tuple, list)) else element
-        return gen(), None
-    if isinstance(x, (list, tuple, dict)):
-        raise TypeError("record takes one input array or a tf.data.Dataset (multi-input models are not supported)")
-    arr = np.asarray(x)
-    if arr.ndim == 0 or arr.shape[0] == 0:
-        raise ValueError(f"x holds no samples (shape {arr.shape})")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"x must be numeric, got dtype {arr.dtype}")
-    return (arr[i:i + batch_size] for i in range(0, arr.shape[0], batch_size)), arr.shape[0]
-
-
-def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False) -> dict[str, SpikeMatrix]:
-    """Run a Keras model over a dataset and record layers' spikes.
-
-    Each layer's activations are thresholded inside the TensorFlow graph
-    (activation > threshold is a spike), batch by batch, so only boolean spikes
-    leave the device and the float activations of the whole dataset are never
-    held.  TensorFlow places the model on a GPU when it sees one, else on CPU.
-    Sample ``k`` of ``x`` (in the order given) becomes time step ``k``.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A built Keras 3 Sequential or Functional model (TensorFlow backend).
-    x : ndarray, shape (n_samples, *input_shape), or tf.data.Dataset
-        Inputs; a dataset must be batched and may yield ``(x, y)`` pairs.
-    layers : str or list of str, optional
-        Names of the layers to record; default the last hidden layer
-        (:func:`last_hidden_layer`), as in arXiv:2308.00858 section 3.1.
-    batch_size : int, default 256
-        Batch size for array inputs.
-    threshold : float, default 0.0
-        Spike threshold.
-    progress : bool, default False
-        Show a tqdm progress bar over batches.
-
-    Returns
-    -------
-    dict of str to SpikeMatrix
-        For each layer, in the order requested, a boolean matrix
-        ``(n_samples, n_nodes)``, nodes being the C-order flattening of the
-        layer's per-sample output shape (kept as ``layer_shape``).
-
-    Raises
-    ------
-    TypeError
-        For a subclassed model (names the alternative) or non-numeric input.
-    ValueError
-        For an unknown layer name (lists the model's layers), an unbuilt model,
-        empty input, or a batch producing NaN/Inf activations.
-    """
-    import tensorflow as tf
-
-    threshold = check_threshold(threshold)
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    _check_model(model)
+    if isinstance(layers, str) and layers == "all":
+        chosen = []
+        for name, outs in calls.items():
+            for k, out in enumerate(outs):
+                if len(out) != 1:
+                    log.info("layer %r call %d has %d outputs; not recorded by layers='all'", name, k, len(out))
+                    continue
+                chosen.append((name if len(outs) == 1 else f"{name}#{k}", out[0]))
+        if not chosen:
+            raise ValueError(f"model {model.name!r} has no layer with an output to record")
+        return chosen
     if layers is None:
         layers = [last_hidden_layer(model)]
     elif isinstance(layers, str):
         layers = [layers]
-    layers = list(layers)
+    elif not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a layer name, a list of names or 'all', got {type(layers).__name__}")
     if not layers:
-        raise ValueError("no layers to record")
-    tap = _submodel(model, layers)
+        raise ValueError("layers is empty: nothing to record")
+    chosen = []
+    for spec in layers:
+        if not isinstance(spec, str):
+            raise TypeError(f"layers must hold layer names (str), got {spec!r}")
+        name, _, index = spec.partition("#")
+        if name not in calls:
+            raise ValueError(f"model {model.name!r} has no layer {name!r}; its layers are {names}")
+        outs = calls[name]
+        if not outs:
+            raise ValueError(f"layer {name!r} is not called in model {model.name!r}'s graph")
+        if index:
+            if not index.isdigit() or int(index) >= len(outs):
+                raise ValueError(f"layer {name!r} is called {len(outs)} time(s) in model {model.name!r}; "
+                                 f"{spec!r} names no call (use {name}#0 ... {name}#{len(outs) - 1})")
+            out = outs[int(index)]
+        elif len(outs) > 1:
+            raise ValueError(
+                f"layer {name!r} is shared: it is called {len(outs)} times in model {model.name!r}, "
+                f"each call with its own activations. Name the call to record: "
+                + ", ".join(f"'{name}#{k}'" for k in range(len(outs))))
+        else:
+            out = outs[0]
+        if len(out) != 1:
+            raise ValueError(f"layer {spec!r} returns {len(out)} tensors; record takes layers with one output")
+        if spec in [c[0] for c in chosen]:
+            raise ValueError(f"layer {spec!r} is listed twice in layers")
+        chosen.append((spec, out[0]))
+    return chosen
 
-    spec = tap.inputs[0]
-    signature = [tf.TensorSpec((None, *spec.shape[1:]), dtype=spec.dtype)]
 
-    # One trace per record() call: the batch dimension is left open.
-    @tf.function(input_signature=signature)
-    def step(batch):
-        outputs = tap(batch, training=False)
-        if not isinstance(outputs, (list, tuple)):
-            outputs = [outputs]
-        spikes, finite = [], []
-        for out in outputs:
-            flat = tf.reshape(out, (tf.shape(out)[0], -1))
-            spikes.append(tf.greater(flat, tf.cast(threshold, flat.dtype)))
-            finite.append(tf.reduce_all(tf.math.is_finite(flat)))
-        return spikes, tf.stack(finite)
+def _ancestors(tensors, model_inputs):
+    """The tensors on the path from the model inputs to ``tensors`` (inputs excluded), in a stable order."""
+    input_ids = {id(t) for t in model_inputs}
+    seen, order, stack = set(), [], list(tensors)
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or id(t) in input_ids:
+            continue
+        seen.add(id(t))
+        order.append(t)
+        history = getattr(t, "_keras_history", None)
+        if history is not None:
+            stack.extend(history.operation._inbound_nodes[history.node_index].input_tensors)
+    return order
 
-    batches, n_total = _batches(x, int(batch_size))
+
+# --------------------------------------------------------------- compiled step
+def _make_post(threshold, n_checked, pack):
+    """The function applied in the compiled step to the tap's outputs.
+
+    ``outputs`` = ``n_checked`` tensors whose finiteness is checked per sample
+    (those of a floating dtype), then the recorded tensors.  Returns
+    ``(bad, spikes)``: ``bad`` is bool ``(batch, n_checked)`` (True where a
+    sample has a NaN/Inf anywhere in that tensor) or None; ``spikes`` a list of
+    bool ``(batch, n_nodes)`` or, packed, uint8 ``(batch, ceil(n_nodes / 8))``
+    in ``np.packbits`` order.  Dtypes are read from the traced tensors (a
+    Lambda layer may declare float32 and return int32).
+    """
+    import keras
+    from keras import ops
+
+    weights = np.array([128, 64, 32, 16, 8, 4, 2, 1], dtype=np.int32)
+
+    def flat(t):
+        return ops.reshape(t, (ops.shape(t)[0], -1))
+
+    def not_finite(t):
+        if not _is_floating(keras.backend.standardize_dtype(t.dtype)):
+            return ops.zeros((ops.shape(t)[0],), dtype="bool")
+        return ops.logical_not(ops.all(ops.isfinite(flat(t)), axis=1))
+
+    def post(outputs):
+        outputs = list(outputs)
+        checked, recorded = outputs[:n_checked], outputs[n_checked:]
+        bad = ops.stack([not_finite(t) for t in checked], axis=1) if checked else None
+        spikes = []
+        for t in recorded:
+            f = flat(t)
+            dtype = keras.backend.standardize_dtype(t.dtype)
+            if dtype == "bool":
+                f, dtype = ops.cast(f, "int8"), "int8"
+            t_d = _threshold_for_dtype(threshold, dtype)
+            if isinstance(t_d, float) and t_d == -np.inf:  # integers, threshold below their range
+                s = ops.ones_like(f, dtype="bool")
+            else:
+                s = ops.greater(f, ops.convert_to_tensor(np.asarray(t_d), dtype=dtype))
+            if pack:
+                n_nodes = int(np.prod(t.shape[1:]))
+                pad = (-n_nodes) % 8
+                u = ops.cast(s, "int32")
+                if pad:
+                    u = ops.pad(u, [[0, 0], [0, pad]])
+                u = ops.reshape(u, (-1, (n_nodes + pad) // 8, 8))
+                s = ops.cast(ops.sum(u * ops.convert_to_tensor(weights), axis=-1), "uint8")
+            spikes.append(s)
+        return bad, spikes
+
+    return post
+
+
+def _compile(tap, post, input_specs):
+    """Compile ``batch -> post(tap(batch))`` with the active backend; return a host-side step."""
+    keras = _keras()
+    backend = keras.backend.backend()
+    n_in = len(input_specs)
+
+    def call(inputs, outputs_of):
+        return post(outputs_of(inputs[0] if n_in == 1 else list(inputs)))
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        signature = [tf.TensorSpec((None, *shape[1:]), dtype=dtype) for shape, dtype in input_specs]
+
+        @tf.function(input_signature=signature)
+        def step(*inputs):
+            return call(inputs, lambda x: tap(x, training=False))
+
+        return step
+    if backend == "jax":
+        import jax
+
+        trainable = [v.value for v in tap.trainable_variables]
+        non_trainable = [v.value for v in tap.non_trainable_variables]
+
+        def pure(tv, ntv, *inputs):
+            return call(inputs, lambda x: tap.stateless_call(tv, ntv, x, training=False)[0])
+
+        jitted = jax.jit(pure)
+        return lambda *inputs: jitted(trainable, non_trainable, *inputs)
+    if backend == "torch":
+        import torch
+
+        def step(*inputs):
+            with torch.no_grad():
+                tensors = [keras.ops.convert_to_tensor(x) for x in inputs]
+                return call(tensors, lambda x: tap(x, training=False))
+
+        return step
+    raise ValueError(f"record supports the tensorflow, jax and torch Keras backends, not {backend!r}")
+
+
+# ---------------------------------------------------------------- the recorder
+def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False, *, out=None,
+           overwrite=False, check_finite=True, pack=None, chunk_samples=None):
+    """Run a Keras model over a dataset and record layers' spikes.
+
+    Each layer's activations are thresholded inside the function compiled by
+    the Keras backend (activation > threshold is a spike), batch by batch, and,
+    on an accelerator or when streaming to a store, bit-packed there too, so
+    only packed spikes leave the device and the float activations of the whole
+    dataset are never held.  Sample ``k`` of ``x`` (in the order given) becomes
+    time step ``k``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built Keras 3 Sequential or Functional model, on the TensorFlow
+        (default), JAX or PyTorch backend.
+    x : array_like, list or dict of arrays, tf.data.Dataset, keras.utils.PyDataset or iterable
+        Inputs, shape ``(n_samples, *input_shape)`` for each model input
+        (a list in the order of ``model.inputs`` or a dict keyed by input name
+        for a multi-input model).  A dataset, ``PyDataset``, generator or
+        other iterable yields batches, each ``x`` or ``(x, y)`` or
+        ``(x, y, sample_weight)`` as in ``model.predict``; ``batch_size`` then
+        does not apply.
+    layers : str, list of str or "all", optional
+        Names of the layers to record; default the last hidden layer
+        (:func:`last_hidden_layer`), as in arXiv:2308.00858 section 3.1.
+        ``"all"`` records every layer with one output in the same forward
+        pass.  A layer called several times in the model (a shared layer) is
+        named per call: ``"name#0"``, ``"name#1"``.
+    batch_size : int, default 256
+        Samples per batch for array inputs (>= 1).
+    threshold : float, default 0.0
+        Spike threshold: a node spikes when its activation is strictly greater.
+        The comparison is exact whatever the layer dtype (float16, bfloat16,
+        float32, int...): see ``_threshold_for_dtype``.
+    progress : bool, default False
+        Show a tqdm progress bar over batches.
+    out : str or path-like, optional
+        Stream the spikes to a chunked Zarr store at this path instead of
+        returning them (see :mod:`ann2neo.io.store`); memory then scales with
+        the batch, not the dataset.
+    overwrite : bool, default False
+        Replace an existing store at ``out``.
+    check_finite : bool, default True
+        Check every input batch (on the host) and the output of every layer
+        on the path to the recorded layers (in the compiled step) for NaN/Inf.
+    pack : bool, optional
+        Bit-pack spikes in the compiled step.  Default: when the model runs on
+        an accelerator or ``out`` is given (on a CPU the host is the device
+        and packing would only add work).
+    chunk_samples : int, optional
+        Samples per Zarr chunk with ``out``; default about 4 MiB of packed
+        spikes per chunk.
+
+    Returns
+    -------
+    dict of str to SpikeMatrix, or pathlib.Path
+        For each layer, in the order requested, a boolean matrix
+        ``(n_samples, n_nodes)``, nodes being the C-order flattening of the
+        layer's per-sample output shape (kept as ``layer_shape``).  With
+        ``out``, the path of the completed store (read it with
+        :func:`ann2neo.io.store.read_store`).
+
+    Raises
+    ------
+    TypeError
+        For a subclassed model (names the alternative), non-numeric input, a
+        ``batch_size`` that is not a number (``"8"``) or a non-real threshold.
+    ValueError
+        For an unknown layer name (lists the model's layers), a shared layer
+        named without its call, an unbuilt model, a ``batch_size`` < 1 or not
+        whole (``2.7``), inputs that do not match
+        the model (names the expected shapes), empty input,
+        or NaN/Inf in an input or in the activations of a layer on the path
+        (names the samples and layers).
+    FileExistsError
+        If ``out`` exists and ``overwrite`` is False.
+
+    Notes
+    -----
+    Why every layer on the path is checked: on CPUs with AVX-512, TensorFlow's
+    oneDNN fuses MatMul/Conv + bias + ReLU in graph mode and the fused ReLU maps
+    NaN to 0, so a NaN input would otherwise come out of a ReLU layer as a
+    silent sample (issue #7).  A layer's inputs are the outputs of the layers
+    before it; they are checked, and so is every input batch, whatever the
+    backend fuses.  Left unseen: NaN created *inside* a fused op from finite
+    inputs and finite weights (an overflow to ``inf - inf``), which the
+    backend does not expose.
+
+    Examples
+    --------
+    >>> import keras, numpy as np
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu", name="h"),
+    ...                           keras.layers.Dense(2)])
+    >>> spikes = record(model, np.ones((10, 4), "float32"))["h"]
+    >>> spikes.shape, spikes.dtype
+    ((10, 3), dtype('bool'))
+    """
+    keras = _keras()
+    threshold = check_threshold(threshold)
+    batch_size = check_integer(batch_size, "batch_size", min_value=1)
+    _check_model(model)
+    chosen = _resolve_layers(model, layers)
+    names = [name for name, _ in chosen]
+    recorded = [tensor for _, tensor in chosen]
+    input_specs = [(tuple(t.shape), str(t.dtype)) for t in model.inputs]
+    input_names = [t.name for t in model.inputs]
+    checked = []
+    if check_finite:
+        checked = [t for t in _ancestors(recorded, model.inputs) if _is_floating(t.dtype)]
+    for name, t in chosen:
+        if any(d is None for d in t.shape[1:]):
+            raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
+                             f"record needs a fixed number of nodes per sample")
+    # Dedupe tensors shared between the checked and recorded lists in the tap.
+    tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
+    dtypes = [str(t.dtype) for t in recorded]
+    if pack is None:
+        pack = out is not None or _on_accelerator()
+    elif out is not None and not pack:
+        raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
+    step = _compile(tap, _make_post(threshold, len(checked), bool(pack)), input_specs)
+    layer_shapes = [tuple(int(d) for d in t.shape[1:]) for t in recorded]
+    n_nodes = [int(np.prod(s)) for s in layer_shapes]
+    checked_names = [t._keras_history.operation.name for t in checked]
+
+    batches, n_total = batch_source(x, batch_size, input_specs, input_names)
     if progress:
         from tqdm.auto import tqdm
 
-        total = None if n_total is None else -(-n_total // int(batch_size))
+        total = None if n_total is None else -(-n_total // batch_size)
         batches = tqdm(batches, total=total, desc="recording", unit="batch", leave=False)
-    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    log.info("recording %s of %s on %s", layers, model.name, device)
-    chunks = [[] for _ in layers]
-    start = 0
+    log.info("recording %s of %s (%s backend, %s)", names, model.name, keras.backend.backend(),
+             "accelerator" if _on_accelerator() else "CPU")
+
+    if out is not None:
+        from ..io.store import _StoreWriter
+
+        sink = _StoreWriter(out, names, layer_shapes, threshold=threshold, model_name=model.name,
+                            n_samples=n_total, chunk_samples=chunk_samples, overwrite=overwrite,
+                            attrs={"backend": keras.backend.backend(), "dtypes": dtypes})
+    else:
+        sink = _MemorySink(n_nodes, n_total, packed=bool(pack))
     tf_logger = logging.getLogger("tensorflow")
     tf_logger.addFilter(_expected_retracing)
+    start = 0
     try:
         for batch in batches:
-            spikes, finite = step(tf.cast(batch, spec.dtype))
-            finite = finite.numpy()
-            if not finite.all():
-                bad = [layers[i] for i in np.flatnonzero(~finite)]
-                raise ValueError(f"non-finite activations (NaN or Inf) in layer(s) {bad} in the batch "
-                                 f"starting at sample {start}; check the model and inputs")
-            for chunk, s in zip(chunks, spikes):
-                chunk.append(s.numpy())
-            start += chunks[0][-1].shape[0]
+            arrays = resolve_inputs(batch, input_specs, input_names, start, check_finite)
+            bad, spikes = step(*arrays)
+            if bad is not None:
+                bad = keras.ops.convert_to_numpy(bad)
+                if bad.any():
+                    _raise_nonfinite(bad, start, checked_names)
+            sink.write(start, [keras.ops.convert_to_numpy(s) for s in spikes])
+            start += arrays[0].shape[0]
+        if start == 0:
+            raise ValueError("x yielded no samples")
+        if n_total is not None and start != n_total:
+            raise ValueError(f"x yielded {start} samples, expected {n_total}")
+        if out is not None:
+            return sink.close(start)
+    except BaseException:
+        if out is not None:
+            sink.abort()
+        raise
     finally:
         tf_logger.removeFilter(_expected_retracing)
-    if start == 0:
-        raise ValueError("x yielded no samples")
-    result = {}
-    for name, chunk, out in zip(layers, chunks, tap.outputs):
-        layer_shape = tuple(int(d) for d in out.shape[1:])
-        result[name] = SpikeMatrix(np.concatenate(chunk, axis=0), layer_shape=layer_shape,
-                                   threshold=threshold, layer=name)
-    return result
+    matrices = sink.result(start)
+    return {name: SpikeMatrix(m, layer_shape=shape, threshold=threshold, layer=name)
+            for name, m, shape in zip(names, matrices, layer_shapes, strict=True)}
+
+
+def _raise_nonfinite(bad, start, checked_names):
+    rows = np.flatnonzero(bad.any(axis=1))
+    samples = (rows + start).tolist()
+    shown = ", ".join(map(str, samples[:10])) + (f", ... ({len(samples)} in all)" if len(samples) > 10 else "")
+    first = bad[rows[0]]
+    layers = [checked_names[i] for i in np.flatnonzero(first)]
+    raise ValueError(f"non-finite activations (NaN or Inf) at sample(s) {shown} of the batch starting at "
+                     f"sample {start}, first in layer(s) {layers}; a NaN is neither a spike nor silence: "
+                     f"check the model's weights and inputs")
+
+
+def _on_accelerator() -> bool:
+    keras = _keras()
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"))
+        if backend == "jax":
+            import jax
+
+            return jax.default_backend() != "cpu"
+        if backend == "torch":
+            import torch
+
+            return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - a failing device query means no accelerator to use
+        return False
+    return False
+
+
+class _MemorySink:
+    """Spikes in memory: preallocated when the sample count is known, else grown by doubling."""
+
+    def __init__(self, n_nodes, n_total, packed):
+        self.n_nodes, self.packed = n_nodes, packed
+        self.capacity = n_total if n_total is not None else 0
+        self.buffers = [np.empty((self.capacity, n), dtype=bool) for n in n_nodes]
+
+    def write(self, start, spikes):
+        n = spikes[0].shape[0]
+        if start + n > self.capacity:
+            self.capacity = max(start + n, 2 * self.capacity)
+            for i, buf in enumerate(self.buffers):
+                grown = np.empty((self.capacity, buf.shape[1]), dtype=bool)
+                grown[:start] = buf[:start]
+                self.buffers[i] = grown
+        for buf, s, n_nodes in zip(self.buffers, spikes, self.n_nodes, strict=True):
+            if self.packed:
+                buf[start:start + n] = np.unpackbits(s, axis=1, count=n_nodes).view(bool)
+            else:
+                buf[start:start + n] = s
+
+    def result(self, n):
+        return [buf if buf.shape[0] == n else buf[:n].copy() for buf in self.buffers]
+
