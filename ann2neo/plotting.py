@@ -5,7 +5,7 @@ import numpy as np
 
 from .core.conversion import spike_matrix
 
-__all__ = ["plot_cumulative_counts", "plot_raster", "plot_comparison", "plot_threshold_sweep"]
+__all__ = ["plot_cumulative_counts", "plot_raster", "plot_comparison", "plot_threshold_sweep", "plot_layer_scan"]
 
 
 def plot_cumulative_counts(spikes, nodes=None, n_surrogates=100, rate="network", null="poisson",
@@ -205,5 +205,38 @@ def plot_threshold_sweep(table, columns=("mfr", "mf", "mean_dispersion")):
         ax.set_xlabel(xlabel.get(rule, rule))
         ax.set_title(rule)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_layer_scan(table, columns=("mfr", "mf", "mean_dispersion", "mean_cv_dispersion")):
+    """Statistics of every layer against depth, one line per condition (:func:`~ann2neo.experiments.depth.layer_scan`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of ``layer_scan``.
+    columns : sequence of str
+        Columns drawn, one panel each (missing or all-NaN columns are skipped).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    columns = [c for c in columns if c in table and table[c].notna().any()]
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.8), squeeze=False)
+    first = table[table["condition"] == table["condition"].iloc[0]]
+    labels = [f"{name}\n({shape})" for name, shape in zip(first["layer"], first["layer_shape"], strict=True)]
+    for ax, column in zip(axes[0], columns, strict=True):
+        for condition, part in table.groupby("condition", sort=False):
+            ax.plot(part["depth"], part[column].astype(float), "o-", label=condition)
+        if "dispersion" in column:
+            ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+        ax.set_xticks(list(first["depth"]), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_title(column)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("memorization across depth: every layer, same inputs, same order")
     fig.tight_layout()
     return fig
