@@ -131,50 +131,68 @@ def node_sums(spikes: np.ndarray, window: int) -> dict:
 BLOCK_STATE = ("count", "first", "last", "first_isi", "last_isi", "isi_sum", "isi_sq_sum", "lv_sum")
 
 
-@_jit(nogil=True)
-def _block_state(spikes, offset):  # pragma: no cover - compiled
+@_jit(nogil=True, parallel=True)
+def _block_state(spikes, offset, n_chunks):  # pragma: no cover - compiled
     """ISI state of every node over one block of rows of a (n_samples, n_nodes) uint8 0/1 matrix.
 
     ``offset`` is the global index of the block's first sample.  Returns a
     float64 array (8, n_nodes) with the rows named in BLOCK_STATE: spike count,
     global index of the first and last spike (-1 without spikes), the first and
     the last ISI inside the block (0 with fewer than 2 spikes), and the sums of
-    ISIs, squared ISIs and LV terms inside the block.  All values are integers
-    or sums of exact squares of ratios, as in :func:`_node_sums`; blocks are
-    stitched by :func:`merge_block_states`.
+    ISIs, squared ISIs and LV terms inside the block.  Branch-free over nodes
+    and parallel over node chunks, as :func:`_node_sums`, whose sums it equals
+    on the same rows; blocks are stitched by :func:`merge_block_states`.
     """
     n_samples, n_nodes = spikes.shape
     out = np.zeros((8, n_nodes), np.float64)
-    for k in range(n_nodes):
-        out[1, k] = -1.0
-        out[2, k] = -1.0
-    for t in range(n_samples):
-        tf = float(t + offset)
-        for k in range(n_nodes):
-            if spikes[t, k] == 0:
-                continue
-            last = out[2, k]
-            if last >= 0.0:
-                isi = tf - last
-                prev = out[4, k]
-                if prev > 0.0:
-                    d = (prev - isi) / (prev + isi)
-                    out[7, k] += d * d
-                else:
-                    out[3, k] = isi
-                out[5, k] += isi
-                out[6, k] += isi * isi
-                out[4, k] = isi
-            else:
-                out[1, k] = tf
-            out[2, k] = tf
-            out[0, k] += 1.0
+    chunk = (n_nodes + n_chunks - 1) // n_chunks
+    for c in numba.prange(n_chunks):
+        j0 = c * chunk
+        j1 = min(n_nodes, j0 + chunk)
+        width = j1 - j0
+        if width <= 0:
+            continue
+        first = np.full(width, -1.0)
+        last = np.full(width, -1.0)
+        first_isi = np.zeros(width)
+        prev = np.zeros(width)
+        cnt = np.zeros(width)
+        s1 = np.zeros(width)
+        s2 = np.zeros(width)
+        lv = np.zeros(width)
+        for t in range(n_samples):
+            tf = float(t + offset)
+            row = spikes[t, j0:j1]
+            for k in range(width):
+                s = row[k] != 0
+                lk = last[k]
+                isi = tf - lk
+                has_isi = s and (lk >= 0.0)
+                p = prev[k]
+                d = (p - isi) / (p + isi)  # p + isi >= 1 wherever it is used
+                cnt[k] += 1.0 if s else 0.0
+                s1[k] += isi if has_isi else 0.0
+                s2[k] += isi * isi if has_isi else 0.0
+                lv[k] += d * d if (has_isi and p > 0.0) else 0.0
+                first_isi[k] = isi if (has_isi and p == 0.0) else first_isi[k]
+                prev[k] = isi if has_isi else p
+                first[k] = tf if (s and lk < 0.0) else first[k]
+                last[k] = tf if s else lk
+        out[0, j0:j1] = cnt
+        out[1, j0:j1] = first
+        out[2, j0:j1] = last
+        out[3, j0:j1] = first_isi
+        out[4, j0:j1] = prev
+        out[5, j0:j1] = s1
+        out[6, j0:j1] = s2
+        out[7, j0:j1] = lv
     return out
 
 
 def block_state(spikes: np.ndarray, offset: int) -> np.ndarray:
     """Run :func:`_block_state` on a boolean block; see :data:`BLOCK_STATE`."""
-    return _block_state(np.ascontiguousarray(spikes).view(np.uint8), np.int64(offset))
+    n_chunks = max(1, min(spikes.shape[1] // 64, numba.get_num_threads()))
+    return _block_state(np.ascontiguousarray(spikes).view(np.uint8), np.int64(offset), np.int64(n_chunks))
 
 
 def merge_block_states(a: np.ndarray, b: np.ndarray) -> np.ndarray:
