@@ -309,3 +309,36 @@ def test_figure2_plot(tmp_path):
     assert len(ax.lines) >= 6
     ax.figure.savefig(tmp_path / "fig.png")
     assert (tmp_path / "fig.png").stat().st_size > 1000
+
+
+def test_poisson_surrogates_use_a_local_generator_and_follow_elephants_process():
+    """Issue #7 D: seed= reseeded numpy's global generator.  Now: a local Generator only."""
+    from elephant.spike_train_generation import StationaryPoissonProcess
+
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy(), np.random.get_state()[2]
+    a = poisson_surrogates([0.05, 0.3, 0.0], 5000, n_surrogates=3, seed=7)
+    after = np.random.get_state()
+    np.testing.assert_array_equal(before[0], after[1])
+    assert before[1] == after[2]  # the global stream was not touched
+    b = poisson_surrogates([0.05, 0.3, 0.0], 5000, n_surrogates=3, seed=7)
+    for sa, sb in zip(a, b, strict=True):
+        for ta, tb in zip(sa, sb, strict=True):
+            np.testing.assert_array_equal(ta.magnitude, tb.magnitude)  # reproducible
+    assert len(a[0][2]) == 0
+    rng = np.random.default_rng(1)
+    c, d = poisson_surrogates([0.3], 100, seed=rng), poisson_surrogates([0.3], 100, seed=rng)
+    assert not np.array_equal(c[0][0].magnitude, d[0][0].magnitude)  # a Generator continues its stream
+    # same law as Elephant's own process drawing from the global state: KS on the ISIs, counts
+    ours = np.concatenate([np.diff(s[0].magnitude) for s in poisson_surrogates([0.2], 20_000, 5, seed=3)])
+    np.random.seed(5)
+    theirs = np.concatenate([np.diff(StationaryPoissonProcess(rate=0.2 / ann2neo.sample, t_start=0 * ann2neo.sample,
+                                                              t_stop=20_000 * ann2neo.sample)
+                                     .generate_spiketrain().magnitude) for _ in range(5)])
+    assert stats.ks_2samp(ours, theirs).pvalue > 0.01
+    assert stats.kstest(ours, stats.expon(scale=5).cdf).pvalue > 0.01
+    counts = [len(t) for s in poisson_surrogates([0.02], 1000, 400, seed=6) for t in s]
+    assert np.mean(counts) == pytest.approx(20, abs=4 * np.sqrt(20 / 400))
+    assert np.var(counts) / np.mean(counts) == pytest.approx(1, abs=0.25)  # Poisson counts
+    with pytest.raises(TypeError, match="seed"):
+        poisson_surrogates([0.1], 100, seed=1.5)
