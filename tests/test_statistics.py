@@ -138,6 +138,9 @@ def test_exact_null_removes_the_small_n_bias_of_the_train_test_comparison():
     for key in ("mean_dispersion", "mean_cv_dispersion", "mean_lv_dispersion"):
         a, b = np.mean([s[key] for s in train]), np.mean([s[key] for s in test])
         assert a == pytest.approx(1, abs=0.02) and b == pytest.approx(1, abs=0.02), key
+        # the standard error describes the spread of the network mean over repeated recordings
+        spread = np.std([s[key] for s in test], ddof=1)
+        assert np.mean([s[key + "_se"] for s in test]) == pytest.approx(spread, rel=0.5), key
     assert np.mean([s["mf_bernoulli"] for s in test]) == pytest.approx(mf_test, abs=0.01)
 
 
@@ -186,6 +189,8 @@ def test_network_summary_matches_numpy(hetero_matrix):
     expected[~(cv2_null > 0)] = np.nan
     np.testing.assert_allclose(t["cv_dispersion"], expected, rtol=1e-12, equal_nan=True)
     assert s["mean_cv_dispersion"] == pytest.approx(np.nanmean(expected), rel=1e-12)
+    defined = expected[~np.isnan(expected)]
+    assert s["mean_cv_dispersion_se"] == pytest.approx(defined.std(ddof=1) / np.sqrt(defined.size), rel=1e-12)
     counts = ann2neo.window_counts(hetero_matrix, 100)
     k_w = counts.sum(axis=0)
     ff_null = (1 - k_w / 1000) * 900 / 999

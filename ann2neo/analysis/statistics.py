@@ -474,7 +474,11 @@ def network_summary(nodes: pd.DataFrame) -> dict:
     * ``mean_lv_bernoulli`` — mean of E[LV | K] over the nodes with a defined LV;
       ``mean_lv_dispersion`` — mean of LV / E[LV | K];
     * the three ``mean_*dispersion`` have mean exactly 1 for independent spiking
-      at any number of windows (:mod:`ann2neo.analysis.nullmodel`);
+      at any number of windows (:mod:`ann2neo.analysis.nullmodel`), so two
+      recordings with different N (train and test) compare directly;
+      ``mean_dispersion_se``, ``mean_cv_dispersion_se``, ``mean_lv_dispersion_se``
+      are their standard errors over nodes (std with ddof=1 / sqrt(n); nodes
+      treated as independent, as they are under the null);
     * ``n_nodes``, ``n_silent`` (no spike), ``n_always`` (spike on every sample),
       ``n_undefined_ff`` (no Fano factor), ``n_undefined_dispersion`` (no
       ``dispersion``: no Fano factor, or a null without variance, e.g. always on);
@@ -512,6 +516,11 @@ def network_summary(nodes: pd.DataFrame) -> dict:
         values = values[~np.isnan(values)]
         return float(values.mean()) if values.size else float("nan")
 
+    def standard_error(values):
+        values = np.asarray(values, dtype=float)
+        values = values[~np.isnan(values)]
+        return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size >= 2 else float("nan")
+
     return {
         "mfr": float(rate.mean()),
         "cv_fr": _cv_percent(rate),
@@ -525,6 +534,9 @@ def network_summary(nodes: pd.DataFrame) -> dict:
         "mean_cv_dispersion": nanmean(nodes["cv_dispersion"]),
         "mean_lv_bernoulli": nanmean(nodes["lv_bernoulli"].where(nodes["lv"].notna())),
         "mean_lv_dispersion": nanmean(nodes["lv_dispersion"]),
+        "mean_dispersion_se": standard_error(nodes["dispersion"]),
+        "mean_cv_dispersion_se": standard_error(nodes["cv_dispersion"]),
+        "mean_lv_dispersion_se": standard_error(nodes["lv_dispersion"]),
         "n_nodes": int(rate.size),
         "n_silent": int(np.count_nonzero(rate == 0)),
         "n_always": int(np.count_nonzero(rate == 1)),
