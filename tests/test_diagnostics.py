@@ -342,3 +342,14 @@ def test_poisson_surrogates_use_a_local_generator_and_follow_elephants_process()
     assert np.var(counts) / np.mean(counts) == pytest.approx(1, abs=0.25)  # Poisson counts
     with pytest.raises(TypeError, match="seed"):
         poisson_surrogates([0.1], 100, seed=1.5)
+
+
+def test_diagnostics_do_not_depend_on_ddof():
+    """The tests take Elephant's ddof=0 Fano factor whatever the table reports."""
+    m = np.random.default_rng(9).random((2500, 30)) < np.linspace(0.005, 0.9, 30)
+    a = ann2neo.analyze(m, diagnostics=True, seed=3)
+    b = ann2neo.analyze(m, diagnostics=True, seed=3, ddof=1)
+    np.testing.assert_allclose(b.nodes["fano_factor"], a.nodes["fano_factor"] * 25 / 24, rtol=1e-12, equal_nan=True)
+    for column in ("ff_p_poisson", "ff_p_bernoulli"):
+        np.testing.assert_allclose(a.nodes[column], b.nodes[column], rtol=1e-9, equal_nan=True)
+    assert a.tests["ff_n_simulated_bernoulli"] > 0  # the sparse nodes, simulated with the same seed
