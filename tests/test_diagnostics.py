@@ -254,6 +254,8 @@ def test_constant_and_short_series_give_nan_with_reason():
         one_window = ann2neo.analyze(np.random.default_rng(0).random((150, 3)) < 0.3, window=150, diagnostics=True)
     assert np.isnan(one_window.tests["ff_fraction_significant_poisson"]) and one_window.tests["ff_n_windows"] == 1
     assert one_window.nodes["ff_p_bernoulli"].isna().all() and one_window.tests["ff_n_undefined"] == 3
+    assert one_window.nodes["fano_factor"].isna().all()  # a variance from one count: undefined, not 0.0
+    assert one_window.nodes["ff_note"].str.contains("one window").all()
     with pytest.warns(ann2neo.analysis.SmallSampleWarning):
         r = ann2neo.analyze(m, window=100, diagnostics=True)  # must not raise
     assert np.isnan(r.nodes.loc[0, "ff_p_poisson"])  # silent: undefined

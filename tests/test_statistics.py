@@ -227,5 +227,5 @@ def test_instantaneous_rate_in_spikes_per_sample(rng):
     assert r.units == (1 / sample).units and r.shape == (2000, 3)
     # away from the edges the smoothed rate averages to the firing rate
     np.testing.assert_allclose(r.magnitude[200:-200].mean(axis=0), m[200:-200].mean(axis=0), atol=0.02)
-    with pytest.raises(ann2neo.UnitError):
+    with pytest.raises(ann2neo.UnitError, match="kernel_width must be given in samples"):
         ann2neo.instantaneous_rate(m, kernel_width=20 * __import__("quantities").ms)

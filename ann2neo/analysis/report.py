@@ -95,7 +95,7 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
 
     Examples
     --------
-    >>> import numpy as np, warnings
+    >>> import numpy as np
     >>> m = np.random.default_rng(0).random((2000, 8)) < 0.2
     >>> r = analyze(m, window=100)
     >>> r.summary["n_windows"], r.summary["flags"]
