@@ -33,9 +33,41 @@ def test_node_statistics_equal_elephant(hetero_matrix, window):
     table = ann2neo.node_statistics(hetero_matrix, window=window)
     rate, ff, cv, lv = elephant_reference(hetero_matrix, window)
     np.testing.assert_allclose(table["firing_rate"], rate, rtol=RTOL, atol=0)
-    np.testing.assert_allclose(table["fano_factor"], ff, rtol=RTOL, atol=1e-15, equal_nan=True)
+    if window == 1050:  # one window: Elephant's fanofactor says 0.0, ann2neo says undefined
+        assert (ff[~np.isnan(ff)] == 0).all() and table["fano_factor"].isna().all()
+        assert table["note"].str.contains("one window: Fano factor undefined").sum() == 39  # all but the silent
+    else:
+        np.testing.assert_allclose(table["fano_factor"], ff, rtol=RTOL, atol=1e-15, equal_nan=True)
     np.testing.assert_allclose(table["cv_isi"], cv, rtol=RTOL, atol=1e-15, equal_nan=True)
     np.testing.assert_allclose(table["lv"], lv, rtol=RTOL, atol=1e-15, equal_nan=True)
+    assert (table["n_windows"] == 1050 // window).all() and table.attrs["n_windows"] == 1050 // window
+
+
+def test_ddof1_is_the_sample_variance(hetero_matrix):
+    from scipy.stats import variation
+
+    counts = ann2neo.window_counts(hetero_matrix, 100).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = counts.var(axis=0, ddof=1) / counts.mean(axis=0)
+    np.testing.assert_allclose(ann2neo.fano_factor(hetero_matrix, 100, ddof=1), expected, rtol=RTOL, equal_nan=True)
+    cv1 = ann2neo.cv_isi(hetero_matrix, ddof=1)
+    ref = np.array([variation(d, ddof=1) if d.size >= 2 else np.nan for d in ann2neo.isi(hetero_matrix)])
+    np.testing.assert_allclose(cv1, ref, rtol=RTOL, equal_nan=True)
+    t0, t1 = ann2neo.node_statistics(hetero_matrix, 100), ann2neo.node_statistics(hetero_matrix, 100, ddof=1)
+    for column in ("dispersion", "cv_dispersion", "lv_dispersion"):  # ratios do not depend on ddof
+        np.testing.assert_allclose(t0[column], t1[column], rtol=1e-12, equal_nan=True)
+    with pytest.raises(ValueError, match="ddof"):
+        ann2neo.fano_factor(hetero_matrix, 100, ddof=2)
+
+
+def test_single_window_fano_factor_is_nan_with_reason(rng):
+    m = rng.random((150, 3)) < 0.3
+    t = ann2neo.node_statistics(m, window=150)
+    assert t["fano_factor"].isna().all() and t["dispersion"].isna().all()  # not Elephant's 0.0
+    assert t["note"].str.contains("one window").all()
+    assert not t["cv_isi"].isna().any()  # the ISI statistics do not need windows
+    s = ann2neo.network_summary(t)
+    assert s["n_windows"] == 1 and "single window" in s["flags"] and np.isnan(s["mf"])
 
 
 def test_fano_factor_equals_numpy_on_window_counts(hetero_matrix):
@@ -54,19 +86,62 @@ def test_single_functions_agree_with_the_table(hetero_matrix):
     trains = ann2neo.to_spiketrains(hetero_matrix)
     np.testing.assert_array_equal(ann2neo.fano_factor(trains, 100), table["fano_factor"])
     isis = ann2neo.isi(hetero_matrix)
-    for st, got in zip(trains, isis):
+    for st, got in zip(trains, isis, strict=True):
         np.testing.assert_array_equal(got, es.isi(st).magnitude)
 
 
 def test_degenerate_nodes_are_nan_not_errors(hetero_matrix):
     t = ann2neo.node_statistics(hetero_matrix, 100)
     assert t.loc[0, "firing_rate"] == 0 and np.isnan(t.loc[0, ["fano_factor", "cv_isi", "lv"]].astype(float)).all()
+    assert t.loc[0, "note"].startswith("silent")
     assert t.loc[1, "firing_rate"] == 1 and t.loc[1, "fano_factor"] == 0 and t.loc[1, "cv_isi"] == 0
-    assert np.isnan(t.loc[1, "dispersion"])  # the Bernoulli null has no variance at rate 1
+    # always on: F = 0 equals Elephant, but the null has no variance either: 0/0 is undefined
+    assert np.isnan(t.loc[1, ["dispersion", "cv_dispersion", "lv_dispersion"]].astype(float)).all()
+    assert "always on" in t.loc[1, "note"]
     assert np.isnan(t.loc[2, "cv_isi"]) and np.isnan(t.loc[3, "cv_isi"]) and np.isnan(t.loc[3, "lv"])
-    assert np.isnan(t.loc[5, "fano_factor"]) and t.loc[5, "n_spikes"] == 30
+    assert "fewer than 3 spikes" in t.loc[3, "note"]
+    assert np.isnan(t.loc[5, "fano_factor"]) and t.loc[5, "n_spikes"] == 30 and t.loc[5, "n_spikes_windowed"] == 0
+    assert "no spike in the complete windows" in t.loc[5, "note"]
+    assert (t.loc[6:, "note"] == "").sum() > 30
     s = ann2neo.network_summary(t)
     assert s["n_silent"] == 1 and s["n_always"] == 1 and s["n_undefined_ff"] == 2
+    assert s["n_undefined_dispersion"] == 3 and s["n_windows"] == 10 and s["flags"] == "few windows (10 < 20)"
+
+
+def test_summary_flags_and_small_sample_warning(rng):
+    with pytest.warns(ann2neo.analysis.SmallSampleWarning, match=r"few windows \(13 < 20\)"):
+        r = ann2neo.analyze(rng.random((1300, 5)) < 0.3)
+    assert r.summary["flags"] == "few windows (13 < 20)" and r.summary["n_windows"] == 13
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 20 windows: nothing to flag, no warning
+        ok = ann2neo.analyze(rng.random((2000, 5)) < 0.3)
+    assert ok.summary["flags"] == "" and ok.summary["n_windows"] == 20
+    with pytest.warns(ann2neo.analysis.SmallSampleWarning, match="all nodes silent"):
+        silent = ann2neo.analyze(np.zeros((2000, 3), bool))
+    assert silent.summary["flags"] == "all nodes silent" and np.isnan(silent.summary["mean_dispersion"])
+    with pytest.warns(ann2neo.analysis.SmallSampleWarning, match="all nodes always on"):
+        on = ann2neo.analyze(np.ones((400, 3), bool))
+    assert on.summary["flags"] == "few windows (4 < 20); all nodes always on"
+
+
+def test_exact_null_removes_the_small_n_bias_of_the_train_test_comparison():
+    """Issue #7 B: 13 vs 4 windows of independent spiking differ in MF by the estimator alone."""
+    rng = np.random.default_rng(11)
+    rate = rng.uniform(0.05, 0.6, 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ann2neo.analysis.SmallSampleWarning)
+        train = [ann2neo.analyze(rng.random((1300, 300)) < rate).summary for _ in range(20)]
+        test = [ann2neo.analyze(rng.random((400, 300)) < rate).summary for _ in range(20)]
+    mf_train, mf_test = np.mean([s["mf"] for s in train]), np.mean([s["mf"] for s in test])
+    assert mf_train - mf_test == pytest.approx(np.mean(1 - rate) * (1200 / 1299 - 300 / 399),
+                                               abs=0.015)  # a 0.12 artefact of N
+    for key in ("mean_dispersion", "mean_cv_dispersion", "mean_lv_dispersion"):
+        a, b = np.mean([s[key] for s in train]), np.mean([s[key] for s in test])
+        assert a == pytest.approx(1, abs=0.02) and b == pytest.approx(1, abs=0.02), key
+        # the standard error describes the spread of the network mean over repeated recordings
+        spread = np.std([s[key] for s in test], ddof=1)
+        assert np.mean([s[key + "_se"] for s in test]) == pytest.approx(spread, rel=0.5), key
+    assert np.mean([s["mf_bernoulli"] for s in test]) == pytest.approx(mf_test, abs=0.01)
 
 
 def test_window_longer_than_recording_is_a_clear_error(hetero_matrix):
@@ -88,7 +163,9 @@ def test_bernoulli_closed_forms(p):
     assert t["fano_factor"].mean() == pytest.approx((1 - p) * (n_win - 1) / n_win, abs=4 * 0.0082 * (1 - p))
     assert t["cv_isi"].mean() == pytest.approx(np.sqrt(1 - p), abs=0.01)
     assert t["dispersion"].mean() == pytest.approx(1.0, abs=0.04)
-    assert t["cv_dispersion"].mean() == pytest.approx(1.0, abs=0.01)
+    assert t["cv_dispersion"].mean() == pytest.approx(1.0, abs=0.02)
+    assert t["lv_dispersion"].mean() == pytest.approx(1.0, abs=0.01)
+    assert t["fano_factor_bernoulli"].mean() == pytest.approx((1 - p) * (n_win - 1) / n_win, abs=0.002)
     assert t["firing_rate"].mean() == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / (n * nodes)))
 
 
@@ -101,19 +178,33 @@ def test_network_summary_matches_numpy(hetero_matrix):
     assert s["mf"] == pytest.approx(ff.mean(), rel=1e-14)
     assert s["cv_ff"] == pytest.approx(ff.std() / ff.mean() * 100, rel=1e-12)
     assert s["cv_fr"] == pytest.approx(float(es.cv(rate)) * 100, rel=1e-12)
-    cv = t["cv_isi"].to_numpy()
-    defined = ~np.isnan(cv)
-    assert s["mean_cv_isi_bernoulli"] == pytest.approx(np.sqrt(1 - rate[defined]).mean(), rel=1e-14)
-    with np.errstate(invalid="ignore", divide="ignore"):  # always-on node: CV 0 over null 0 is undefined
-        expected = np.nanmean(cv[defined] / np.sqrt(1 - rate[defined]))
-    assert s["mean_cv_dispersion"] == pytest.approx(expected, rel=1e-14)
+    # the null columns, recomputed from the ISIs and window counts with numpy
+    isis = ann2neo.isi(hetero_matrix)
+    k = t["n_spikes"].to_numpy()
+    span = np.array([d.sum() for d in isis])
+    kk = k - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv2_null = np.where(k >= 3, (span - kk) * (kk - 1) / ((kk + 1) * span), np.nan)
+        expected = (t["cv_isi"].to_numpy() ** 2 / cv2_null)
+    expected[~(cv2_null > 0)] = np.nan
+    np.testing.assert_allclose(t["cv_dispersion"], expected, rtol=1e-12, equal_nan=True)
+    assert s["mean_cv_dispersion"] == pytest.approx(np.nanmean(expected), rel=1e-12)
+    defined = expected[~np.isnan(expected)]
+    assert s["mean_cv_dispersion_se"] == pytest.approx(defined.std(ddof=1) / np.sqrt(defined.size), rel=1e-12)
+    counts = ann2neo.window_counts(hetero_matrix, 100)
+    k_w = counts.sum(axis=0)
+    ff_null = (1 - k_w / 1000) * 900 / 999
+    assert s["mf_bernoulli"] == pytest.approx(ff_null[k_w > 0].mean(), rel=1e-12)
 
 
 def test_analyze_accepts_matrix_trains_and_segment(hetero_matrix):
-    a = ann2neo.analyze(hetero_matrix)
-    b = ann2neo.analyze(ann2neo.to_spiketrains(hetero_matrix))
-    c = ann2neo.analyze(ann2neo.to_segment(hetero_matrix))
-    assert a.summary == b.summary == c.summary
+    with pytest.warns(ann2neo.analysis.SmallSampleWarning):
+        a = ann2neo.analyze(hetero_matrix)
+        b = ann2neo.analyze(ann2neo.to_spiketrains(hetero_matrix))
+        c = ann2neo.analyze(ann2neo.to_segment(hetero_matrix))
+    assert a.summary.keys() == b.summary.keys() == c.summary.keys()
+    for key, value in a.summary.items():
+        assert value == b.summary[key] == c.summary[key] or (np.isnan(value) and np.isnan(b.summary[key])), key
     assert list(a.nodes.columns[:4]) == ["firing_rate", "fano_factor", "cv_isi", "lv"]
     assert a.window == 100 and a.n_samples == 1050
 
@@ -136,5 +227,5 @@ def test_instantaneous_rate_in_spikes_per_sample(rng):
     assert r.units == (1 / sample).units and r.shape == (2000, 3)
     # away from the edges the smoothed rate averages to the firing rate
     np.testing.assert_allclose(r.magnitude[200:-200].mean(axis=0), m[200:-200].mean(axis=0), atol=0.02)
-    with pytest.raises(ann2neo.UnitError):
+    with pytest.raises(ann2neo.UnitError, match="kernel_width must be given in samples"):
         ann2neo.instantaneous_rate(m, kernel_width=20 * __import__("quantities").ms)

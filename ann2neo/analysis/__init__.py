@@ -1,29 +1,36 @@
 """Analysis: spike-train statistics, the Bernoulli null model, diagnostics, surrogates."""
 from .diagnostics import adf_test, autocorrelation, compare_firing_rates, fano_factor_test, ljung_box
 from .nullmodel import (
-                        bernoulli_cv_isi,
-                        bernoulli_fano_factor,
-                        bernoulli_fano_factor_variance,
-                        cv_dispersion,
-                        dispersion,
+    bernoulli_cv_isi,
+    bernoulli_fano_factor,
+    bernoulli_fano_factor_variance,
+    cv_dispersion,
+    dispersion,
+    expected_cv_isi_squared,
+    expected_fano_factor,
+    expected_lv,
+    lv_dispersion,
 )
 from .report import NetworkAnalysis, analyze
 from .statistics import (
-                        cv_isi,
-                        fano_factor,
-                        firing_rate,
-                        instantaneous_rate,
-                        isi,
-                        lv,
-                        network_summary,
-                        node_statistics,
-                        time_histogram,
-                        window_counts,
+    MIN_WINDOWS,
+    SmallSampleWarning,
+    cv_isi,
+    fano_factor,
+    firing_rate,
+    instantaneous_rate,
+    isi,
+    lv,
+    network_summary,
+    node_statistics,
+    time_histogram,
+    window_counts,
 )
 from .surrogates import bernoulli_surrogates, poisson_surrogates
 
 __all__ = ["analyze", "NetworkAnalysis", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics",
-           "network_summary", "bernoulli_fano_factor", "bernoulli_cv_isi", "dispersion", "cv_dispersion",
-           "bernoulli_fano_factor_variance", "fano_factor_test", "autocorrelation", "ljung_box", "adf_test",
-           "compare_firing_rates", "poisson_surrogates", "bernoulli_surrogates"]
+           "network_summary", "SmallSampleWarning", "MIN_WINDOWS", "bernoulli_fano_factor", "bernoulli_cv_isi",
+           "expected_fano_factor", "expected_cv_isi_squared", "expected_lv", "dispersion", "cv_dispersion",
+           "lv_dispersion", "bernoulli_fano_factor_variance", "fano_factor_test", "autocorrelation", "ljung_box",
+           "adf_test", "compare_firing_rates", "poisson_surrogates", "bernoulli_surrogates"]

@@ -1,13 +1,15 @@
 """One call for the paper's per-network analysis of a recording."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..core.conversion import spike_matrix
 from ..core.units import as_samples
-from .statistics import network_summary, node_statistics
+from ..core.validation import check_integer, check_probability
+from .statistics import SmallSampleWarning, network_summary, node_statistics
 
 __all__ = ["NetworkAnalysis", "analyze"]
 
@@ -23,7 +25,8 @@ class NetworkAnalysis:
         results when diagnostics were requested.
     summary : dict
         Network summary (see :func:`ann2neo.network_summary`): ``mfr``, ``cv_fr``,
-        ``mf``, ``cv_ff`` and more.
+        ``mf``, ``cv_ff``, the finite-N null and its ratios, ``n_windows`` and
+        ``flags`` ("" when nothing is wrong).
     tests : dict
         Network-level diagnostics (empty unless ``diagnostics=True``).
     window : int
@@ -43,7 +46,7 @@ class NetworkAnalysis:
         return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
 
 
-def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=None) -> NetworkAnalysis:
+def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=None, ddof=0) -> NetworkAnalysis:
     """Analyze a recording the way arXiv:2308.00858 does, in one call.
 
     Parameters
@@ -61,26 +64,53 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
         Significance level of the diagnostics.
     lags : int, default 10
         Ljung-Box lags.
-    seed : int, optional
-        Seed of the Bernoulli surrogates of the simulated Fano factor test.
+    seed : None, int or numpy.random.Generator, optional
+        Seed of the conditional simulation of the Bernoulli Fano factor test
+        (used for nodes outside the Gamma approximation's validity region).
+    ddof : {0, 1}, default 0
+        Variance of the Fano factor and the CV (0 as Elephant).
 
     Returns
     -------
     NetworkAnalysis
         ``.nodes`` (DataFrame, one row per node), ``.summary`` (dict with
-        ``mfr``, ``cv_fr`` and ``cv_ff`` in %, ``mf`` ...), ``.tests``.
+        ``mfr``, ``cv_fr`` and ``cv_ff`` in %, ``mf``, ``n_windows``,
+        ``flags`` ...), ``.tests``.
 
     Raises
     ------
     ValueError
-        On a matrix that is not 2-D binary or a window longer than the recording.
+        On a matrix that is not 2-D binary, a window longer than the recording,
+        ``alpha`` outside (0, 1) or ``lags`` not a positive whole number.
+    TypeError
+        On ``alpha`` or ``lags`` that are not numbers.
     ann2neo.UnitError
         On a window or trains not in samples.
+
+    Warns
+    -----
+    SmallSampleWarning
+        When ``summary["flags"]`` is not empty (fewer than 20 windows, a single
+        window, all nodes silent or always on); the message repeats the flags.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.random.default_rng(0).random((2000, 8)) < 0.2
+    >>> r = analyze(m, window=100)
+    >>> r.summary["n_windows"], r.summary["flags"]
+    (20, '')
     """
+    alpha = check_probability(alpha, "alpha")
+    lags = check_integer(lags, "lags", min_value=1)
     matrix = spike_matrix(spikes)
-    nodes = node_statistics(matrix, window)
+    nodes = node_statistics(matrix, window, ddof=ddof)
     result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
                              window=int(as_samples(window, "window")), n_samples=int(matrix.shape[0]))
+    if result.summary["flags"]:
+        warnings.warn(f"{result.summary['flags']}: raw Fano factors and their network summaries are biased at "
+                      f"this size; compare the *_dispersion statistics (mean 1 under the null at any N)",
+                      SmallSampleWarning, stacklevel=2)
     if diagnostics:
         from .diagnostics import diagnose
 

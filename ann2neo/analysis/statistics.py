@@ -11,8 +11,22 @@ layers (``benchmarks/bench_statistics.py``).
 
 Degenerate nodes never raise: a silent node has firing rate 0 and NaN Fano
 factor, CV and LV; the CV needs at least 2 ISIs (3 spikes) and the LV at least
-2 ISIs.  (Elephant's ``cv`` returns 0.0 for a single ISI; a spread measured
-from one interval is undefined, so ann2neo returns NaN there.)
+2 ISIs.  Two deliberate departures from Elephant, both where Elephant returns a
+plausible-looking 0 for a quantity that is undefined: ``cv`` of a single ISI,
+and ``fanofactor`` of a single window (a variance from one count).  ann2neo
+returns NaN there, with the reason in the ``note`` column of
+:func:`node_statistics`.  ``ddof=1`` (sample variance) is offered for the Fano
+factor and the CV; the default ddof=0 equals Elephant.
+
+Small samples: with N windows the ddof=0 Fano factor of independent counts has
+expectation (N-1)/N times the true one, so raw Fano factors (and the network
+MF, CV FF) of recordings with different N are not comparable.  The
+``dispersion``, ``cv_dispersion`` and ``lv_dispersion`` columns divide each
+statistic by its exact expectation under independent spiking at the same
+spike count (:mod:`ann2neo.analysis.nullmodel`) and have mean 1 at any N;
+:func:`network_summary` flags recordings with fewer than
+:data:`MIN_WINDOWS` windows, and :func:`ann2neo.analyze` warns with
+:class:`SmallSampleWarning`.
 
 References
 ----------
@@ -27,11 +41,25 @@ import pandas as pd
 
 from ..core.conversion import spike_matrix, spike_times_by_node
 from ..core.units import as_samples, sample
+from ..core.validation import check_option
 from . import nullmodel
 from ._kernels import node_sums
 
-__all__ = ["firing_rate", "fano_factor", "cv_isi", "lv", "isi", "window_counts",
-           "time_histogram", "instantaneous_rate", "node_statistics", "network_summary"]
+__all__ = ["firing_rate", "fano_factor", "cv_isi", "lv", "isi", "window_counts", "time_histogram",
+           "instantaneous_rate", "node_statistics", "network_summary", "SmallSampleWarning", "MIN_WINDOWS"]
+
+#: Recordings with fewer complete windows than this are flagged (``summary["flags"]``) and warned about.
+MIN_WINDOWS = 20
+
+
+class SmallSampleWarning(UserWarning):
+    """A statistic was computed from too few windows or nodes to be compared at face value.
+
+    Raised (as a warning) by :func:`ann2neo.analyze` when ``summary["flags"]``
+    is not empty, e.g. for fewer than :data:`MIN_WINDOWS` windows, where the
+    raw Fano factor is biased by (N-1)/N; compare the ``*_dispersion``
+    statistics instead, whose mean is 1 under the null at any N.
+    """
 
 
 def check_window(window, n_samples: int, name: str = "window") -> int:
@@ -54,32 +82,36 @@ def check_window(window, n_samples: int, name: str = "window") -> int:
     return value
 
 
-def _from_sums(sums: dict, n_samples: int) -> dict:
+def _from_sums(sums: dict, n_samples: int, ddof: int = 0) -> dict:
     """Per-node statistics from the kernel's exact integer sums."""
+    check_option(ddof, "ddof", (0, 1))
     count = sums["count"]
     n_isi = np.maximum(count - 1, 0)
     n_win = sums["n_windows"]
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = count / n_samples
         # F = var/mean of window counts = (N*S2 - S1^2) / (N*S1); all terms are
-        # exact integers below 2**53, so the ratio is correctly rounded.
+        # exact integers below 2**53, so the ratio is correctly rounded.  One
+        # window has no variance to measure: NaN, not Elephant's 0.0.
         s1, s2 = sums["win_sum"], sums["win_sq_sum"]
-        ff = np.where(s1 > 0, (n_win * s2 - s1 * s1) / (n_win * s1), np.nan)
+        ff = np.where((s1 > 0) & (n_win >= 2), (n_win * s2 - s1 * s1) / ((n_win - ddof) * s1), np.nan)
         # CV = std/mean of ISIs = sqrt(k*Q - S^2) / S for k ISIs; k*Q can exceed
         # 2**53, so the difference is formed in exact Python integers.
         k = n_isi.astype(np.int64).astype(object)
         num = k * sums["isi_sq_sum"].astype(np.int64).astype(object) \
             - (sums["isi_sum"].astype(np.int64).astype(object)) ** 2
-        cv = np.where(n_isi >= 2, np.sqrt(num.astype(np.float64)) / sums["isi_sum"], np.nan)
+        cv = np.where(n_isi >= 2, np.sqrt(num.astype(np.float64) * n_isi / (n_isi - ddof)) / sums["isi_sum"],
+                      np.nan)
         lv_ = np.where(n_isi >= 2, 3.0 * sums["lv_sum"] / (n_isi - 1), np.nan)
     return {"firing_rate": rate, "fano_factor": ff, "cv_isi": cv, "lv": lv_,
-            "n_spikes": count.astype(np.int64), "n_windows": n_win}
+            "n_spikes": count.astype(np.int64), "n_windows": n_win,
+            "n_spikes_windowed": s1.astype(np.int64), "isi_span": sums["isi_sum"].astype(np.int64)}
 
 
-def _statistics(spikes, window):
+def _statistics(spikes, window, ddof=0):
     matrix = spike_matrix(spikes)
     window = check_window(window, matrix.shape[0])
-    return _from_sums(node_sums(matrix, window), matrix.shape[0])
+    return _from_sums(node_sums(matrix, window), matrix.shape[0], ddof)
 
 
 def firing_rate(spikes) -> np.ndarray:
@@ -108,7 +140,7 @@ def firing_rate(spikes) -> np.ndarray:
     return np.count_nonzero(matrix, axis=0) / matrix.shape[0]
 
 
-def fano_factor(spikes, window=100) -> np.ndarray:
+def fano_factor(spikes, window=100, *, ddof=0) -> np.ndarray:
     r"""Fano factor of each node's spike counts in consecutive windows.
 
     .. math:: F_j = \frac{\mathrm{Var}(c_{\cdot j})}{\mathrm{E}(c_{\cdot j})}
@@ -119,40 +151,67 @@ def fano_factor(spikes, window=100) -> np.ndarray:
     ``BinnedSpikeTrain`` does.  Population variance (ddof=0), as Elephant's
     ``fanofactor``.  Paper: window of 100 samples (arXiv:2308.00858 section 3.3.1).
 
+    With N windows the ddof=0 estimate of independent counts has expectation
+    (N-1)/N times the true Fano factor (0.75 at N = 4); ``ddof=1`` removes that
+    factor, and ``node_statistics(...)["dispersion"]`` compares F with its
+    exact finite-N null (:mod:`ann2neo.analysis.nullmodel`).
+
     Parameters
     ----------
     spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
     window : int or pq.Quantity in samples, default 100
+    ddof : {0, 1}, default 0
+        Delta degrees of freedom of the variance: 0 as Elephant, 1 the sample variance.
 
     Returns
     -------
     ndarray of float64, shape (n_nodes,)
-        Dimensionless; NaN for nodes with no spike in the complete windows.
+        Dimensionless; NaN for nodes with no spike in the complete windows, and
+        for every node when there is a single window (a variance from one
+        count is undefined; Elephant returns 0.0 there).
 
     Raises
     ------
     ValueError
         If the window is not a positive whole number of samples or is longer
-        than the recording.
+        than the recording, or ``ddof`` is not 0 or 1.
     ann2neo.UnitError
         If the window is given in ms/s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((400, 1), bool); m[[0, 1, 2, 150, 250], 0] = True  # window counts 3, 1, 1, 0
+    >>> fano_factor(m, 100).round(4).tolist()
+    [0.95]
     """
-    return _statistics(spikes, window)["fano_factor"]
+    return _statistics(spikes, window, ddof)["fano_factor"]
 
 
-def cv_isi(spikes) -> np.ndarray:
+def cv_isi(spikes, *, ddof=0) -> np.ndarray:
     r"""Coefficient of variation of each node's inter-spike intervals.
 
     :math:`CV = \sigma_{ISI} / \mu_{ISI}` with the population standard
-    deviation, as ``elephant.statistics.cv(elephant.statistics.isi(train))``.
+    deviation (ddof=0), as ``elephant.statistics.cv(elephant.statistics.isi(train))``.
+
+    Parameters
+    ----------
+    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+    ddof : {0, 1}, default 0
+        1 uses the sample standard deviation.
 
     Returns
     -------
     ndarray of float64, shape (n_nodes,)
         NaN for nodes with fewer than 2 ISIs (fewer than 3 spikes).
+
+    Raises
+    ------
+    ValueError
+        If ``ddof`` is not 0 or 1, or the input is not a binary matrix.
     """
     matrix = spike_matrix(spikes)
-    return _from_sums(node_sums(matrix, matrix.shape[0]), matrix.shape[0])["cv_isi"]
+    return _from_sums(node_sums(matrix, matrix.shape[0]), matrix.shape[0], ddof)["cv_isi"]
 
 
 def lv(spikes) -> np.ndarray:
@@ -286,7 +345,27 @@ def instantaneous_rate(spikes, kernel_width, nodes=None):
                             t_start=0 * sample, name="instantaneous rate")
 
 
-def node_statistics(spikes, window=100) -> pd.DataFrame:
+def _node_notes(stats: dict, n_samples: int, window: int) -> np.ndarray:
+    """Per-node reasons why a statistic or its null ratio is undefined ("" when all are defined)."""
+    k, k_w, n_win = stats["n_spikes"], stats["n_spikes_windowed"], stats["n_windows"]
+    span = stats["isi_span"]
+    rules = [
+        (k == 0, "silent: Fano factor, CV, LV undefined"),
+        ((k > 0) & (k_w == 0) & (n_win >= 2), "no spike in the complete windows: Fano factor undefined"),
+        ((k > 0) & (n_win < 2), "one window: Fano factor undefined"),
+        ((k_w == n_win * window) & (n_win >= 2),
+         "always on in the windows: constant counts, dispersion and Fano tests undefined"),
+        ((k > 0) & (k < 3), "fewer than 3 spikes: CV, LV undefined"),
+        ((k >= 3) & (span == k - 1), "all ISIs 1: cv_dispersion undefined"),
+        (k == n_samples, "always on: lv_dispersion undefined"),
+    ]
+    notes = np.full(k.shape, "", dtype=object)
+    for mask, reason in rules:
+        notes[mask] = [f"{old}; {reason}" if old else reason for old in notes[mask]]
+    return notes
+
+
+def node_statistics(spikes, window=100, *, ddof=0) -> pd.DataFrame:
     """Per-node table of all statistics, from one pass over the spike matrix.
 
     Parameters
@@ -294,26 +373,63 @@ def node_statistics(spikes, window=100) -> pd.DataFrame:
     spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
     window : int or pq.Quantity in samples, default 100
         Window of the Fano factor (paper: 100 samples).
+    ddof : {0, 1}, default 0
+        Variance of the Fano factor and the CV: 0 as Elephant, 1 the sample
+        variance.  The ``*_dispersion`` ratios do not depend on it.
 
     Returns
     -------
     pandas.DataFrame, one row per node (index ``node``)
-        ``firing_rate`` (spikes/sample), ``fano_factor``, ``cv_isi``, ``lv``,
-        ``n_spikes`` (int), and the Bernoulli-null ratios ``dispersion``
-        (F / (1 - λ)) and ``cv_dispersion`` (CV / sqrt(1 - λ)); see
-        :mod:`ann2neo.analysis.nullmodel`.
+        * ``firing_rate`` (spikes/sample), ``fano_factor``, ``cv_isi``, ``lv``;
+        * ``n_spikes`` (int, whole recording), ``n_spikes_windowed`` (int, in the
+          complete windows), ``n_windows`` (int, N, the same on every row);
+        * the exact finite-N Bernoulli null (:mod:`ann2neo.analysis.nullmodel`)
+          given each node's spike count: ``fano_factor_bernoulli``
+          (E[F | K_w]), ``cv_isi_bernoulli`` (sqrt(E[CV² | K, L]), the RMS null CV),
+          ``lv_bernoulli`` (E[LV | K]);
+        * the ratios to it, each of mean exactly 1 for independent spiking at any
+          N: ``dispersion`` (F / E[F | K_w]), ``cv_dispersion``
+          (CV² / E[CV² | K, L], squared), ``lv_dispersion`` (LV / E[LV | K]);
+          above 1: bursty/irregular, below 1: regular;
+        * ``note`` (str): why a statistic or a ratio is NaN on that row, "" if none.
+
+        ``attrs``: ``n_windows``, ``window``, ``n_samples``, ``ddof``.
 
     Raises
     ------
     ValueError, ann2neo.UnitError
         As :func:`fano_factor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.random.default_rng(0).random((1300, 3)) < [0.05, 0.5, 0.9]
+    >>> t = node_statistics(m, 100)
+    >>> int(t["n_windows"].iloc[0]), list(t.columns[:4])
+    (13, ['firing_rate', 'fano_factor', 'cv_isi', 'lv'])
     """
-    stats = _statistics(spikes, window)
-    table = pd.DataFrame({key: stats[key] for key in ("firing_rate", "fano_factor", "cv_isi", "lv", "n_spikes")})
-    table["dispersion"] = nullmodel.dispersion(table["fano_factor"], table["firing_rate"])
-    table["cv_dispersion"] = nullmodel.cv_dispersion(table["cv_isi"], table["firing_rate"])
+    matrix = spike_matrix(spikes)
+    window = check_window(window, matrix.shape[0])
+    n_samples = matrix.shape[0]
+    stats = _from_sums(node_sums(matrix, window), n_samples, ddof)
+    n_win = int(stats["n_windows"])
+    table = pd.DataFrame({key: stats[key] for key in ("firing_rate", "fano_factor", "cv_isi", "lv", "n_spikes",
+                                                      "n_spikes_windowed")})
+    table["n_windows"] = np.full(len(table), n_win, dtype=np.int64)
+    k, k_w, span = stats["n_spikes"], stats["n_spikes_windowed"], stats["isi_span"]
+    ff_null = nullmodel.expected_fano_factor(k_w, n_win, window, ddof=ddof) if n_win >= 2 \
+        else np.full(k.shape, np.nan)
+    cv2_null = nullmodel.expected_cv_isi_squared(k, span, ddof=ddof)
+    lv_null = nullmodel.expected_lv(k, n_samples)
+    table["fano_factor_bernoulli"] = np.where(np.isnan(stats["fano_factor"]), np.nan, ff_null)
+    table["dispersion"] = nullmodel._ratio(stats["fano_factor"], ff_null)
+    table["cv_isi_bernoulli"] = np.sqrt(cv2_null)
+    table["cv_dispersion"] = nullmodel._ratio(stats["cv_isi"] ** 2, cv2_null)
+    table["lv_bernoulli"] = lv_null
+    table["lv_dispersion"] = nullmodel._ratio(stats["lv"], lv_null)
+    table["note"] = _node_notes(stats, n_samples, window)
     table.index.name = "node"
-    table.attrs["n_windows"] = stats["n_windows"]
+    table.attrs.update(n_windows=n_win, window=window, n_samples=n_samples, ddof=ddof)
     return table
 
 
@@ -326,22 +442,51 @@ def _cv_percent(values) -> float:
     return float(values.std() / mean * 100.0) if mean != 0 else float("nan")
 
 
+def _flags(n_windows: int, rate: np.ndarray) -> str:
+    """Short "; "-separated reasons why a recording's summaries cannot be compared at face value."""
+    flags = []
+    if n_windows < 2:
+        flags.append(f"single window ({n_windows}): Fano factor undefined")
+    elif n_windows < MIN_WINDOWS:
+        flags.append(f"few windows ({n_windows} < {MIN_WINDOWS})")
+    if rate.size and np.all(rate == 0):
+        flags.append("all nodes silent")
+    elif rate.size and np.all(rate == 1):
+        flags.append("all nodes always on")
+    return "; ".join(flags)
+
+
 def network_summary(nodes: pd.DataFrame) -> dict:
-    r"""Network summaries of arXiv:2308.00858 (Table 2, Table 5, Figure 3).
+    r"""Network summaries of arXiv:2308.00858 (Table 2, Table 5, Figure 3), with their finite-N null.
 
     * ``mfr`` — Mean Firing Rate, mean of λ over all nodes (silent ones count as 0);
     * ``cv_fr`` — coefficient of variation of λ across nodes, in % (std/mean, ddof=0);
     * ``mf`` — Mean Fano factor over nodes with a defined Fano factor;
     * ``cv_ff`` — coefficient of variation of the Fano factors, in %;
     * ``mean_cv_isi``, ``mean_lv`` — means over nodes where defined;
-    * ``mf_bernoulli`` — the Bernoulli null's mean Fano factor, mean of 1 - λ over
-      the same nodes as ``mf``; ``mean_dispersion`` — mean of F / (1 - λ);
-    * ``mean_cv_isi_bernoulli`` — the null's mean CV, mean of sqrt(1 - λ) over the
-      nodes with a defined CV; ``mean_cv_dispersion`` — mean of CV / sqrt(1 - λ)
-      (both dispersions are 1 for independent spiking; see
-      :mod:`ann2neo.analysis.nullmodel`);
+    * ``mf_bernoulli`` — the exact null's mean Fano factor at this N, mean of
+      E[F | K_w] over the same nodes as ``mf`` (it includes the (N-1)/N bias of
+      ddof=0, so ``mf`` and ``mf_bernoulli`` are directly comparable);
+      ``mean_dispersion`` — mean of F / E[F | K_w];
+    * ``mean_cv_isi_bernoulli`` — mean of the RMS null CV sqrt(E[CV² | K, L]) over
+      the nodes with a defined CV (an upper bound of the null's mean CV);
+      ``mean_cv_dispersion`` — mean of CV² / E[CV² | K, L];
+    * ``mean_lv_bernoulli`` — mean of E[LV | K] over the nodes with a defined LV;
+      ``mean_lv_dispersion`` — mean of LV / E[LV | K];
+    * the three ``mean_*dispersion`` have mean exactly 1 for independent spiking
+      at any number of windows (:mod:`ann2neo.analysis.nullmodel`), so two
+      recordings with different N (train and test) compare directly;
+      ``mean_dispersion_se``, ``mean_cv_dispersion_se``, ``mean_lv_dispersion_se``
+      are their standard errors over nodes (std with ddof=1 / sqrt(n); nodes
+      treated as independent, as they are under the null);
     * ``n_nodes``, ``n_silent`` (no spike), ``n_always`` (spike on every sample),
-      ``n_undefined_ff`` (no Fano factor).
+      ``n_undefined_ff`` (no Fano factor), ``n_undefined_dispersion`` (no
+      ``dispersion``: no Fano factor, or a null without variance, e.g. always on);
+    * ``n_windows`` (int) — N, complete windows of the Fano factor;
+    * ``flags`` (str) — "" when nothing is wrong, else "; "-separated reasons:
+      ``"few windows (13 < 20)"`` (fewer than :data:`MIN_WINDOWS`),
+      ``"single window (1): Fano factor undefined"``, ``"all nodes silent"``,
+      ``"all nodes always on"``.
 
     Parameters
     ----------
@@ -350,17 +495,31 @@ def network_summary(nodes: pd.DataFrame) -> dict:
 
     Returns
     -------
-    dict of str to float or int
+    dict of str to float, int or str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.random.default_rng(0).random((400, 20)) < 0.3
+    >>> s = network_summary(node_statistics(m, 100))
+    >>> s["n_windows"], s["flags"]
+    (4, 'few windows (4 < 20)')
     """
     rate = nodes["firing_rate"].to_numpy()
     ff = nodes["fano_factor"].to_numpy()
     has_ff = ~np.isnan(ff)
-    has_cv = ~np.isnan(nodes["cv_isi"].to_numpy())
+    n_windows = int(nodes["n_windows"].iloc[0]) if "n_windows" in nodes and len(nodes) \
+        else int(nodes.attrs["n_windows"])
 
     def nanmean(values):
         values = np.asarray(values, dtype=float)
         values = values[~np.isnan(values)]
         return float(values.mean()) if values.size else float("nan")
+
+    def standard_error(values):
+        values = np.asarray(values, dtype=float)
+        values = values[~np.isnan(values)]
+        return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size >= 2 else float("nan")
 
     return {
         "mfr": float(rate.mean()),
@@ -369,12 +528,20 @@ def network_summary(nodes: pd.DataFrame) -> dict:
         "cv_ff": _cv_percent(ff),
         "mean_cv_isi": nanmean(nodes["cv_isi"]),
         "mean_lv": nanmean(nodes["lv"]),
-        "mf_bernoulli": nanmean(nullmodel.bernoulli_fano_factor(rate[has_ff])),
+        "mf_bernoulli": nanmean(nodes["fano_factor_bernoulli"]),
         "mean_dispersion": nanmean(nodes["dispersion"]),
-        "mean_cv_isi_bernoulli": nanmean(nullmodel.bernoulli_cv_isi(rate[has_cv])),
+        "mean_cv_isi_bernoulli": nanmean(nodes["cv_isi_bernoulli"].where(nodes["cv_isi"].notna())),
         "mean_cv_dispersion": nanmean(nodes["cv_dispersion"]),
+        "mean_lv_bernoulli": nanmean(nodes["lv_bernoulli"].where(nodes["lv"].notna())),
+        "mean_lv_dispersion": nanmean(nodes["lv_dispersion"]),
+        "mean_dispersion_se": standard_error(nodes["dispersion"]),
+        "mean_cv_dispersion_se": standard_error(nodes["cv_dispersion"]),
+        "mean_lv_dispersion_se": standard_error(nodes["lv_dispersion"]),
         "n_nodes": int(rate.size),
         "n_silent": int(np.count_nonzero(rate == 0)),
         "n_always": int(np.count_nonzero(rate == 1)),
         "n_undefined_ff": int(np.count_nonzero(~has_ff)),
+        "n_undefined_dispersion": int(nodes["dispersion"].isna().sum()),
+        "n_windows": n_windows,
+        "flags": _flags(n_windows, rate),
     }
