@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core.conversion import spike_matrix
+from .core.conversion import as_spike_matrix
 
 __all__ = ["plot_cumulative_counts", "plot_raster", "plot_comparison", "plot_threshold_sweep", "plot_layer_scan"]
 
@@ -35,7 +35,7 @@ def plot_cumulative_counts(spikes, nodes=None, n_surrogates=100, rate="network",
 
     from .analysis.surrogates import bernoulli_surrogates, poisson_surrogates
 
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     n_samples, n_nodes = matrix.shape
     nodes = np.unique(np.linspace(0, n_nodes - 1, min(10, n_nodes)).astype(int)) if nodes is None else np.asarray(nodes)
     if ax is None:
@@ -71,7 +71,7 @@ def _raster_data(data, n_max):
     if physical.is_physical(data):
         trains = physical.physical_trains(data)[:n_max]
         return [np.asarray(t, float) for t, _, _ in physical._in_seconds(trains)], "time (s)"
-    matrix = spike_matrix(data)
+    matrix = as_spike_matrix(data)
     return [np.flatnonzero(matrix[:, j]) for j in range(min(n_max, matrix.shape[1]))], "sample"
 
 

@@ -27,12 +27,13 @@ def _hippocampus():
 def test_real_units_equal_elephant(window):
     trains = _hippocampus()
     t = physical.node_statistics(trains, window)
+    assert list(t.columns[:4]) == ["firing_rate", "fano_factor", "cv_isi", "lv"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         counts = BinnedSpikeTrain(trains, bin_size=window, t_start=0 * pq.s, t_stop=1000 * pq.s).to_array()
     ff = np.array([es.fanofactor([np.zeros(c) for c in row]) for row in counts])
     np.testing.assert_allclose(t["fano_factor"], ff, rtol=1e-12)
-    np.testing.assert_allclose(t["firing_rate_hz"], [float(es.mean_firing_rate(st).rescale(pq.Hz)) for st in trains],
+    np.testing.assert_allclose(t["firing_rate"], [float(es.mean_firing_rate(st).rescale(pq.Hz)) for st in trains],
                                rtol=1e-12)
     np.testing.assert_allclose(t["cv_isi"], [es.cv(es.isi(st)) for st in trains], rtol=1e-12)
     np.testing.assert_allclose(t["lv"], [es.lv(es.isi(st)) for st in trains], rtol=1e-12)
@@ -82,3 +83,42 @@ def test_units_are_checked():
         physical.is_physical([st, ann_train])
     assert physical.is_physical(st) and not physical.is_physical([ann_train])
     assert not physical.is_physical(np.zeros((3, 2), bool))
+
+
+@needs_data
+def test_analyze_dispatches_on_physical_time_and_equals_elephant():
+    trains = _hippocampus()
+    result = ann2neo.analyze(trains, window=1 * pq.s, diagnostics=True)
+    assert result.summary["rate_unit"] == "Hz" and result.summary["null"] == "poisson"
+    rates = np.array([float(es.mean_firing_rate(st).rescale(pq.Hz)) for st in trains])
+    assert result.summary["mfr"] == pytest.approx(rates.mean(), rel=1e-12)
+    np.testing.assert_allclose(ann2neo.firing_rate(trains).rescale(pq.Hz).magnitude, rates, rtol=1e-12)
+    np.testing.assert_allclose(ann2neo.cv_isi(trains), [es.cv(es.isi(st)) for st in trains], rtol=1e-12)
+    np.testing.assert_allclose(ann2neo.lv(trains), [es.lv(es.isi(st)) for st in trains], rtol=1e-12)
+    assert "mf_poisson" in result.summary and "mf_bernoulli" not in result.summary
+    # hippocampal units are far from Poisson: bursts and place fields
+    assert result.summary["mean_cv_dispersion"] > 2 and result.tests["ff_fraction_significant_poisson"] > 0.9
+    assert result.tests["ljung_box_n_tested"] == 16 and 0 <= result.tests["ljung_box_combined_p"] <= 1
+    assert result.to_dict()["window_s"] == 1.0
+    with pytest.raises(ann2neo.UnitError, match="ambiguous"):
+        ann2neo.analyze(trains, window=100)
+
+
+def test_diagnostics_hold_their_level_on_poisson_trains():
+    rng = np.random.default_rng(3)
+    trains = [neo.SpikeTrain(np.sort(rng.uniform(0, 60, rng.poisson(600))) * pq.s, t_stop=60 * pq.s)
+              for _ in range(300)]
+    result = ann2neo.analyze(trains, window=500 * pq.ms, diagnostics=True)
+    assert 0.02 < result.tests["ff_fraction_significant_poisson"] < 0.09
+    assert result.tests["ljung_box_fraction_significant"] < 0.1
+    assert result.summary["mean_dispersion"] == pytest.approx(1.0, abs=4 * result.summary["mean_dispersion_se"])
+    assert result.summary["mean_cv_dispersion"] == pytest.approx(1.0, abs=4 * result.summary["mean_cv_dispersion_se"])
+    assert result.summary["mean_lv_dispersion"] == pytest.approx(1.0, abs=4 * result.summary["mean_lv_dispersion_se"])
+
+
+def test_ddof_one_in_physical_time():
+    st = neo.SpikeTrain([0.05, 0.31, 0.32, 0.77, 1.4, 1.9, 2.2, 3.9] * pq.s, t_stop=4 * pq.s)
+    counts = physical.window_counts([st], 500 * pq.ms)[0]
+    assert ann2neo.fano_factor([st], 500 * pq.ms, ddof=1)[0] == pytest.approx(counts.var(ddof=1) / counts.mean())
+    isis = np.diff(st.magnitude)
+    assert ann2neo.cv_isi([st], ddof=1)[0] == pytest.approx(isis.std(ddof=1) / isis.mean())

@@ -166,11 +166,7 @@ def _ann_table(matrix, window):
     from .statistics import node_statistics
 
     t = node_statistics(matrix, window)
-    out = pd.DataFrame({"firing_rate": t["firing_rate"], "fano_factor": t["fano_factor"],
-                        "dispersion": t["dispersion"], "cv_isi": t["cv_isi"], "lv": t["lv"],
-                        "cv_dispersion": t["cv_dispersion"]})
-    out["lv_dispersion"] = t["lv_dispersion"] if "lv_dispersion" in t else np.nan
-    return out
+    return t[["firing_rate", "fano_factor", "dispersion", "cv_isi", "lv", "cv_dispersion", "lv_dispersion"]].copy()
 
 
 def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, ann_windows=ANN_WINDOWS,
@@ -234,7 +230,7 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
 
     ann_nodes = _ann_table(matrix, window)
     real_stats = physical.node_statistics(real_trains, real_window)
-    real_nodes = pd.DataFrame({"firing_rate": real_stats["firing_rate_hz"], "fano_factor": real_stats["fano_factor"],
+    real_nodes = pd.DataFrame({"firing_rate": real_stats["firing_rate"], "fano_factor": real_stats["fano_factor"],
                                "dispersion": real_stats["dispersion"], "cv_isi": real_stats["cv_isi"],
                                "lv": real_stats["lv"], "cv_dispersion": real_stats["cv_dispersion"],
                                "lv_dispersion": real_stats["lv_dispersion"]})

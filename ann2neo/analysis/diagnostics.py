@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..core.conversion import spike_matrix
+from ..core.conversion import as_spike_matrix
 from ..core.validation import check_integer, check_option, check_probability, check_random_state, check_real
 from .nullmodel import bernoulli_fano_factor, bernoulli_fano_factor_variance, check_rates, expected_fano_factor
 from .statistics import check_window, window_counts
@@ -299,7 +299,7 @@ def autocorrelation(spikes, lags=10) -> np.ndarray:
     TypeError
         If ``lags`` is not a number.
     """
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     n, n_nodes = matrix.shape
     lags = check_integer(lags, "lags", min_value=1, max_value=n - 1)
     c = np.count_nonzero(matrix, axis=0).astype(object)  # Python ints: exact products
@@ -407,7 +407,7 @@ def ljung_box(spikes, lags=10, alpha=0.05, combine="pearson", min_pairs=LJUNG_BO
     alpha = check_probability(alpha, "alpha")
     check_option(combine, "combine", ("pearson", "fisher", "stouffer", "tippett", "mudholkar_george"))
     min_pairs = check_real(min_pairs, "min_pairs", min_value=0.0)
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     r = autocorrelation(matrix, lags)
     n = matrix.shape[0]
     h = r.shape[0]
@@ -476,7 +476,7 @@ def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
     check_option(on, "on", ("windowed", "cumulative"))
     alpha = check_probability(alpha, "alpha")
     min_length = check_integer(min_length, "min_length", min_value=1)
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     counts = window_counts(matrix, check_window(window, matrix.shape[0])).astype(float)
     series = counts if on == "windowed" else np.cumsum(counts, axis=0)
     note = _constant_note((series == series[:1]).all(axis=0))

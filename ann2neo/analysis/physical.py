@@ -56,7 +56,7 @@ from ..core.units import UnitError, is_sample_unit
 from ..core.validation import check_integer
 
 __all__ = ["is_physical", "physical_trains", "check_time_window", "firing_rate", "fano_factor", "cv_isi", "lv",
-           "window_counts", "node_statistics"]
+           "isi", "window_counts", "node_statistics", "diagnose"]
 
 
 def _trains(data):
@@ -278,15 +278,40 @@ def _isi_stats(trains):
     return np.asarray(cv), np.asarray(lv_), np.asarray(spans)
 
 
-def cv_isi(data) -> np.ndarray:
-    """Coefficient of variation of each train's ISIs (population std / mean), as Elephant's ``cv(isi(st))``.
+def cv_isi(data, ddof=0) -> np.ndarray:
+    """Coefficient of variation of each train's ISIs, as Elephant's ``cv(isi(st))`` (ddof=0).
+
+    Parameters
+    ----------
+    data : neo.SpikeTrain, list of neo.SpikeTrain or neo.Segment, in s or ms
+    ddof : {0, 1}, default 0
+        0: population standard deviation (Elephant); 1: sample standard deviation.
 
     Returns
     -------
     ndarray of float64, shape (n_trains,)
         NaN for trains with fewer than 2 ISIs.
     """
-    return _isi_stats(physical_trains(data))[0]
+    ddof = check_integer(ddof, "ddof", min_value=0, max_value=1)
+    trains = physical_trains(data)
+    cv = _isi_stats(trains)[0]
+    if ddof:
+        k = np.array([max(len(st) - 1, 0) for st in trains], dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cv = cv * np.sqrt(k / (k - 1))
+    return cv
+
+
+def isi(data) -> list:
+    """Inter-spike intervals of each train, as Elephant's ``isi``.
+
+    Returns
+    -------
+    list of pq.Quantity, in the unit of each train
+    """
+    import elephant.statistics as es
+
+    return [es.isi(st) for st in physical_trains(data)]
 
 
 def lv(data) -> np.ndarray:
@@ -303,21 +328,33 @@ def lv(data) -> np.ndarray:
 def node_statistics(data, window, ddof=0) -> pd.DataFrame:
     """Per-train table of the statistics in physical time, with the Poisson null's exact references.
 
+    The columns mirror :func:`ann2neo.node_statistics` (sample time), with the
+    Poisson process in place of the Bernoulli process as the null, so
+    :func:`ann2neo.network_summary` and :func:`ann2neo.compare` read both.
+
     Parameters
     ----------
     data : neo.SpikeTrain, list of neo.SpikeTrain or neo.Segment, in s or ms
     window : pq.Quantity
         Fano-factor window, e.g. ``100 * pq.ms``.
     ddof : {0, 1}, default 0
+        Variance of the Fano factor and the CV (0 as Elephant).
 
     Returns
     -------
     pandas.DataFrame, one row per train (index ``node``)
-        ``firing_rate_hz``, ``fano_factor``, ``cv_isi``, ``lv``, ``n_spikes``,
-        ``n_windows``, ``duration_s``, and the ratios to the finite-sample
-        Poisson references of the module docstring: ``dispersion``
-        (F / E[F | K]), ``cv_dispersion`` (CV / sqrt(E[CV^2 | k, L])) and
-        ``lv_dispersion`` (LV / 1).
+        * ``firing_rate`` (**Hz**), ``fano_factor``, ``cv_isi``, ``lv``;
+        * ``n_spikes``, ``n_spikes_windowed`` (in the complete windows),
+          ``n_windows`` (per train: trains may differ in length), ``duration_s``;
+        * the exact finite-sample Poisson references of the module docstring and
+          the ratios to them (mean 1 for a Poisson process at any size):
+          ``fano_factor_poisson`` (E[F | K] = (N - 1 + ddof) / N), ``dispersion``;
+          ``cv_isi_poisson`` (sqrt(E[CV^2 | k, L])), ``cv_dispersion`` (CV^2 / E[CV^2]);
+          ``lv_poisson`` (1), ``lv_dispersion``;
+        * ``note`` (str): why a value is NaN on that row.
+
+        ``attrs``: ``rate_unit`` ("Hz"), ``null`` ("poisson"), ``window`` (in s),
+        ``n_windows`` (the smallest over trains), ``ddof``.
 
     Raises
     ------
@@ -325,25 +362,144 @@ def node_statistics(data, window, ddof=0) -> pd.DataFrame:
         For trains or a window not in physical time.
     ValueError
         For a window that is not positive or longer than every train.
+
+    Examples
+    --------
+    >>> st = neo.SpikeTrain([0.05, 0.31, 0.32, 0.77, 1.4, 1.9] * pq.s, t_stop=2 * pq.s)
+    >>> node_statistics([st], 500 * pq.ms)[["firing_rate", "n_windows"]].values.tolist()
+    [[3.0, 4.0]]
     """
     trains = physical_trains(data)
     ddof = check_integer(ddof, "ddof", min_value=0, max_value=1)
-    counts = window_counts(trains, window)
-    ff = fano_factor(trains, window, ddof=ddof)
-    cv, lv_, _ = _isi_stats(trains)
+    w = check_time_window(window, trains)
+    counts = window_counts(trains, w)
+    ff = fano_factor(trains, w, ddof=ddof)
+    cv = cv_isi(trains, ddof=ddof)
+    lv_ = _isi_stats(trains)[1]
     n_spikes = np.array([len(st) for st in trains], dtype=np.int64)
     n_windows = np.array([c.size for c in counts], dtype=np.int64)
+    windowed = np.array([c.sum() for c in counts], dtype=np.int64)
+    k = n_spikes - 1.0  # ISIs
     with np.errstate(invalid="ignore", divide="ignore"):
-        expected_ff = np.where(n_windows >= 2, (n_windows - 1.0 + ddof) / n_windows, np.nan)
-        k = n_spikes - 1.0
-        expected_cv2 = np.where(k >= 2, (k - 1.0) / (k + 1.0), np.nan)
+        ff_null = np.where((n_windows >= 2) & (windowed > 0), (n_windows - 1.0 + ddof) / n_windows, np.nan)
+        cv2_null = np.where(k >= 2, (k - 1.0) / (k + 1.0), np.nan)
+        if ddof:  # sample variance: the population value times k / (k - 1)
+            cv2_null = np.where(k >= 2, k / (k + 1.0), np.nan)
+        lv_null = np.where(k >= 2, 1.0, np.nan)
         table = pd.DataFrame({
-            "firing_rate_hz": firing_rate(trains).magnitude,
-            "fano_factor": ff, "cv_isi": cv, "lv": lv_, "n_spikes": n_spikes, "n_windows": n_windows,
-            "duration_s": [t1 - t0 for _, t0, t1 in _in_seconds(trains)],
-            "dispersion": ff / expected_ff,
-            "cv_dispersion": cv / np.sqrt(expected_cv2),
-            "lv_dispersion": lv_ / 1.0,
+            "firing_rate": firing_rate(trains).magnitude,
+            "fano_factor": ff, "cv_isi": cv, "lv": lv_, "n_spikes": n_spikes, "n_spikes_windowed": windowed,
+            "n_windows": n_windows, "duration_s": [t1 - t0 for _, t0, t1 in _in_seconds(trains)],
+            "fano_factor_poisson": ff_null, "dispersion": ff / ff_null,
+            "cv_isi_poisson": np.sqrt(cv2_null), "cv_dispersion": cv ** 2 / cv2_null,
+            "lv_poisson": lv_null, "lv_dispersion": lv_ / lv_null,
         })
+    notes = []
+    for n, n_w, kw in zip(n_spikes, n_windows, windowed, strict=True):
+        reasons = []
+        if n_w < 2:
+            reasons.append(f"{n_w} window(s): Fano factor undefined")
+        elif kw == 0:
+            reasons.append("no spike in the windows: Fano factor undefined")
+        if n < 3:
+            reasons.append(f"{n} spike(s): CV and LV need at least 2 ISIs")
+        notes.append("; ".join(reasons))
+    table["note"] = notes
     table.index.name = "node"
+    table.attrs.update(rate_unit="Hz", null="poisson", window=float(w), n_windows=int(n_windows.min()), ddof=ddof)
     return table
+
+
+def diagnose(trains, nodes: pd.DataFrame, *, window, alpha=0.05, lags=10, min_windows=20):
+    """Poisson-model diagnostics of spike trains in physical time (``analyze(..., diagnostics=True)``).
+
+    * Fano factor test against the Poisson process (Eden & Kramer 2010):
+      :func:`ann2neo.analysis.diagnostics.fano_factor_test`, per train with its
+      own number of windows.  The Bernoulli null has no meaning in continuous
+      time: its columns are absent.
+    * Ljung-Box (statsmodels ``acorr_ljungbox``) on each train's series of
+      window counts, up to ``lags`` windows; combined over trains with
+      Pearson's method computed stably, as for ANN recordings.
+    * ADF (statsmodels ``adfuller``, AIC lag choice) on the window counts;
+      fewer than ``min_windows`` windows give NaN with the reason.
+
+    Parameters
+    ----------
+    trains : list of neo.SpikeTrain in s or ms
+    nodes : pandas.DataFrame
+        :func:`node_statistics` of ``trains`` with the same ``window``.
+    window : pq.Quantity
+    alpha : float, default 0.05
+    lags : int, default 10
+        Ljung-Box lags, in windows.
+    min_windows : int, default 20
+
+    Returns
+    -------
+    per_node : pandas.DataFrame
+        ``ff_p_poisson``, ``ff_significant_poisson``, ``ff_direction_poisson``,
+        ``ljung_box_stat``, ``ljung_box_p``, ``ljung_box_note``, ``adf_p``, ``adf_note``.
+    tests : dict
+        ``ff_fraction_significant_poisson``, ``ff_fraction_below_poisson``,
+        ``ff_n_tested``, ``ljung_box_combined_p``, ``ljung_box_fraction_significant``,
+        ``ljung_box_fraction_significant_bh``, ``ljung_box_n_tested``, ``adf_series``,
+        ``adf_fraction_unit_root_not_rejected``, ``adf_n_tested``.
+    """
+    import warnings
+
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.tsa.stattools import adfuller
+
+    from .diagnostics import _fraction, _pearson_combined, fano_factor_test
+
+    counts = window_counts(trains, window)
+    n_windows = nodes["n_windows"].to_numpy()
+    ff = nodes["fano_factor"].to_numpy()
+    if int(nodes.attrs.get("ddof", 0)) == 1:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ff = ff * (n_windows - 1) / n_windows  # the test takes Elephant's ddof=0 Fano factor
+    p = np.full(ff.shape, np.nan)
+    significant = np.zeros(ff.shape, bool)
+    direction = np.full(ff.shape, "", dtype=object)
+    for n in np.unique(n_windows[n_windows >= 2]):
+        rows = np.flatnonzero(n_windows == n)
+        t = fano_factor_test(ff[rows], int(n), null="poisson", alpha=alpha)
+        p[rows], significant[rows], direction[rows] = t["p_value"], t["significant"], t["direction"]
+    defined = ~np.isnan(p)
+    tests = {"ff_fraction_significant_poisson": _fraction(significant[defined]),
+             "ff_fraction_below_poisson": _fraction(significant[defined] & (direction[defined] == "below")),
+             "ff_n_tested": int(defined.sum())}
+    q = np.full(ff.shape, np.nan)
+    lb_p = np.full(ff.shape, np.nan)
+    lb_note = np.full(ff.shape, "", dtype=object)
+    adf_p = np.full(ff.shape, np.nan)
+    adf_note = np.full(ff.shape, "", dtype=object)
+    for j, c in enumerate(counts):
+        series = c.astype(float)
+        if series.size == 0 or np.all(series == series[0]):
+            lb_note[j] = adf_note[j] = "constant series: test undefined"
+            continue
+        if series.size <= lags + 1:
+            lb_note[j] = f"too few windows ({series.size} <= lags + 1 = {lags + 1})"
+        else:
+            res = acorr_ljungbox(series, lags=[lags])
+            q[j], lb_p[j] = float(res["lb_stat"].iloc[0]), float(res["lb_pvalue"].iloc[0])
+        if series.size < min_windows:
+            adf_note[j] = f"too few windows ({series.size} < {min_windows})"
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                adf_p[j] = float(adfuller(series, autolag="AIC")[1])
+    tested = ~np.isnan(lb_p)
+    bh = multipletests(lb_p[tested], alpha=alpha, method="fdr_bh")[0] if tested.any() else np.zeros(0, bool)
+    tests.update({"ljung_box_combined_p": _pearson_combined(q[tested], lags), "ljung_box_combine": "pearson",
+                  "ljung_box_fraction_significant": _fraction(lb_p[tested] < alpha),
+                  "ljung_box_fraction_significant_bh": _fraction(bh), "ljung_box_n_tested": int(tested.sum()),
+                  "adf_series": f"spike counts in windows of {float(check_time_window(window, trains)) * 1e3:g} ms",
+                  "adf_fraction_unit_root_not_rejected": _fraction(adf_p[~np.isnan(adf_p)] >= alpha),
+                  "adf_n_tested": int((~np.isnan(adf_p)).sum())})
+    per_node = pd.DataFrame({"ff_p_poisson": p, "ff_significant_poisson": significant,
+                             "ff_direction_poisson": direction, "ljung_box_stat": q, "ljung_box_p": lb_p,
+                             "ljung_box_note": lb_note, "adf_p": adf_p, "adf_note": adf_note}, index=nodes.index)
+    return per_node, tests

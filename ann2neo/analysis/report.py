@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..core.conversion import spike_matrix
+from ..core.conversion import as_spike_matrix
 from ..core.units import as_samples
 from ..core.validation import check_integer, check_probability
+from . import physical
 from .statistics import SmallSampleWarning, network_summary, node_statistics
 
 __all__ = ["NetworkAnalysis", "analyze"]
@@ -29,20 +30,23 @@ class NetworkAnalysis:
         ``flags`` ("" when nothing is wrong).
     tests : dict
         Network-level diagnostics (empty unless ``diagnostics=True``).
-    window : int
-        Fano-factor window in samples.
-    n_samples : int
-        Length of the recording in samples.
+    window : int or pq.Quantity
+        Fano-factor window in samples, or in s for spike trains in physical time.
+    n_samples : int or None
+        Length of the recording in samples (None for physical-time trains).
     """
 
     nodes: pd.DataFrame
     summary: dict
     window: int
-    n_samples: int
+    n_samples: int | None
     tests: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Summary and network-level tests as one flat dict."""
+        window = self.window
+        if hasattr(window, "units"):  # physical time: plain seconds in a flat dict
+            return {**self.summary, **self.tests, "window_s": float(window.rescale("s")), "n_samples": None}
         return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
 
 
@@ -52,9 +56,12 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
     Parameters
     ----------
     spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
-        One layer's recording.
-    window : int or pq.Quantity in samples, default 100
-        Fano-factor window (paper: 100 samples).
+        One layer's recording (samples), or recorded spike trains in physical
+        time (s, ms), which are analysed from their spike times without binning
+        against the Poisson null (:mod:`ann2neo.analysis.physical`; rates in Hz).
+    window : int or pq.Quantity, default 100
+        Fano-factor window: samples (paper: 100) for an ANN recording; a time
+        quantity such as ``100 * pq.ms`` for physical-time trains.
     diagnostics : bool, default False
         Also run the Poisson-model diagnostics of sections 3.3.1 (Fano factor
         test of Eden & Kramer 2010 against the Poisson and the Bernoulli null,
@@ -85,7 +92,8 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
     TypeError
         On ``alpha`` or ``lags`` that are not numbers.
     ann2neo.UnitError
-        On a window or trains not in samples.
+        On a window in samples for trains in physical time, or the reverse,
+        or trains mixing the two.
 
     Warns
     -----
@@ -103,7 +111,9 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
     """
     alpha = check_probability(alpha, "alpha")
     lags = check_integer(lags, "lags", min_value=1)
-    matrix = spike_matrix(spikes)
+    if physical.is_physical(spikes):  # recorded spike trains in s or ms
+        return _analyze_physical(spikes, window, diagnostics=diagnostics, alpha=alpha, lags=lags, ddof=ddof)
+    matrix = as_spike_matrix(spikes)
     nodes = node_statistics(matrix, window, ddof=ddof)
     result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
                              window=int(as_samples(window, "window")), n_samples=int(matrix.shape[0]))
@@ -115,6 +125,23 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
         from .diagnostics import diagnose
 
         per_node, tests = diagnose(matrix, nodes, window=result.window, alpha=alpha, lags=lags, seed=seed)
+        result.nodes = nodes.join(per_node)
+        result.tests = tests
+    return result
+
+
+def _analyze_physical(trains, window, *, diagnostics, alpha, lags, ddof):
+    """:func:`analyze` for spike trains in physical time (Poisson null, rates in Hz)."""
+    trains = physical.physical_trains(trains)
+    nodes = physical.node_statistics(trains, window, ddof=ddof)
+    result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes), window=physical.check_time_window(window,
+                             trains), n_samples=None)
+    if result.summary["flags"]:
+        warnings.warn(f"{result.summary['flags']}: raw Fano factors and their summaries are biased at this size; "
+                      f"compare the *_dispersion statistics (mean 1 under the null at any size)",
+                      SmallSampleWarning, stacklevel=3)
+    if diagnostics:
+        per_node, tests = physical.diagnose(trains, nodes, window=window, alpha=alpha, lags=lags)
         result.nodes = nodes.join(per_node)
         result.tests = tests
     return result

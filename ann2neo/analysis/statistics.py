@@ -39,10 +39,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.conversion import spike_matrix, spike_times_by_node
+from ..core.conversion import as_spike_matrix, spike_times_by_node
 from ..core.units import as_samples, sample
 from ..core.validation import check_option
-from . import nullmodel
+from . import nullmodel, physical
 from ._kernels import node_sums
 
 __all__ = ["firing_rate", "fano_factor", "cv_isi", "lv", "isi", "window_counts", "time_histogram",
@@ -109,7 +109,7 @@ def _from_sums(sums: dict, n_samples: int, ddof: int = 0) -> dict:
 
 
 def _statistics(spikes, window, ddof=0):
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     window = check_window(window, matrix.shape[0])
     return _from_sums(node_sums(matrix, window), matrix.shape[0], ddof)
 
@@ -136,7 +136,9 @@ def firing_rate(spikes) -> np.ndarray:
     ValueError, ann2neo.UnitError
         On a matrix that is not 2-D binary, or trains not in samples.
     """
-    matrix = spike_matrix(spikes)
+    if physical.is_physical(spikes):  # spike trains in s or ms
+        return physical.firing_rate(spikes)
+    matrix = as_spike_matrix(spikes)
     return np.count_nonzero(matrix, axis=0) / matrix.shape[0]
 
 
@@ -185,6 +187,8 @@ def fano_factor(spikes, window=100, *, ddof=0) -> np.ndarray:
     >>> fano_factor(m, 100).round(4).tolist()
     [0.95]
     """
+    if physical.is_physical(spikes):  # spike trains in s or ms
+        return physical.fano_factor(spikes, window, ddof=ddof)
     return _statistics(spikes, window, ddof)["fano_factor"]
 
 
@@ -210,7 +214,9 @@ def cv_isi(spikes, *, ddof=0) -> np.ndarray:
     ValueError
         If ``ddof`` is not 0 or 1, or the input is not a binary matrix.
     """
-    matrix = spike_matrix(spikes)
+    if physical.is_physical(spikes):  # spike trains in s or ms
+        return physical.cv_isi(spikes, ddof=ddof)
+    matrix = as_spike_matrix(spikes)
     return _from_sums(node_sums(matrix, matrix.shape[0]), matrix.shape[0], ddof)["cv_isi"]
 
 
@@ -228,7 +234,9 @@ def lv(spikes) -> np.ndarray:
     ndarray of float64, shape (n_nodes,)
         NaN for nodes with fewer than 2 ISIs.
     """
-    matrix = spike_matrix(spikes)
+    if physical.is_physical(spikes):  # spike trains in s or ms
+        return physical.lv(spikes)
+    matrix = as_spike_matrix(spikes)
     return _from_sums(node_sums(matrix, matrix.shape[0]), matrix.shape[0])["lv"]
 
 
@@ -240,7 +248,9 @@ def isi(spikes) -> list[np.ndarray]:
     list of ndarray of int64, length n_nodes
         ``np.diff`` of the node's spike sample indices (empty for < 2 spikes).
     """
-    return [np.diff(times) for times in spike_times_by_node(spike_matrix(spikes))]
+    if physical.is_physical(spikes):  # spike trains in s or ms
+        return physical.isi(spikes)
+    return [np.diff(times) for times in spike_times_by_node(as_spike_matrix(spikes))]
 
 
 def window_counts(spikes, window=100) -> np.ndarray:
@@ -251,7 +261,7 @@ def window_counts(spikes, window=100) -> np.ndarray:
     ndarray of int64, shape (n_windows, n_nodes)
         ``n_windows = n_samples // window``; the incomplete last window is dropped.
     """
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     window = check_window(window, matrix.shape[0])
     n_win = matrix.shape[0] // window
     return matrix[: n_win * window].reshape(n_win, window, -1).sum(axis=1, dtype=np.int64)
@@ -284,7 +294,7 @@ def time_histogram(spikes, bin_size=1, output="counts"):
     import neo
     import quantities as pq
 
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     bin_size = check_window(bin_size, matrix.shape[0], "bin_size")
     counts = window_counts(matrix, bin_size).sum(axis=1)
     if output == "counts":
@@ -336,7 +346,7 @@ def instantaneous_rate(spikes, kernel_width, nodes=None):
     width = as_samples(kernel_width, "kernel_width")
     if width <= 0:
         raise ValueError(f"kernel_width must be positive, got {width} samples")
-    matrix = spike_matrix(spikes)
+    matrix = as_spike_matrix(spikes)
     if nodes is not None:
         matrix = matrix[:, list(nodes)]
     trains = to_spiketrains(matrix)
@@ -408,7 +418,9 @@ def node_statistics(spikes, window=100, *, ddof=0) -> pd.DataFrame:
     >>> int(t["n_windows"].iloc[0]), list(t.columns[:4])
     (13, ['firing_rate', 'fano_factor', 'cv_isi', 'lv'])
     """
-    matrix = spike_matrix(spikes)
+    if physical.is_physical(spikes):  # spike trains in s or ms
+        return physical.node_statistics(spikes, window, ddof=ddof)
+    matrix = as_spike_matrix(spikes)
     window = check_window(window, matrix.shape[0])
     n_samples = matrix.shape[0]
     stats = _from_sums(node_sums(matrix, window), n_samples, ddof)
@@ -442,7 +454,7 @@ def _cv_percent(values) -> float:
     return float(values.std() / mean * 100.0) if mean != 0 else float("nan")
 
 
-def _flags(n_windows: int, rate: np.ndarray) -> str:
+def _flags(n_windows: int, rate: np.ndarray, sample_time: bool = True) -> str:
     """Short "; "-separated reasons why a recording's summaries cannot be compared at face value."""
     flags = []
     if n_windows < 2:
@@ -451,7 +463,7 @@ def _flags(n_windows: int, rate: np.ndarray) -> str:
         flags.append(f"few windows ({n_windows} < {MIN_WINDOWS})")
     if rate.size and np.all(rate == 0):
         flags.append("all nodes silent")
-    elif rate.size and np.all(rate == 1):
+    elif sample_time and rate.size and np.all(rate == 1):
         flags.append("all nodes always on")
     return "; ".join(flags)
 
@@ -482,7 +494,12 @@ def network_summary(nodes: pd.DataFrame) -> dict:
     * ``n_nodes``, ``n_silent`` (no spike), ``n_always`` (spike on every sample),
       ``n_undefined_ff`` (no Fano factor), ``n_undefined_dispersion`` (no
       ``dispersion``: no Fano factor, or a null without variance, e.g. always on);
-    * ``n_windows`` (int) — N, complete windows of the Fano factor;
+    * ``n_windows`` (int) — N, complete windows of the Fano factor (the
+      smallest over trains in physical time);
+    * ``rate_unit`` — ``"1/sample"``, or ``"Hz"`` for a table of spike trains
+      in physical time (:mod:`ann2neo.analysis.physical`), whose null is the
+      Poisson process: its keys read ``mf_poisson``, ``mean_cv_isi_poisson``,
+      ``mean_lv_poisson`` instead of ``*_bernoulli``; ``null`` names it;
     * ``flags`` (str) — "" when nothing is wrong, else "; "-separated reasons:
       ``"few windows (13 < 20)"`` (fewer than :data:`MIN_WINDOWS`),
       ``"single window (1): Fano factor undefined"``, ``"all nodes silent"``,
@@ -508,8 +525,11 @@ def network_summary(nodes: pd.DataFrame) -> dict:
     rate = nodes["firing_rate"].to_numpy()
     ff = nodes["fano_factor"].to_numpy()
     has_ff = ~np.isnan(ff)
-    n_windows = int(nodes["n_windows"].iloc[0]) if "n_windows" in nodes and len(nodes) \
+    n_windows = int(nodes["n_windows"].min()) if "n_windows" in nodes and len(nodes) \
         else int(nodes.attrs["n_windows"])
+    # Sample-time tables carry the Bernoulli null, physical-time tables (analysis.physical) the Poisson null.
+    null = "poisson" if "fano_factor_poisson" in nodes else "bernoulli"
+    sample_time = null == "bernoulli"
 
     def nanmean(values):
         values = np.asarray(values, dtype=float)
@@ -528,20 +548,22 @@ def network_summary(nodes: pd.DataFrame) -> dict:
         "cv_ff": _cv_percent(ff),
         "mean_cv_isi": nanmean(nodes["cv_isi"]),
         "mean_lv": nanmean(nodes["lv"]),
-        "mf_bernoulli": nanmean(nodes["fano_factor_bernoulli"]),
+        f"mf_{null}": nanmean(nodes[f"fano_factor_{null}"]),
         "mean_dispersion": nanmean(nodes["dispersion"]),
-        "mean_cv_isi_bernoulli": nanmean(nodes["cv_isi_bernoulli"].where(nodes["cv_isi"].notna())),
+        f"mean_cv_isi_{null}": nanmean(nodes[f"cv_isi_{null}"].where(nodes["cv_isi"].notna())),
         "mean_cv_dispersion": nanmean(nodes["cv_dispersion"]),
-        "mean_lv_bernoulli": nanmean(nodes["lv_bernoulli"].where(nodes["lv"].notna())),
+        f"mean_lv_{null}": nanmean(nodes[f"lv_{null}"].where(nodes["lv"].notna())),
         "mean_lv_dispersion": nanmean(nodes["lv_dispersion"]),
         "mean_dispersion_se": standard_error(nodes["dispersion"]),
         "mean_cv_dispersion_se": standard_error(nodes["cv_dispersion"]),
         "mean_lv_dispersion_se": standard_error(nodes["lv_dispersion"]),
         "n_nodes": int(rate.size),
         "n_silent": int(np.count_nonzero(rate == 0)),
-        "n_always": int(np.count_nonzero(rate == 1)),
+        "n_always": int(np.count_nonzero(rate == 1)) if sample_time else 0,
         "n_undefined_ff": int(np.count_nonzero(~has_ff)),
         "n_undefined_dispersion": int(nodes["dispersion"].isna().sum()),
         "n_windows": n_windows,
-        "flags": _flags(n_windows, rate),
+        "flags": _flags(n_windows, rate, sample_time),
+        "rate_unit": "1/sample" if sample_time else "Hz",
+        "null": null,
     }
