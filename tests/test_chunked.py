@@ -54,3 +54,27 @@ def test_chunked_sums_on_a_distributed_client(hetero_matrix):
     ref = node_sums(hetero_matrix, 100)
     for key in KEYS:
         np.testing.assert_array_equal(got[key], ref[key])
+
+
+def test_analyze_a_chunked_recording_equals_the_in_memory_analysis(hetero_matrix, tmp_path):
+    import ann2neo
+
+    ref = ann2neo.analyze(hetero_matrix, window=100)
+    lazy = da.from_array(hetero_matrix, chunks=(97, 11))
+    got = ann2neo.analyze(lazy, window=100)
+    for column in ("firing_rate", "fano_factor", "cv_isi", "dispersion", "cv_dispersion", "n_windows", "note"):
+        np.testing.assert_array_equal(got.nodes[column], ref.nodes[column], err_msg=column)
+    np.testing.assert_allclose(got.nodes["lv"], ref.nodes["lv"], rtol=1e-13, equal_nan=True)
+    assert got.summary["mfr"] == ref.summary["mfr"] and got.n_samples == 1050
+    with pytest.raises(ValueError, match="diagnostics=True needs the spike matrix in memory"):
+        ann2neo.analyze(lazy, diagnostics=True)
+    # the streaming store of ann2neo.record, read lazily
+    from ann2neo.io.store import _StoreWriter, read_store
+
+    writer = _StoreWriter(tmp_path / "rec.zarr", ["h"], [(40,)], threshold=0.0, model_name="m",
+                          n_samples=1050, chunk_samples=128)
+    for start in range(0, 1050, 300):
+        writer.write(start, [np.packbits(hetero_matrix[start:start + 300], axis=1)])
+    writer.close(1050)
+    stored = ann2neo.analyze(read_store(tmp_path / "rec.zarr", lazy=True)["h"], window=100)
+    np.testing.assert_array_equal(stored.nodes["fano_factor"], ref.nodes["fano_factor"])

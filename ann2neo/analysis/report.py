@@ -10,7 +10,7 @@ from ..core.conversion import as_spike_matrix
 from ..core.units import as_samples
 from ..core.validation import check_integer, check_probability
 from . import physical
-from .statistics import SmallSampleWarning, network_summary, node_statistics
+from .statistics import SmallSampleWarning, is_chunked, network_summary, node_statistics
 
 __all__ = ["NetworkAnalysis", "analyze"]
 
@@ -50,7 +50,8 @@ class NetworkAnalysis:
         return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
 
 
-def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=None, ddof=0) -> NetworkAnalysis:
+def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=None, ddof=0,
+            client=None) -> NetworkAnalysis:
     """Analyze a recording the way arXiv:2308.00858 does, in one call.
 
     Parameters
@@ -76,6 +77,10 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
         (used for nodes outside the Gamma approximation's validity region).
     ddof : {0, 1}, default 0
         Variance of the Fano factor and the CV (0 as Elephant).
+    client : dask.distributed.Client, optional
+        Cluster for a chunked (dask or Zarr) recording; default Dask's local
+        threaded scheduler.  A chunked recording gives the in-memory numbers
+        (statistics only: ``diagnostics=True`` needs the matrix in memory).
 
     Returns
     -------
@@ -113,14 +118,21 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
     lags = check_integer(lags, "lags", min_value=1)
     if physical.is_physical(spikes):  # recorded spike trains in s or ms
         return _analyze_physical(spikes, window, diagnostics=diagnostics, alpha=alpha, lags=lags, ddof=ddof)
+    if is_chunked(spikes):  # out of core: Dask, chunk by chunk
+        if diagnostics:
+            raise ValueError("diagnostics=True needs the spike matrix in memory (the Ljung-Box and ADF tests read "
+                             "whole series); analyse a chunked recording without diagnostics, or load it "
+                             "(read_store(path)) if it fits")
+        nodes = node_statistics(spikes, window, ddof=ddof, client=client)
+        result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
+                                 window=int(as_samples(window, "window")), n_samples=int(spikes.shape[0]))
+        _warn_flags(result)
+        return result
     matrix = as_spike_matrix(spikes)
     nodes = node_statistics(matrix, window, ddof=ddof)
     result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
                              window=int(as_samples(window, "window")), n_samples=int(matrix.shape[0]))
-    if result.summary["flags"]:
-        warnings.warn(f"{result.summary['flags']}: raw Fano factors and their network summaries are biased at "
-                      f"this size; compare the *_dispersion statistics (mean 1 under the null at any N)",
-                      SmallSampleWarning, stacklevel=2)
+    _warn_flags(result)
     if diagnostics:
         from .diagnostics import diagnose
 
@@ -136,12 +148,17 @@ def _analyze_physical(trains, window, *, diagnostics, alpha, lags, ddof):
     nodes = physical.node_statistics(trains, window, ddof=ddof)
     result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes), window=physical.check_time_window(window,
                              trains), n_samples=None)
-    if result.summary["flags"]:
-        warnings.warn(f"{result.summary['flags']}: raw Fano factors and their summaries are biased at this size; "
-                      f"compare the *_dispersion statistics (mean 1 under the null at any size)",
-                      SmallSampleWarning, stacklevel=3)
+    _warn_flags(result, stacklevel=3)
     if diagnostics:
         per_node, tests = physical.diagnose(trains, nodes, window=window, alpha=alpha, lags=lags)
         result.nodes = nodes.join(per_node)
         result.tests = tests
     return result
+
+
+def _warn_flags(result, stacklevel=2):
+    """Warn with the summary flags, pointing at the caller of analyze (stacklevel counted from analyze)."""
+    if result.summary["flags"]:
+        warnings.warn(f"{result.summary['flags']}: raw Fano factors and their network summaries are biased at "
+                      f"this size; compare the *_dispersion statistics (mean 1 under the null at any N)",
+                      SmallSampleWarning, stacklevel=stacklevel + 1)

@@ -375,12 +375,29 @@ def _node_notes(stats: dict, n_samples: int, window: int) -> np.ndarray:
     return notes
 
 
-def node_statistics(spikes, window=100, *, ddof=0) -> pd.DataFrame:
+def is_chunked(spikes) -> bool:
+    """True for a recording held out of core: a ``dask.array.Array`` or a Zarr array.
+
+    Such inputs are analysed chunk by chunk (:mod:`ann2neo.analysis.chunked`),
+    never loaded whole.  A ``np.load(..., mmap_mode="r")`` memmap is an
+    ndarray and goes through the in-memory path, paged in by the OS.
+    """
+    module = type(spikes).__module__
+    return module.startswith("dask.") or (module.startswith("zarr.") and hasattr(spikes, "chunks"))
+
+
+def node_statistics(spikes, window=100, *, ddof=0, client=None) -> pd.DataFrame:
     """Per-node table of all statistics, from one pass over the spike matrix.
 
     Parameters
     ----------
     spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+        Also a ``dask.array`` or Zarr array (e.g. ``ann2neo.io.store.read_store(path,
+        lazy=True)[layer]``) for recordings larger than memory: computed chunk by
+        chunk with Dask, giving the same numbers (:mod:`ann2neo.analysis.chunked`).
+        Spike trains in physical time go to :mod:`ann2neo.analysis.physical`.
+    client : dask.distributed.Client, optional
+        Cluster for a chunked input; default Dask's local threaded scheduler.
     window : int or pq.Quantity in samples, default 100
         Window of the Fano factor (paper: 100 samples).
     ddof : {0, 1}, default 0
@@ -420,10 +437,19 @@ def node_statistics(spikes, window=100, *, ddof=0) -> pd.DataFrame:
     """
     if physical.is_physical(spikes):  # spike trains in s or ms
         return physical.node_statistics(spikes, window, ddof=ddof)
-    matrix = as_spike_matrix(spikes)
-    window = check_window(window, matrix.shape[0])
-    n_samples = matrix.shape[0]
-    stats = _from_sums(node_sums(matrix, window), n_samples, ddof)
+    if is_chunked(spikes):  # a dask or Zarr array: reduced chunk by chunk, exactly
+        from .chunked import as_dask_array, node_sums_chunked
+
+        array = as_dask_array(spikes)
+        n_samples = int(array.shape[0])
+        window = check_window(window, n_samples)
+        sums = node_sums_chunked(array, window, client=client)
+    else:
+        matrix = as_spike_matrix(spikes)
+        n_samples = matrix.shape[0]
+        window = check_window(window, n_samples)
+        sums = node_sums(matrix, window)
+    stats = _from_sums(sums, n_samples, ddof)
     n_win = int(stats["n_windows"])
     table = pd.DataFrame({key: stats[key] for key in ("firing_rate", "fano_factor", "cv_isi", "lv", "n_spikes",
                                                       "n_spikes_windowed")})
