@@ -276,3 +276,20 @@ def test_validation_checks_follow_one_rule():
         ann2neo.binarize(np.zeros((2, 2)), threshold="0")
     with pytest.raises(ValueError, match="binary"):
         ann2neo.analyze(np.full((10, 2), 2))
+
+
+def test_iter_spiketrains_and_float32_trains_equal_the_list():
+    m = np.random.default_rng(4).random((3000, 2100)) < 0.2  # more nodes than one transposed block
+    trains = ann2neo.to_spiketrains(m, layer="h")
+    lazy = ann2neo.core.conversion.iter_spiketrains(m, layer="h")
+    assert not isinstance(lazy, list)
+    for a, b in zip(trains, lazy, strict=True):
+        np.testing.assert_array_equal(a.magnitude, b.magnitude)
+        assert a.annotations == b.annotations
+    small = ann2neo.to_spiketrains(m, dtype=np.float32)
+    assert small[5].dtype == np.float32
+    np.testing.assert_array_equal(ann2neo.from_spiketrains(small), m)
+    with pytest.raises(ValueError, match="2\\*\\*24"):
+        ann2neo.to_spiketrains(np.zeros((2**24 + 1, 1), bool), dtype=np.float32)
+    with pytest.raises(TypeError, match="float64 or float32"):
+        ann2neo.to_spiketrains(m[:, :2], dtype=np.int64)
