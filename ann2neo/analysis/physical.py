@@ -3,11 +3,13 @@ r"""Spike-train statistics in physical time (s, ms): real recordings next to ANN
 ANN spike trains live on the sample grid (:data:`ann2neo.sample`); recorded
 neurons live in seconds.  This module computes the same per-node statistics
 for trains in any physical time unit, with no binning: rates in Hz, ISIs, CV
-and LV from the spike times themselves (Elephant's ``isi``, ``cv`` and ``lv``,
-called train by train: Elephant is the reference here, not a fast path), and
-Fano factors of spike counts in consecutive windows of a time quantity
-(``window=50 * pq.ms``).  :func:`ann2neo.analyze` and the statistics
-functions dispatch here when given physical-time trains.
+and LV from the spike times themselves, and Fano factors of spike counts in
+consecutive windows of a time quantity (``window=50 * pq.ms``), binned with
+the rule of Elephant's ``BinnedSpikeTrain``.  The ISI statistics use
+Elephant's definitions computed with numpy (Elephant's per-train calls cost
+about 1 ms each); ``tests/test_physical.py`` proves equality with Elephant's
+functions.  :func:`ann2neo.analyze` and the statistics functions dispatch here
+when given physical-time trains.
 
 Null model: the stationary Poisson process, exact at finite sample size
 -----------------------------------------------------------------------
@@ -213,9 +215,13 @@ def window_counts(data, window) -> list:
     list of ndarray of int64, one per train (trains may differ in length)
     """
     trains = physical_trains(data)
-    w = float(check_time_window(window, trains))
+    return _counts(_in_seconds(trains), float(check_time_window(window, trains)))
+
+
+def _counts(seconds, w):
+    """Window counts from (times, t_start, t_stop) in seconds and a window ``w`` in seconds."""
     counts = []
-    for times, t0, t1 in _in_seconds(trains):
+    for times, t0, t1 in seconds:
         n = _floor_bins((t1 - t0) / w)
         index = _floor_bins((times - t0) / w)
         counts.append(np.bincount(index[(index >= 0) & (index < n)], minlength=n).astype(np.int64))
@@ -252,30 +258,32 @@ def fano_factor(data, window, ddof=0) -> np.ndarray:
         windows (a single window has no variance).
     """
     ddof = check_integer(ddof, "ddof", min_value=0, max_value=1)
-    out = []
-    for c in window_counts(data, window):
-        if c.size < 2 or c.sum() == 0:
-            out.append(np.nan)
-        else:
-            out.append(float(c.var(ddof=ddof) / c.mean()))
-    return np.asarray(out)
+    return _fano(window_counts(data, window), ddof)
 
 
-def _isi_stats(trains):
-    import elephant.statistics as es
+def _fano(counts, ddof):
+    out = [np.nan if c.size < 2 or c.sum() == 0 else float(c.var(ddof=ddof) / c.mean()) for c in counts]
+    return np.asarray(out, dtype=np.float64)
 
-    cv, lv_, spans = [], [], []
-    for times, _, _ in _in_seconds(trains):
+
+def _isi_stats(seconds):
+    """CV (ddof=0), LV and ISI span of each train, from (times, t_start, t_stop) in seconds.
+
+    Elephant's formulas (``cv(isi(st))``: population std over mean; ``lv``),
+    computed with numpy per train: Elephant's own per-call wrappers cost ~1 ms
+    a train.  ``tests/test_physical.py`` checks equality with Elephant to 1e-12.
+    """
+    n = len(seconds)
+    cv, lv_, spans = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    for j, (times, _, _) in enumerate(seconds):
         if times.size < 3:  # fewer than 2 ISIs: no spread to measure
-            cv.append(np.nan)
-            lv_.append(np.nan)
-            spans.append(np.nan)
             continue
-        intervals = es.isi(times)  # plain arrays: Elephant's formulas without per-call unit handling
-        cv.append(float(es.cv(intervals)))
-        lv_.append(float(es.lv(intervals, with_nan=True)))
-        spans.append(float(intervals.sum()))
-    return np.asarray(cv), np.asarray(lv_), np.asarray(spans)
+        intervals = np.diff(times)
+        cv[j] = intervals.std() / intervals.mean()
+        pairs = (intervals[:-1] - intervals[1:]) / (intervals[:-1] + intervals[1:])
+        lv_[j] = 3.0 * np.mean(pairs * pairs)
+        spans[j] = intervals.sum()
+    return cv, lv_, spans
 
 
 def cv_isi(data, ddof=0) -> np.ndarray:
@@ -293,13 +301,16 @@ def cv_isi(data, ddof=0) -> np.ndarray:
         NaN for trains with fewer than 2 ISIs.
     """
     ddof = check_integer(ddof, "ddof", min_value=0, max_value=1)
-    trains = physical_trains(data)
-    cv = _isi_stats(trains)[0]
-    if ddof:
-        k = np.array([max(len(st) - 1, 0) for st in trains], dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cv = cv * np.sqrt(k / (k - 1))
-    return cv
+    seconds = _in_seconds(physical_trains(data))
+    return _cv_ddof(_isi_stats(seconds)[0], seconds, ddof)
+
+
+def _cv_ddof(cv, seconds, ddof):
+    if not ddof:
+        return cv
+    k = np.array([max(times.size - 1, 0) for times, _, _ in seconds], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cv * np.sqrt(k / (k - 1))
 
 
 def isi(data) -> list:
@@ -322,7 +333,7 @@ def lv(data) -> np.ndarray:
     ndarray of float64, shape (n_trains,)
         NaN for trains with fewer than 2 ISIs.
     """
-    return _isi_stats(physical_trains(data))[1]
+    return _isi_stats(_in_seconds(physical_trains(data)))[1]
 
 
 def node_statistics(data, window, ddof=0) -> pd.DataFrame:
@@ -372,11 +383,12 @@ def node_statistics(data, window, ddof=0) -> pd.DataFrame:
     trains = physical_trains(data)
     ddof = check_integer(ddof, "ddof", min_value=0, max_value=1)
     w = check_time_window(window, trains)
-    counts = window_counts(trains, w)
-    ff = fano_factor(trains, w, ddof=ddof)
-    cv = cv_isi(trains, ddof=ddof)
-    lv_ = _isi_stats(trains)[1]
-    n_spikes = np.array([len(st) for st in trains], dtype=np.int64)
+    seconds = _in_seconds(trains)
+    counts = _counts(seconds, float(w))
+    ff = _fano(counts, ddof)
+    cv0, lv_, _ = _isi_stats(seconds)
+    cv = _cv_ddof(cv0, seconds, ddof)
+    n_spikes = np.array([times.size for times, _, _ in seconds], dtype=np.int64)
     n_windows = np.array([c.size for c in counts], dtype=np.int64)
     windowed = np.array([c.sum() for c in counts], dtype=np.int64)
     k = n_spikes - 1.0  # ISIs
@@ -387,9 +399,9 @@ def node_statistics(data, window, ddof=0) -> pd.DataFrame:
             cv2_null = np.where(k >= 2, k / (k + 1.0), np.nan)
         lv_null = np.where(k >= 2, 1.0, np.nan)
         table = pd.DataFrame({
-            "firing_rate": firing_rate(trains).magnitude,
+            "firing_rate": [times.size / (t1 - t0) for times, t0, t1 in seconds],
             "fano_factor": ff, "cv_isi": cv, "lv": lv_, "n_spikes": n_spikes, "n_spikes_windowed": windowed,
-            "n_windows": n_windows, "duration_s": [t1 - t0 for _, t0, t1 in _in_seconds(trains)],
+            "n_windows": n_windows, "duration_s": [t1 - t0 for _, t0, t1 in seconds],
             "fano_factor_poisson": ff_null, "dispersion": ff / ff_null,
             "cv_isi_poisson": np.sqrt(cv2_null), "cv_dispersion": cv ** 2 / cv2_null,
             "lv_poisson": lv_null, "lv_dispersion": lv_ / lv_null,
