@@ -1,0 +1,280 @@
+"""NWB and NIX files: lossless round trips, clear errors, atomic writes, clean nwbinspector reports."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import neo
+import numpy as np
+import pytest
+
+import ann2neo
+
+pynwb = pytest.importorskip("pynwb")
+
+from ann2neo.io.nwb import FileFormatError, read_nwb, read_nwb_matrices, write_nwb  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _same(v0, v1):
+    if isinstance(v0, np.ndarray):
+        return isinstance(v1, np.ndarray) and v0.dtype == v1.dtype and np.array_equal(v0, v1)
+    return type(v0) is type(v1) and v0 == v1
+
+
+def assert_blocks_equal(b0, b1, check_block=True):
+    if check_block:
+        assert b0.name == b1.name
+        assert set(b0.annotations) == set(b1.annotations)
+        assert all(_same(b0.annotations[k], b1.annotations[k]) for k in b0.annotations)
+    assert [s.name for s in b0.segments] == [s.name for s in b1.segments]
+    for s0, s1 in zip(b0.segments, b1.segments, strict=True):
+        assert s0.description == s1.description
+        assert set(s0.annotations) == set(s1.annotations), (s0.annotations.keys(), s1.annotations.keys())
+        for k in s0.annotations:
+            assert _same(s0.annotations[k], s1.annotations[k]), k
+        assert len(s0.spiketrains) == len(s1.spiketrains)
+        for t0, t1 in zip(s0.spiketrains, s1.spiketrains, strict=True):
+            assert t0.name == t1.name
+            np.testing.assert_array_equal(t0.magnitude, t1.magnitude)
+            assert t0.units == t1.units and t0.t_start == t1.t_start and t0.t_stop == t1.t_stop
+            assert set(t0.annotations) == set(t1.annotations), (t0.annotations, t1.annotations)
+            for k in t0.annotations:
+                assert _same(t0.annotations[k], t1.annotations[k]), (k, t0.annotations[k], t1.annotations[k])
+
+
+@pytest.fixture
+def block(rng):
+    """Two splits as `ann2neo reproduce` builds them, plus every annotation kind the contract names."""
+    a = ann2neo.binarize(rng.normal(size=(120, 6)), layer="conv")
+    a = ann2neo.SpikeMatrix(a, layer_shape=(2, 3), threshold=0.0, layer="conv")
+    b = ann2neo.binarize(rng.normal(size=(40, 6)), threshold=0.25)  # layer=None
+    train = ann2neo.to_segment(a, name="train", split="train", condition="Generalizing", dataset="digits", seed=3,
+                               model_summary="Flatten -> Dense(6)", labels=rng.integers(0, 10, 120),
+                               sample_index=rng.permutation(120).astype(np.int32))
+    test = ann2neo.to_segment(b, name="test", description="held out", split="test", labels=None)
+    return ann2neo.to_block([train, test], name="Generalizing", model="mlp: Dense(6)", seed=3, dataset="digits",
+                            condition="Generalizing")
+
+
+def test_nwb_round_trip_is_lossless(tmp_path, block):
+    path = tmp_path / "new" / "sub" / "rec.nwb"  # parent folders are created
+    write_nwb(path, block)
+    back = read_nwb(path)
+    assert_blocks_equal(block, back)
+    seg = back.segments[1].spiketrains[0]
+    assert seg.annotations["layer"] is None and seg.annotations["threshold"] == 0.25  # not the string "None"
+    assert back.segments[0].spiketrains[0].annotations["layer_shape"] == (2, 3)      # not (6,)
+    assert back.segments[0].annotations["sample_index"].dtype == np.int32
+    np.testing.assert_array_equal(ann2neo.from_spiketrains(back.segments[0].spiketrains),
+                                  ann2neo.from_spiketrains(block.segments[0].spiketrains))
+    matrices = read_nwb_matrices(path)
+    assert list(matrices) == ["train", "test"] and matrices["train"].layer_shape == (2, 3)
+    assert matrices["test"].layer is None and matrices["test"].threshold == 0.25
+    np.testing.assert_array_equal(matrices["test"], ann2neo.from_spiketrains(block.segments[1].spiketrains))
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        write_nwb(path, block)
+
+
+@pytest.mark.parametrize("rate", [1.0, 250.0, 30000.0])
+def test_nwb_other_nominal_rates_and_matrix_mapping(tmp_path, rng, rate):
+    m = ann2neo.binarize(rng.normal(size=(333, 7)), layer="h")
+    path = tmp_path / "m.nwb"
+    write_nwb(path, {"a": m, "b": m[:50]}, sampling_rate=rate)
+    back = read_nwb_matrices(path)
+    np.testing.assert_array_equal(back["a"], m)
+    np.testing.assert_array_equal(back["b"], m[:50])
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        f = io.read()
+        times = f.units["spike_times"].target.data[:]
+        assert f.units.resolution == 1 / rate
+        # segment b sits after segment a on the file's time axis: sample k of b at (333 + k + 0.5) / rate s
+        first_b = f.units["spike_times"][7]
+        np.testing.assert_allclose(first_b, (333 + np.flatnonzero(m[:50, 0]) + 0.5) / rate, rtol=0, atol=1e-9)
+        assert not np.any(times == np.floor(times))
+        np.testing.assert_allclose(f.epochs["start_time"][:], [0, 333 / rate])
+        np.testing.assert_allclose(f.epochs["stop_time"][:], [333 / rate, 383 / rate])
+
+
+def test_nwb_path_that_is_a_directory(tmp_path, block):
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        write_nwb(tmp_path, block, overwrite=True)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        read_nwb(tmp_path)
+
+
+def test_duplicate_segment_names_are_refused(tmp_path, rng):
+    m = ann2neo.binarize(rng.normal(size=(20, 3)))
+    block = ann2neo.to_block([ann2neo.to_segment(m, name="test"), ann2neo.to_segment(m, name="test")])
+    with pytest.raises(ValueError, match="two segments are named 'test'"):
+        write_nwb(tmp_path / "d.nwb", block)
+    assert not any(tmp_path.iterdir())
+
+
+def test_damaged_files_give_one_error_naming_the_file(tmp_path, block):
+    good = tmp_path / "good.nwb"
+    write_nwb(good, block)
+    raw = good.read_bytes()
+    garbage = tmp_path / "garbage.nwb"
+    garbage.write_bytes(b"not an hdf5 file")
+    truncated = tmp_path / "truncated.nwb"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    cases = [garbage, truncated]
+    rng = np.random.default_rng(1)
+    for i in range(6):  # bit flips spread over the file
+        flipped = bytearray(raw)
+        for pos in rng.integers(0, len(raw), size=200):
+            flipped[pos] ^= 1 << int(rng.integers(0, 8))
+        p = tmp_path / f"flipped{i}.nwb"
+        p.write_bytes(bytes(flipped))
+        cases.append(p)
+    for p in cases:
+        try:
+            back = read_nwb(p)
+        except FileFormatError as exc:
+            assert p.name in str(exc)
+        else:  # a flip that hit only padding must still give the exact recording
+            assert_blocks_equal(block, back)
+    with pytest.raises(FileFormatError, match="garbage.nwb"):
+        read_nwb(garbage)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_nwb(tmp_path / "missing.nwb")
+
+
+def test_off_grid_spike_times_are_refused_not_rounded(tmp_path, rng):
+    h5py = pytest.importorskip("h5py")
+    m = np.zeros((4, 1), dtype=bool)
+    m[[0, 1, 2, 3], 0] = True
+    path = tmp_path / "g.nwb"
+    write_nwb(path, {"s": m}, sampling_rate=1.0, compression=None)
+    with h5py.File(path, "r+") as f:
+        f["units/spike_times"][:] = [0.4, 0.6, 1.5, 2.5]  # old reader gave [0, 1, 2, 2]
+    with pytest.raises(FileFormatError, match="not at sample centres"):
+        read_nwb(path)
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path):
+    import quantities as pq
+
+    bad = tmp_path / "bad.nwb"
+    bad.write_bytes(b"old content")
+    in_ms = ann2neo.to_segment([neo.SpikeTrain([1] * pq.ms, t_stop=5 * pq.ms)])
+    with pytest.raises(ann2neo.UnitError, match="not in samples"):
+        write_nwb(bad, in_ms, overwrite=True)
+    off_grid = ann2neo.to_segment([neo.SpikeTrain([1.5] * ann2neo.sample, t_stop=5 * ann2neo.sample)])
+    with pytest.raises(ValueError, match="off the integer sample grid"):
+        write_nwb(bad, off_grid, overwrite=True)
+    assert bad.read_bytes() == b"old content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.nwb"]
+
+
+_WRITER = """
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+from ann2neo.io.nwb import write_nwb
+m = np.random.default_rng(int(sys.argv[3])).random((20000, 256)) < 0.4
+print("ready", flush=True)
+write_nwb(sys.argv[2], {"s": m}, overwrite=True)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_write_leaves_old_or_new_file_and_no_stale_temporary(tmp_path):
+    target = tmp_path / "rec.nwb"
+    old = np.random.default_rng(0).random((20000, 256)) < 0.4
+    write_nwb(target, {"s": old})
+    new = np.random.default_rng(1).random((20000, 256)) < 0.4
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    outcomes = set()
+    for delay in (0.0, 0.3, 0.8, 1.5, 30.0):
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(REPO), str(target), "1"], env=env,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        if delay < 30:
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=120)
+        got = read_nwb_matrices(target)["s"]  # never partial: complete old or complete new
+        outcomes.add("new" if np.array_equal(got, new) else "old")
+        assert np.array_equal(got, new) or np.array_equal(got, old)
+    assert "new" in outcomes
+    # the next write into the folder removes the temporaries of killed writers
+    write_nwb(tmp_path / "other.nwb", {"s": old[:10]})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.nwb", "rec.nwb"]
+
+
+def test_stale_temporary_of_dead_pid_is_swept_live_one_kept(tmp_path):
+    from ann2neo.io._atomic import TEMP_PREFIX, atomic_path
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{TEMP_PREFIX}{dead.pid}-0123abcd-x.nwb"
+    stale.write_bytes(b"partial")
+    live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-89abcdef-y.nwb"
+    live.write_bytes(b"being written")
+    with atomic_path(tmp_path / "z.txt") as tmp:
+        tmp.write_text("z")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "z.txt"])
+
+
+def test_existing_nwbfile_and_session_metadata(tmp_path, block):
+    import datetime
+
+    from pynwb.file import Subject
+
+    f = pynwb.NWBFile(session_description="my session", identifier="abc",
+                      session_start_time=datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc), lab="lab X")
+    path = tmp_path / "e.nwb"
+    write_nwb(path, block, nwbfile=f)
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        g = io.read()
+        assert g.lab == "lab X" and g.identifier == "abc" and len(g.units) == 12
+    assert_blocks_equal(block, read_nwb(path))
+    with pytest.raises(ValueError, match="already has a Units table"):
+        write_nwb(tmp_path / "e2.nwb", block, nwbfile=f)
+    subject = Subject(subject_id="net-1", species="http://purl.obolibrary.org/obo/NCBITaxon_32630", sex="U",
+                      age="P0D")
+    write_nwb(tmp_path / "m.nwb", block, subject=subject, experimenter=["Doe, Jane"], institution="Uni",
+              keywords=["ann", "spikes"], session_description="desc")
+    with pynwb.NWBHDF5IO(str(tmp_path / "m.nwb"), "r") as io:
+        g = io.read()
+        assert g.subject.subject_id == "net-1" and g.experimenter == ("Doe, Jane",)
+        assert g.institution == "Uni" and list(g.keywords[:]) == ["ann", "spikes"]
+        assert g.session_description == "desc"
+
+
+def test_default_subject_and_inspector_clean(tmp_path, block):
+    nwbinspector = pytest.importorskip("nwbinspector")
+    path = tmp_path / "i.nwb"
+    write_nwb(path, block, institution="Uni")
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        g = io.read()
+        assert g.subject.species == "http://purl.obolibrary.org/obo/NCBITaxon_32630" and g.subject.sex == "U"
+        assert g.subject.subject_id == "mlp seed 3"
+    bad = [m for m in nwbinspector.inspect_nwbfile(nwbfile_path=str(path))
+           if m.importance.name in ("CRITICAL", "PYNWB_VALIDATION", "ERROR", "BEST_PRACTICE_VIOLATION")]
+    assert bad == []
+    assert pynwb.validate(path=str(path)) == []
+
+
+def test_pynapple_reads_per_split_numbers(tmp_path, rng):
+    nap = pytest.importorskip("pynapple")
+    train = rng.random((1000, 4)) < [0.1, 0.3, 0.5, 0.7]
+    test = rng.random((500, 4)) < 0.9
+    path = tmp_path / "p.nwb"
+    write_nwb(path, ann2neo.to_block([ann2neo.to_segment(train, name="train", split="train"),
+                                      ann2neo.to_segment(test, name="test", split="test")]))
+    data = nap.load_file(str(path))
+    units, epochs = data["units"], data["epochs"]
+    for name, m in (("train", train), ("test", test)):
+        ep = epochs[epochs["segment"] == name]
+        group = units.getby_category("segment")[name].restrict(ep)
+        counts = group.count(0.1, ep)  # 100 samples at the nominal 1 kHz
+        c = np.asarray(counts.values)
+        expected = m.reshape(-1, 100, m.shape[1]).sum(axis=1)
+        np.testing.assert_array_equal(c, expected)
+        ff = c.var(axis=0) / c.mean(axis=0)
+        np.testing.assert_allclose(ff, ann2neo.fano_factor(m, window=100), rtol=1e-12)
