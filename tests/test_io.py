@@ -278,3 +278,59 @@ def test_pynapple_reads_per_split_numbers(tmp_path, rng):
         np.testing.assert_array_equal(c, expected)
         ff = c.var(axis=0) / c.mean(axis=0)
         np.testing.assert_allclose(ff, ann2neo.fano_factor(m, window=100), rtol=1e-12)
+
+
+def test_nix_round_trip_and_read_dispatch(tmp_path, block):
+    pytest.importorskip("nixio")
+    from ann2neo.io.formats import read
+    from ann2neo.io.nix import write_nix
+
+    write_nix(tmp_path / "r.nix", block)
+    write_nwb(tmp_path / "r.nwb", block)
+    for name in ("r.nix", "r.nwb"):
+        back = read(tmp_path / name)
+        assert_blocks_equal(block, back)
+        assert [g.name for g in back.groups] == [g.name for g in block.groups] and len(block.groups) == 12
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        write_nix(tmp_path / "r.nix", block)
+    (tmp_path / "x.txt").write_text("hello")
+    with pytest.raises(FileFormatError, match="x.txt"):
+        read(tmp_path / "x.txt")
+
+
+_PLAIN_NEO = """
+import sys, json
+sys.path = [p for p in sys.path if "wt" not in p or "site-packages" in p]
+import numpy as np, neo, quantities as pq
+block = neo.NixIO(sys.argv[1], mode="ro").read_block()
+assert "ann2neo" not in sys.modules
+out = []
+for seg in block.segments:
+    for st in seg.spiketrains:
+        rate = st.annotations["ann2neo_sampling_rate"]
+        out.append([seg.name, st.rescale(pq.s).magnitude.tolist(), float(st.t_stop.rescale(pq.s)),
+                    st.annotations.get("layer"), rate])
+print(json.dumps(out))
+"""
+
+
+def test_nix_opens_in_plain_neo_without_ann2neo(tmp_path, block):
+    pytest.importorskip("nixio")
+    import json
+
+    from ann2neo.io.nix import write_nix
+
+    path = tmp_path / "plain.nix"
+    write_nix(path, block)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    res = subprocess.run([sys.executable, "-I", "-c", _PLAIN_NEO, str(path)], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=120)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    trains = [st for seg in block.segments for st in seg.spiketrains]
+    assert len(rows) == len(trains)
+    for (seg_name, times, t_stop, layer, rate), st in zip(rows, trains, strict=True):
+        assert rate == 1000.0 and seg_name == st.segment.name
+        np.testing.assert_allclose(times, (st.magnitude + 0.5) / 1000.0, rtol=0, atol=1e-12)  # seconds
+        assert t_stop == pytest.approx(float(st.t_stop.magnitude) / 1000.0)
+        assert layer == st.annotations["layer"]  # plain annotations kept where NIX can store them
