@@ -473,24 +473,40 @@ def _read_tables(path):
 
 
 def _sample_indices(path, tables):
-    """Spike times (s) -> per-unit sample indices, refusing any time off the (k + 0.5) grid."""
+    """Spike times (s) -> per-unit sample indices, refusing any time off the (k + 0.5) grid.
+
+    Works block by block over runs of units that share a segment offset, so the
+    temporaries stay small; returns int32 indices when they fit.
+    """
     rate = tables["rate"]
     offsets = {name: off for name, (_, off, _) in zip(tables["epoch_names"], tables["epochs"], strict=True)}
     try:
-        unit_off = np.array([offsets[s] for s in tables["segment"]], dtype=np.float64)
+        unit_off = np.array([offsets[s] for s in tables["segment"]], dtype=np.int64)
     except KeyError as exc:
         raise FileFormatError(f"{str(path)!r}: a unit names segment {exc} that has no epoch") from None
+    times = tables["times"]
     counts = np.diff(np.concatenate([[0], tables["ends"]]))
-    x = tables["times"] * rate
-    x -= np.repeat(unit_off, counts) + 0.5
-    k = np.rint(x)
-    off_grid = np.abs(x - k) > _GRID_TOL
-    if off_grid.any():
-        bad = tables["times"][off_grid][:3]
-        raise FileFormatError(f"{str(path)!r}: {int(off_grid.sum())} spike times are not at sample centres "
-                              f"(o + k + 0.5) / {rate:g} s (e.g. {bad.tolist()} s); ann2neo refuses to round them")
-    bounds = tables["intervals"] * rate - unit_off[:, None]
-    return k.astype(np.int64), counts, np.rint(bounds).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    bounds = np.rint(tables["intervals"] * rate).astype(np.int64) - unit_off[:, None]
+    big = bounds.size and int(bounds.max()) >= np.iinfo(np.int32).max
+    out = np.empty(times.size, dtype=np.int64 if big else np.int32)
+    run_edges = np.flatnonzero(np.diff(unit_off)) + 1
+    for u0, u1 in zip(np.concatenate([[0], run_edges]), np.concatenate([run_edges, [unit_off.size]]), strict=True):
+        shift = float(unit_off[u0]) + 0.5
+        for a in range(int(starts[u0]), int(starts[u1]), 1 << 22):
+            b = min(a + (1 << 22), int(starts[u1]))
+            x = times[a:b] * rate
+            x -= shift
+            k = np.rint(x)
+            dev = np.abs(x - k)
+            if dev.size and dev.max() > _GRID_TOL:
+                bad = times[a:b][dev > _GRID_TOL][:3]
+                n_bad = int((dev > _GRID_TOL).sum())
+                raise FileFormatError(f"{str(path)!r}: {n_bad} spike times are not at sample centres "
+                                      f"(o + k + 0.5) / {rate:g} s (e.g. {bad.tolist()} s); ann2neo refuses to "
+                                      "round them")
+            out[a:b] = k
+    return out, counts, bounds
 
 
 def read_nwb_matrices(path) -> dict:
@@ -524,9 +540,11 @@ def read_nwb_matrices(path) -> dict:
     for name, (_, _, n_samples) in zip(tables["epoch_names"], tables["epochs"], strict=True):
         units = np.flatnonzero(seg == name)
         t_stop = int(bounds[units, 1].max()) if units.size else n_samples
-        matrix = np.zeros((t_stop, units.size), dtype=bool)
+        transposed = np.zeros((units.size, t_stop), dtype=bool)  # fill rows (contiguous), transpose once
         for col, u in enumerate(units):
-            matrix[idx[starts[u]:starts[u + 1]], col] = True
+            transposed[col, idx[starts[u]:starts[u + 1]]] = True
+        matrix = np.ascontiguousarray(transposed.T)
+        del transposed
         layers = {tables["layer"][u] for u in units}
         thr = {float(tables["threshold"][u]) for u in units}
         shapes = {repr(tables["layer_shape"][u]) for u in units}
