@@ -334,3 +334,56 @@ def test_nix_opens_in_plain_neo_without_ann2neo(tmp_path, block):
         np.testing.assert_allclose(times, (st.magnitude + 0.5) / 1000.0, rtol=0, atol=1e-12)  # seconds
         assert t_stop == pytest.approx(float(st.t_stop.magnitude) / 1000.0)
         assert layer == st.annotations["layer"]  # plain annotations kept where NIX can store them
+
+
+def test_neo_nwbio_reads_per_split_time_ranges(tmp_path, block):
+    import quantities as pq
+
+    path = tmp_path / "n.nwb"
+    write_nwb(path, block)
+    with _quiet():
+        blocks = neo.NWBIO(str(path), mode="r").read_all_blocks()
+    trains = blocks[0].segments[0].spiketrains  # Neo's NWBIO: one segment, names and annotations dropped
+    assert len(trains) == 12
+    for st, ref in zip(trains, [t for s in block.segments for t in s.spiketrains], strict=True):
+        offset = 0 if ref.segment.name == "train" else 120
+        np.testing.assert_allclose(st.rescale(pq.s).magnitude, (ref.magnitude + offset + 0.5) / 1000.0, atol=1e-12)
+        assert float(st.t_start.rescale(pq.s)) == pytest.approx(offset / 1000.0)
+        assert float(st.t_stop.rescale(pq.s)) == pytest.approx((offset + float(ref.t_stop.magnitude)) / 1000.0)
+
+
+def _quiet():
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def cm():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+
+    return cm()
+
+
+@pytest.mark.slow
+def test_reproduce_files_are_inspector_clean_and_read_back(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("keras")
+    nwbinspector = pytest.importorskip("nwbinspector")
+    from ann2neo.cli import main
+
+    out = tmp_path / "out"
+    assert main(["reproduce", "--out", str(out), "--epochs", "1", "--mem-epochs", "1", "--width", "16",
+                 "--no-progress", "--no-diagnostics"]) == 0
+    files = sorted(out.glob("*.nwb"))
+    assert [p.stem for p in files] == ["Generalizing", "MemRetrainLast", "Random"]
+    for path in files:
+        bad = [(m.importance.name, m.check_function_name, m.message)
+               for m in nwbinspector.inspect_nwbfile(nwbfile_path=str(path))
+               if m.importance.name in ("CRITICAL", "PYNWB_VALIDATION", "ERROR", "BEST_PRACTICE_VIOLATION")]
+        assert bad == []
+        assert pynwb.validate(path=str(path)) == []
+        back = read_nwb(path)
+        assert [s.name for s in back.segments] == ["train", "test"]
+        assert back.segments[0].annotations["condition"] == path.stem
+        assert back.segments[0].spiketrains[0].annotations["layer"] == "hidden"
