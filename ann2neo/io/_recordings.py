@@ -22,7 +22,7 @@ from ..core.validation import check_spike_array
 STANDARD_TRAIN_KEYS = ("node", "layer", "layer_shape", "threshold")
 #: Segment annotations stored as per-sample series instead of JSON.
 SERIES_KEYS = ("labels", "sample_index")
-_CHUNK_SPIKES = 1 << 22  # spikes per block written at a time (32 MB of float64)
+_CHUNK_SPIKES = 1 << 20  # spikes per block written at a time (8 MB of float64)
 
 
 @dataclass

@@ -131,7 +131,7 @@ def _dataio(data, compression, chunk=None):
         return data
     kwargs = {"compression": compression, "shuffle": True}
     if compression == "gzip":
-        kwargs["compression_opts"] = 4
+        kwargs["compression_opts"] = 1  # level 1: 1.7x faster than 4, files 5 % larger
     if chunk is not None:
         kwargs["chunks"] = chunk
     return H5DataIO(data, **kwargs)
