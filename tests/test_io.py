@@ -183,25 +183,41 @@ write_nwb(sys.argv[2], {"s": m}, overwrite=True)
 
 @pytest.mark.slow
 def test_sigkill_during_write_leaves_old_or_new_file_and_no_stale_temporary(tmp_path):
+    from ann2neo.io._atomic import TEMP_PREFIX
+
     target = tmp_path / "rec.nwb"
     old = np.random.default_rng(0).random((20000, 256)) < 0.4
     write_nwb(target, {"s": old})
     new = np.random.default_rng(1).random((20000, 256)) < 0.4
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    outcomes = set()
-    for delay in (0.0, 0.3, 0.8, 1.5, 30.0):
+
+    def temporaries():
+        return [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+    outcomes, killed_mid_write = set(), 0
+    # kill as soon as the temporary file appears, once it has grown, after fixed delays, and never
+    for when in ("created", 200_000, 0.0, 0.5, 1.5, None):
         proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(REPO), str(target), "1"], env=env,
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
-        if delay < 30:
-            time.sleep(delay)
+        if isinstance(when, float):
+            time.sleep(when)
+        elif when is not None:
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                tmps = temporaries()
+                if tmps and (when == "created" or tmps[0].stat().st_size >= when):
+                    break
+                time.sleep(0.001)
+        if when is not None:
             proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=120)
+        killed_mid_write += bool(temporaries())
         got = read_nwb_matrices(target)["s"]  # never partial: complete old or complete new
-        outcomes.add("new" if np.array_equal(got, new) else "old")
         assert np.array_equal(got, new) or np.array_equal(got, old)
-    assert "new" in outcomes
-    # the next write into the folder removes the temporaries of killed writers
+        outcomes.add("new" if np.array_equal(got, new) else "old")
+    assert outcomes == {"old", "new"} and killed_mid_write >= 2
+    # the next write into the folder removes the temporaries of the killed writers
     write_nwb(tmp_path / "other.nwb", {"s": old[:10]})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.nwb", "rec.nwb"]
 
