@@ -403,3 +403,45 @@ def test_reproduce_files_are_inspector_clean_and_read_back(tmp_path):
         assert [s.name for s in back.segments] == ["train", "test"]
         assert back.segments[0].annotations["condition"] == path.stem
         assert back.segments[0].spiketrains[0].annotations["layer"] == "hidden"
+
+
+def test_tagged_json_restores_types_exactly():
+    import datetime
+
+    import quantities as pq
+
+    from ann2neo.io import _json
+
+    value = {"t": (1, 2), "l": [1, "a", None], "nan": float("nan"), "inf": -float("inf"), "b": True,
+             "a": np.arange(6, dtype=np.int16).reshape(2, 3), "s": np.float32(0.5), "i": np.int64(7),
+             "d": {(1, 2): "k"}, "when": datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.timezone.utc),
+             "day": datetime.date(2024, 5, 1), "q": 3.0 * pq.ms, "strs": np.array(["x", "yz"])}
+    text = _json.dumps(value)
+    assert "{" not in text  # no JSON objects: nwbinspector flags dictionaries in table cells
+    back = _json.loads(text)
+    assert back["t"] == (1, 2) and back["l"] == [1, "a", None] and np.isnan(back["nan"]) and back["inf"] == -np.inf
+    assert back["a"].dtype == np.int16 and back["a"].shape == (2, 3) and np.array_equal(back["a"], value["a"])
+    assert type(back["s"]) is np.float32 and type(back["i"]) is np.int64 and back["d"] == {(1, 2): "k"}
+    assert back["when"] == value["when"] and back["day"] == value["day"] and back["b"] is True
+    assert back["q"].units == pq.ms and float(back["q"].magnitude) == 3.0
+    assert back["strs"].dtype == value["strs"].dtype and list(back["strs"]) == ["x", "yz"]
+    with pytest.raises(TypeError, match="annotation 'x' has type object"):
+        _json.dumps(object(), "annotation 'x'")
+
+
+def test_matrix_mapping_with_annotations_and_bad_arguments(tmp_path, rng):
+    m = ann2neo.binarize(rng.normal(size=(30, 4)), layer="h")
+    labels = rng.integers(0, 3, 30)
+    path = tmp_path / "a.nwb"
+    write_nwb(path, {"test": (m, {"split": "test", "labels": labels})})
+    seg = read_nwb(path).segments[0]
+    assert seg.annotations["split"] == "test" and np.array_equal(seg.annotations["labels"], labels)
+    with pytest.raises(ValueError, match="compression must be one of"):
+        write_nwb(tmp_path / "b.nwb", {"test": m}, compression="zip")
+    with pytest.raises(ValueError, match="sampling_rate must be"):
+        write_nwb(tmp_path / "b.nwb", {"test": m}, sampling_rate=0)
+    with pytest.raises(ValueError, match="'labels' must be a 1-D integer array with one value per time step"):
+        write_nwb(tmp_path / "b.nwb", {"test": (m, {"labels": labels[:5]})})
+    with pytest.raises(TypeError, match="data must be a neo.Block"):
+        write_nwb(tmp_path / "b.nwb", "spikes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nwb"]

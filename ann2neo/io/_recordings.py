@@ -190,6 +190,8 @@ def recordings_of(data):
             if isinstance(value, neo.Segment):
                 rec = from_segment(value, len(recs))
                 rec.name = str(key)
+            elif isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Mapping):
+                rec = from_matrix(str(key), value[0], value[1])  # (spike matrix, segment annotations)
             else:
                 rec = from_matrix(str(key), value)
             recs.append(rec)

@@ -22,6 +22,11 @@ def file_format(path) -> str:
     FileNotFoundError, IsADirectoryError
     ann2neo.io.nwb.FileFormatError
         If the file is not HDF5 or neither NWB nor NIX.
+
+    Examples
+    --------
+    >>> file_format("Generalizing.nwb")  # doctest: +SKIP
+    'nwb'
     """
     import h5py
 

@@ -85,6 +85,10 @@ def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
     -----
     Groups (one per node, from :func:`ann2neo.to_block`) are rebuilt on reading
     rather than written, which keeps the file small.
+
+    Examples
+    --------
+    >>> write_nix("rec.nix", ann2neo.to_block([ann2neo.to_segment(spikes, name="test")]))  # doctest: +SKIP
     """
     rate = check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
     if isinstance(block, neo.Segment):
@@ -159,6 +163,11 @@ def read_nix(path) -> neo.Block:
     FileFormatError
         If the file is damaged, not written by :func:`write_nix`, or holds
         spike times off the sample grid.
+
+    Examples
+    --------
+    >>> block = read_nix("rec.nix")                             # doctest: +SKIP
+    >>> ann2neo.from_spiketrains(block.segments[0].spiketrains)  # doctest: +SKIP
     """
     from ..core.conversion import to_block
 

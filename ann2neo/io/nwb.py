@@ -47,7 +47,7 @@ import neo
 import numpy as np
 
 from ..core.units import sample
-from ..core.validation import check_real
+from ..core.validation import check_option, check_real
 from . import _json
 from ._atomic import atomic_path
 from ._recordings import SERIES_KEYS, recordings_of
@@ -185,12 +185,19 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
         If the file already holds units/epochs/ann2neo data, a segment name is
         repeated, a spike time is off the sample grid, or an annotation cannot
         be stored; see :func:`write_nwb`.
+
+    Examples
+    --------
+    >>> nwbfile = pynwb.NWBFile(session_description="s", identifier="i",
+    ...                         session_start_time=datetime.datetime.now().astimezone())  # doctest: +SKIP
+    >>> add_recordings(nwbfile, {"test": spikes})                                         # doctest: +SKIP
     """
     from hdmf.common import DynamicTable, ElementIdentifiers, VectorData, VectorIndex
     from pynwb import TimeSeries
     from pynwb.misc import Units
 
     rate = check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
+    check_option(compression, "compression", ("gzip", "lzf", None))
     recs, block = recordings_of(data)
     if nwbfile.units is not None:
         raise ValueError("nwbfile already has a Units table; ann2neo writes its own (use a fresh NWBFile)")
@@ -324,7 +331,9 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
         The recordings.  Spike trains must be in :data:`ann2neo.sample` with
         spike times on the integer grid.  A ``{segment name: spike matrix}``
         mapping (bool, shape (n_samples, n_nodes)) is written straight from the
-        matrices, without building Neo objects (fastest for large recordings).
+        matrices, without building Neo objects (fastest for large recordings);
+        a value may also be ``(spike matrix, {annotation: value})`` to give the
+        segment annotations (e.g. ``labels``).
         Stored and restored by :func:`read_nwb`: segment names, descriptions and
         annotations (``split``, ``condition``, ``dataset``, ``seed``,
         ``model_summary``, ``labels`` and ``sample_index`` — int arrays with one
@@ -378,6 +387,7 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
     --------
     >>> spikes = ann2neo.binarize(activations, layer="hidden")          # doctest: +SKIP
     >>> write_nwb("rec.nwb", {"test": spikes}, overwrite=True)           # doctest: +SKIP
+    >>> write_nwb("rec.nwb", {"test": (spikes, {"split": "test", "labels": y})}, overwrite=True)  # doctest: +SKIP
     """
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.file import Subject
@@ -529,6 +539,12 @@ def read_nwb_matrices(path) -> dict:
     FileFormatError
         If the file is damaged, not written by ann2neo, or holds spike times
         off the sample grid.
+
+    Examples
+    --------
+    >>> spikes = read_nwb_matrices("rec.nwb")["test"]    # doctest: +SKIP
+    >>> spikes.shape, spikes.layer_shape                 # doctest: +SKIP
+    ((450, 64), (64,))
     """
     from ..core.binarize import SpikeMatrix
 
