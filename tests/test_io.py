@@ -445,3 +445,17 @@ def test_matrix_mapping_with_annotations_and_bad_arguments(tmp_path, rng):
     with pytest.raises(TypeError, match="data must be a neo.Block"):
         write_nwb(tmp_path / "b.nwb", "spikes")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nwb"]
+
+
+def test_bit_flip_in_spike_data_is_caught_by_the_checksum(tmp_path, rng):
+    h5py = pytest.importorskip("h5py")
+    m = rng.random((500, 20)) < 0.4
+    path = tmp_path / "c.nwb"
+    write_nwb(path, {"s": m})
+    with h5py.File(path, "r") as f:
+        info = f["units/spike_times"].id.get_chunk_info(0)
+    raw = bytearray(path.read_bytes())
+    raw[info.byte_offset + info.size // 2] ^= 0x10  # one bit inside the compressed spike times
+    path.write_bytes(bytes(raw))
+    with pytest.raises(FileFormatError, match="c.nwb"):
+        read_nwb_matrices(path)

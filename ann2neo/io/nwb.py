@@ -129,7 +129,7 @@ def _dataio(data, compression, chunk=None):
         return H5DataIO(data, chunks=chunk) if chunk is not None else data
     if len(data) == 0:
         return data
-    kwargs = {"compression": compression, "shuffle": True}
+    kwargs = {"compression": compression, "shuffle": True, "fletcher32": True}  # checksum: bit flips are caught
     if compression == "gzip":
         kwargs["compression_opts"] = 1  # level 1: 1.7x faster than 4, files 5 % larger
     if chunk is not None:
