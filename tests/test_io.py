@@ -459,3 +459,27 @@ def test_bit_flip_in_spike_data_is_caught_by_the_checksum(tmp_path, rng):
     path.write_bytes(bytes(raw))
     with pytest.raises(FileFormatError, match="c.nwb"):
         read_nwb_matrices(path)
+
+
+def test_files_of_the_previous_layout_still_read(tmp_path, rng):
+    """ann2neo 0.1.0 wrote sample k at k / rate s, one Units row per node with node/layer/segment columns."""
+    import datetime
+
+    a = rng.random((50, 3)) < 0.4
+    b = rng.random((20, 3)) < 0.4
+    f = pynwb.NWBFile(session_description="s", identifier="i", experiment_description="mlp",
+                      session_start_time=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+    for col in ("node", "layer", "segment", "threshold", "sampling_rate"):
+        f.add_unit_column(col, col)
+    for seg, m in (("train", a), ("test", b)):
+        for j in range(3):
+            f.add_unit(spike_times=np.flatnonzero(m[:, j]) / 1.0, obs_intervals=[[0.0, float(len(m))]], node=j,
+                       layer="None", segment=seg, threshold=0.0, sampling_rate=1.0)
+    path = tmp_path / "old.nwb"
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(f)
+    back = read_nwb(path)
+    assert [s.name for s in back.segments] == ["train", "test"] and back.annotations["model"] == "mlp"
+    np.testing.assert_array_equal(ann2neo.from_spiketrains(back.segments[0].spiketrains), a)
+    np.testing.assert_array_equal(read_nwb_matrices(path)["test"], b)
+    assert back.segments[1].spiketrains[0].annotations["layer"] is None

@@ -447,6 +447,9 @@ def _read_tables(path):
         with NWBHDF5IO(str(path), "r") as io:
             nwbfile = io.read()
             units, epochs = nwbfile.units, nwbfile.epochs
+            legacy = {"node", "layer", "segment", "threshold", "sampling_rate"}
+            if units is not None and legacy <= set(units.colnames) and "ann2neo" not in nwbfile.processing:
+                return _legacy_tables(path, nwbfile)
             if units is None or epochs is None or "ann2neo" not in nwbfile.processing or \
                     "sample_offset" not in epochs.colnames:
                 raise FileFormatError(f"{str(path)!r} is not an NWB file written by this ann2neo version (no units/"
@@ -480,6 +483,40 @@ def _read_tables(path):
     if len(out["intervals"]) != len(out["node"]) or (len(out["ends"]) and out["ends"][-1] != len(out["times"])):
         raise FileFormatError(f"{str(path)!r}: the Units table is inconsistent (truncated file?)")
     return out
+
+
+def _legacy_tables(path, nwbfile):
+    """Tables of a file from ann2neo 0.1.0 (sample k at k / rate s, all segments on [0, n))."""
+    units = nwbfile.units
+
+    def text(col):
+        return [s.decode() if isinstance(s, bytes) else str(s) for s in units[col].data[:]]
+
+    rates = np.unique(np.asarray(units["sampling_rate"].data[:], dtype=np.float64))
+    if rates.size != 1:
+        raise FileFormatError(f"{str(path)!r}: units have different sampling rates {rates.tolist()}")
+    rate = float(rates[0])
+    times = np.asarray(units["spike_times"].target.data[:], dtype=np.float64) * rate
+    k = np.rint(times)
+    if times.size and np.abs(times - k).max() > _GRID_TOL:
+        raise FileFormatError(f"{str(path)!r}: spike times are not whole samples at {rate:g} Hz; ann2neo refuses "
+                              "to round them")
+    segment = text("segment")
+    names = list(dict.fromkeys(segment))
+    intervals = np.asarray(units["obs_intervals"].target.data[:], dtype=np.float64)
+    ends = np.asarray(units["spike_times"].data[:], dtype=np.int64)
+    n_samples = {n: int(np.rint(intervals[[i for i, s in enumerate(segment) if s == n], 1].max() * rate))
+                 for n in names}
+    return {
+        "rate": rate, "block": {"present": False}, "experiment_description": nwbfile.experiment_description,
+        "epochs": [({"name": n, "description": None, "annotations": {}, "series": {}}, 0, n_samples[n])
+                   for n in names],
+        "epoch_names": names, "times": (k + 0.5) / rate, "ends": ends, "intervals": intervals,
+        "segment": segment, "node": np.asarray(units["node"].data[:], dtype=np.int64),
+        "layer": ["" if x == "None" else x for x in text("layer")], "layer_shape": [None] * len(segment),
+        "threshold": np.asarray(units["threshold"].data[:], dtype=np.float64),
+        "unit_name": [""] * len(segment), "annotations": [""] * len(segment), "series": {},
+    }
 
 
 def _sample_indices(path, tables):
