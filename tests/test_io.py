@@ -483,3 +483,15 @@ def test_files_of_the_previous_layout_still_read(tmp_path, rng):
     np.testing.assert_array_equal(ann2neo.from_spiketrains(back.segments[0].spiketrains), a)
     np.testing.assert_array_equal(read_nwb_matrices(path)["test"], b)
     assert back.segments[1].spiketrains[0].annotations["layer"] is None
+
+
+def test_trains_with_own_time_ranges_round_trip(tmp_path):
+    s = ann2neo.sample
+    seg = ann2neo.to_segment([neo.SpikeTrain([10, 12, 49] * s, t_start=10 * s, t_stop=50 * s, name="a", depth=3),
+                              neo.SpikeTrain([] * s, t_start=0 * s, t_stop=60 * s)], name="odd")
+    block = ann2neo.to_block([seg, ann2neo.to_segment(np.eye(4, dtype=bool), name="next")], group_nodes=False)
+    write_nwb(tmp_path / "o.nwb", block)
+    back = read_nwb(tmp_path / "o.nwb")
+    assert_blocks_equal(block, back)
+    with pynwb.NWBHDF5IO(str(tmp_path / "o.nwb"), "r") as io:  # the next segment starts where this one ends (60)
+        np.testing.assert_allclose(io.read().epochs["start_time"][:], [0.0, 0.060])
