@@ -352,20 +352,25 @@ def test_nix_opens_in_plain_neo_without_ann2neo(tmp_path, block):
         assert layer == st.annotations["layer"]  # plain annotations kept where NIX can store them
 
 
-def test_neo_nwbio_reads_per_split_time_ranges(tmp_path, block):
+def test_neo_nwbio_reads_per_split_segments_and_time_ranges(tmp_path, block):
     import quantities as pq
 
     path = tmp_path / "n.nwb"
     write_nwb(path, block)
     with _quiet():
         blocks = neo.NWBIO(str(path), mode="r").read_all_blocks()
-    trains = blocks[0].segments[0].spiketrains  # Neo's NWBIO: one segment, names and annotations dropped
-    assert len(trains) == 12
-    for st, ref in zip(trains, [t for s in block.segments for t in s.spiketrains], strict=True):
-        offset = 0 if ref.segment.name == "train" else 120
-        np.testing.assert_allclose(st.rescale(pq.s).magnitude, (ref.magnitude + offset + 0.5) / 1000.0, atol=1e-12)
-        assert float(st.t_start.rescale(pq.s)) == pytest.approx(offset / 1000.0)
-        assert float(st.t_stop.rescale(pq.s)) == pytest.approx((offset + float(ref.t_stop.magnitude)) / 1000.0)
+    got = next(b for b in blocks if b.name == "Generalizing")  # Neo's NWBIO: names kept, annotations dropped
+    assert [s.name for s in got.segments] == ["train", "test"]
+    for seg, ref_seg, offset in zip(got.segments, block.segments, (0, 120), strict=True):
+        assert [e.name for e in seg.epochs] == [ref_seg.name]
+        assert [st.name for st in seg.spiketrains] == [st.name for st in ref_seg.spiketrains]
+        for st, ref in zip(seg.spiketrains, ref_seg.spiketrains, strict=True):
+            np.testing.assert_allclose(st.rescale(pq.s).magnitude, (ref.magnitude + offset + 0.5) / 1000.0,
+                                       rtol=0, atol=1e-12)
+            assert float(st.t_start.rescale(pq.s)) == pytest.approx(offset / 1000.0)
+            assert float(st.t_stop.rescale(pq.s)) == pytest.approx((offset + float(ref.t_stop.magnitude)) / 1000.0)
+    labels = next(x for x in got.segments[0].analogsignals if x.name == "labels_0")
+    np.testing.assert_array_equal(labels.magnitude.ravel(), block.segments[0].annotations["labels"])
 
 
 def _quiet():

@@ -21,7 +21,7 @@ instead of rounding them.
 * ``units``: one row per spike train (node) and segment; columns
   ``spike_times`` (+ index), ``obs_intervals`` (the segment's range),
   ``segment``, ``node``, ``layer`` (empty for none), ``layer_shape`` (JSON),
-  ``threshold`` (NaN for none), ``unit_name`` and ``annotations`` (JSON with
+  ``threshold`` (NaN for none), ``_name`` (train name), ``block`` and ``annotations`` (JSON with
   every other annotation of the train, lossless); built from whole arrays and
   written through ``H5DataIO`` with gzip compression, block by block.
 * ``epochs``: one row per segment with ``segment``, ``split``, ``condition``,
@@ -206,6 +206,7 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
     if "ann2neo" in nwbfile.processing:
         raise ValueError("nwbfile already has an 'ann2neo' processing module")
     names = [r.name if r.name is not None else f"segment {i}" for i, r in enumerate(recs)]
+    block_name = str(block.name) if block is not None and block.name is not None else "default"
     offsets, end = [], 0
     for rec in recs:
         offsets.append(end)
@@ -252,8 +253,10 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
         VectorData(name="threshold", description="activation threshold: activation > threshold is a spike "
                                                  "(NaN: not given)",
                    data=np.concatenate([r.threshold for r in recs])),
-        VectorData(name="unit_name", description="name of the spike train (empty: none)",
+        VectorData(name="_name", description="name of the spike train (empty: none); the column Neo's NWBIO reads",
                    data=strings(["" if x is None else x for r in recs for x in r.unit_names])),
+        VectorData(name="block", description="block (experiment) name; with 'segment', lets Neo's NWBIO rebuild the "
+                                             "segments", data=strings([block_name] * n_units)),
         VectorData(name="annotations", description="other annotations of the spike train, as ann2neo's tagged JSON "
                                                    "(empty: none beyond the segment's)",
                    data=strings(unit_annotations)),
@@ -267,7 +270,9 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
                       ("dataset", "dataset (empty: not given)"),
                       ("sample_offset", "sample offset o of the segment on the file's time axis"),
                       ("n_samples", "number of time steps (input samples) in the segment"),
-                      ("annotations", "segment name, description and annotations as ann2neo's tagged JSON")):
+                      ("annotations", "segment name, description and annotations as ann2neo's tagged JSON"),
+                      ("block", "block (experiment) name"),
+                      ("_name", "epoch name (= segment name); with 'segment' and 'block', read by Neo's NWBIO")):
         nwbfile.add_epoch_column(col, desc)
     for i, (rec, name, off) in enumerate(zip(recs, names, offsets, strict=True)):
         ann = dict(rec.annotations)
@@ -277,7 +282,8 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
             if value is not None:
                 arr = np.asarray(value)
                 ts = TimeSeries(name=f"{key}_{i}", data=_dataio(arr.astype(np.int64), compression),
-                                unit="n/a" if key == "labels" else "index",
+                                unit="n/a",  # NWB's "no unit"; Neo's NWBIO logs that and reads it dimensionless
+                                comments=json.dumps({"block": block_name, "segment": name}),  # Neo's NWBIO layout
                                 starting_time=(off + rec.t_start + 0.5) / rate, rate=rate,
                                 description=(f"class label of the input sample fed at each time step of segment "
                                              f"{name!r}" if key == "labels" else
@@ -296,7 +302,8 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
         nwbfile.add_epoch(start_time=(off + rec.t_start) / rate, stop_time=(off + rec.t_stop) / rate, tags=[name],
                           segment=name, data_split=text("split"), condition=text("condition"), dataset=text("dataset"),
                           sample_offset=int(off), n_samples=int(rec.t_stop - rec.t_start),
-                          annotations=_json.dumps(payload, f"segment {name!r} annotations"))
+                          annotations=_json.dumps(payload, f"segment {name!r} annotations"), block=block_name,
+                          _name=name)
     # --- Provenance ----------------------------------------------------------------
     block_payload = {"present": block is not None}
     if block is not None:
@@ -471,7 +478,7 @@ def _read_tables(path):
                 "layer": [s.decode() if isinstance(s, bytes) else str(s) for s in units["layer"].data[:]],
                 "layer_shape": [json.loads(s) for s in units["layer_shape"].data[:]],
                 "threshold": np.asarray(units["threshold"].data[:], dtype=np.float64),
-                "unit_name": [str(s) for s in units["unit_name"].data[:]],
+                "unit_name": [str(s) for s in units["_name"].data[:]],
                 "annotations": [str(s) for s in units["annotations"].data[:]],
                 "series": {name: np.asarray(ts.data[:]) for name, ts in nwbfile.stimulus.items()},
                 "experiment_description": nwbfile.experiment_description,
