@@ -500,3 +500,17 @@ def test_trains_with_own_time_ranges_round_trip(tmp_path):
     assert_blocks_equal(block, back)
     with pynwb.NWBHDF5IO(str(tmp_path / "o.nwb"), "r") as io:  # the next segment starts where this one ends (60)
         np.testing.assert_allclose(io.read().epochs["start_time"][:], [0.0, 0.060])
+
+
+def test_bad_annotation_leaves_the_given_nwbfile_untouched(tmp_path, rng):
+    import datetime
+
+    m = ann2neo.binarize(rng.normal(size=(10, 2)))
+    f = pynwb.NWBFile(session_description="s", identifier="i",
+                      session_start_time=datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc))
+    block = ann2neo.to_block([ann2neo.to_segment(m, name="a")])
+    block.annotations["model"] = object()  # bypasses Neo's own check, as a dict update would
+    with pytest.raises(TypeError, match="block annotations has type object"):
+        write_nwb(tmp_path / "x.nwb", block, nwbfile=f)
+    assert f.units is None and f.epochs is None and "ann2neo" not in f.processing
+    assert not any(tmp_path.iterdir())

@@ -211,6 +211,11 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
     for rec in recs:
         offsets.append(end)
         end += rec.t_stop
+    # encode every annotation before touching nwbfile, so a bad one leaves it as it was
+    for rec, name in zip(recs, names, strict=True):
+        _json.dumps({k: v for k, v in rec.annotations.items() if k not in SERIES_KEYS}, f"segment {name!r} annotations")
+    if block is not None:
+        _json.dumps(dict(block.annotations), "block annotations")
     # --- Units, from whole arrays -------------------------------------------------
     counts = np.concatenate([r.counts for r in recs])
     n_units, total = counts.size, int(counts.sum())
