@@ -115,3 +115,23 @@ def test_neo_readable_file(tmp_path):
     np.testing.assert_array_equal(back.segments[0].spiketrains[0].magnitude, [1000.0, 2000.0])
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_recording(tmp_path / "missing.mat")
+
+
+def test_argument_kinds_and_units(tmp_path):
+    import scipy.io
+
+    import ann2neo
+
+    scipy.io.savemat(tmp_path / "v.mat", {"spk": np.array([[0.5, 1.5]])})
+    with pytest.raises(TypeError, match="units must be a quantities time unit"):
+        load_recording(tmp_path / "v.mat", units="s")
+    with pytest.raises(ann2neo.UnitError, match="units must be a physical time"):
+        load_recording(tmp_path / "v.mat", units=pq.Hz)
+    with pytest.raises(ann2neo.UnitError, match="t_stop must be a physical time"):
+        load_recording(tmp_path / "v.mat", t_stop=3 * pq.Hz)
+    with pytest.raises(TypeError, match="t_stop must be a quantities time"):
+        load_recording(tmp_path / "v.mat", t_stop=3)
+    with pytest.raises(TypeError, match="variables must be a variable name"):
+        load_recording(tmp_path / "v.mat", variables=3)
+    st = load_recording(tmp_path / "v.mat", t_stop=2 * pq.s).segments[0].spiketrains[0]
+    np.testing.assert_array_equal(st.magnitude, [0.5, 1.5])

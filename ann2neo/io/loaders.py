@@ -29,6 +29,8 @@ import neo
 import numpy as np
 import quantities as pq
 
+from ..core.units import UnitError
+
 __all__ = ["load_recording", "AmbiguousVariablesError"]
 
 
@@ -46,10 +48,11 @@ def _time_quantity(value, name):
         return None
     if not isinstance(value, pq.Quantity):
         raise TypeError(f"{name} must be a quantities time (e.g. 0.5 * pq.s), got {value!r}")
-    try:
-        return value.rescale(pq.s)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a time, got units {value.dimensionality}") from exc
+    if value.size != 1:
+        raise ValueError(f"{name} must be a scalar time, got shape {value.shape}")
+    if value.dimensionality.simplified != pq.s.dimensionality:
+        raise UnitError(f"{name} must be a physical time (s, ms, ...), got units {value.dimensionality}")
+    return value.rescale(pq.s)
 
 
 def _kind(value):
@@ -251,6 +254,11 @@ def load_recording(path, *, variables=None, units=pq.s, t_start=None, t_stop=Non
     Raises
     ------
     FileNotFoundError, IsADirectoryError
+    TypeError
+        If ``units``, ``t_start``, ``t_stop`` or ``bin_width`` is not a
+        quantity, or ``variables`` is not a name or list of names.
+    ann2neo.UnitError
+        If one of them is not a physical time (e.g. Hz, or ann2neo's sample).
     AmbiguousVariablesError
         If ``variables`` is needed; the message lists the variables found.
     KeyError
@@ -272,8 +280,13 @@ def load_recording(path, *, variables=None, units=pq.s, t_start=None, t_stop=Non
         raise IsADirectoryError(f"path {str(path)!r} is a directory, not a recording file")
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
-    if not isinstance(units, pq.Quantity) or units.dimensionality.simplified != pq.s.dimensionality:
-        raise ValueError(f"units must be a time unit such as pq.s or pq.ms, got {units!r}")
+    if not isinstance(units, pq.Quantity):
+        raise TypeError(f"units must be a quantities time unit such as pq.s or pq.ms, got {units!r}")
+    if units.dimensionality.simplified != pq.s.dimensionality or "sample" in units.dimensionality.string:
+        raise UnitError(f"units must be a physical time unit such as pq.s or pq.ms, got {units.dimensionality}")
+    if variables is not None and not isinstance(variables, str) and not (
+            isinstance(variables, (list, tuple)) and all(isinstance(v, str) for v in variables)):
+        raise TypeError(f"variables must be a variable name or a list of names, got {variables!r}")
     t_start = _time_quantity(t_start, "t_start")
     t_stop = _time_quantity(t_stop, "t_stop")
     suffix = path.suffix.lower()
