@@ -3,7 +3,9 @@
 **Time convention.**  NWB stores spike times in seconds.  ann2neo gives each
 segment (recording, e.g. a data split) its own range on one file time axis:
 segment ``i`` occupies samples ``[o_i + t_start, o_i + t_stop)`` where the
-sample offset ``o_i`` is the end of the previous segment (``o_0 = 0``).  Sample
+sample offset ``o_i`` is one sample after the end of the previous segment
+(``o_0 = 0``; the empty sample keeps epochs from touching, which pynapple
+would otherwise trim with a warning).  Sample
 ``k`` of segment ``i`` is written at the *centre* of its bin,
 ``(o_i + k + 0.5) / sampling_rate`` seconds, with a nominal ``sampling_rate``
 of 1000 Hz by default (one sample is a nominal millisecond, so a window of 100
@@ -210,7 +212,7 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
     offsets, end = [], 0
     for rec in recs:
         offsets.append(end)
-        end += rec.t_stop
+        end += rec.t_stop + 1  # one empty sample between segments: epochs do not touch
     # encode every annotation before touching nwbfile, so a bad one leaves it as it was
     for rec, name in zip(recs, names, strict=True):
         _json.dumps({k: v for k, v in rec.annotations.items() if k not in SERIES_KEYS}, f"segment {name!r} annotations")
