@@ -515,3 +515,18 @@ def test_bad_annotation_leaves_the_given_nwbfile_untouched(tmp_path, rng):
         write_nwb(tmp_path / "x.nwb", block, nwbfile=f)
     assert f.units is None and f.epochs is None and "ann2neo" not in f.processing
     assert not any(tmp_path.iterdir())
+
+
+def test_read_nix_written_directly_by_neo_in_samples(tmp_path, rng):
+    pytest.importorskip("nixio")
+    from ann2neo.io.formats import read
+
+    block = ann2neo.to_block([ann2neo.to_segment(ann2neo.binarize(rng.normal(size=(30, 4)), layer="h"), name=n)
+                              for n in ("train", "test")], model="m")  # NixIO itself cannot store None values
+
+    with neo.NixIO(str(tmp_path / "old.nix"), mode="ow") as io:  # how ann2neo 0.1.0 documented NIX export
+        io.write_block(block)
+    back = read(tmp_path / "old.nix")
+    for s0, s1 in zip(block.segments, back.segments, strict=True):
+        np.testing.assert_array_equal(ann2neo.from_spiketrains(s1.spiketrains),
+                                      ann2neo.from_spiketrains(s0.spiketrains))

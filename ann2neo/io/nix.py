@@ -139,6 +139,13 @@ def _same(a, b):
         return False
 
 
+def _in_samples(block) -> bool:
+    from ..core.units import is_sample_unit
+
+    trains = [st for seg in block.segments for st in seg.spiketrains]
+    return bool(trains) and all(is_sample_unit(st) for st in trains)
+
+
 def _restore(obj):
     payload = _json.loads(obj.annotations["ann2neo_annotations"])
     return payload["name"], payload["description"], payload["annotations"]
@@ -181,6 +188,8 @@ def read_nix(path) -> neo.Block:
             blocks = io.read_all_blocks()
     except Exception as exc:  # noqa: BLE001 - nixio/h5py raise many kinds
         raise FileFormatError(f"{str(path)!r} cannot be read as a NIX file: {type(exc).__name__}: {exc}") from exc
+    if len(blocks) == 1 and "ann2neo_annotations" not in blocks[0].annotations and _in_samples(blocks[0]):
+        return blocks[0]  # written with neo.NixIO directly from ann2neo objects (ann2neo 0.1.0 way)
     if len(blocks) != 1 or "ann2neo_annotations" not in blocks[0].annotations:
         raise FileFormatError(f"{str(path)!r} was not written by ann2neo.write_nix; read it with neo.NixIO")
     src = blocks[0]
