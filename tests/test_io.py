@@ -251,6 +251,8 @@ def test_existing_nwbfile_and_session_metadata(tmp_path, block):
     assert_blocks_equal(block, read_nwb(path))
     with pytest.raises(ValueError, match="already has a Units table"):
         write_nwb(tmp_path / "e2.nwb", block, nwbfile=f)
+    with pytest.raises(ValueError, match="institution cannot be combined with nwbfile="):
+        write_nwb(tmp_path / "e3.nwb", block, nwbfile=f, institution="Uni")
     subject = Subject(subject_id="net-1", species="http://purl.obolibrary.org/obo/NCBITaxon_32630", sex="U",
                       age="P0D")
     write_nwb(tmp_path / "m.nwb", block, subject=subject, experimenter=["Doe, Jane"], institution="Uni",

@@ -370,8 +370,8 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
     session_start_time : datetime, optional
         Default: the block's ``rec_datetime``, else now (UTC).
     nwbfile : pynwb.NWBFile, optional
-        An existing in-memory file to add the recordings to (its own metadata
-        is kept; the metadata keywords above are then ignored).
+        An existing in-memory file to add the recordings to; its own metadata
+        is kept, and the metadata keywords above must then be left out.
     compression : {"gzip", "lzf", None}, default "gzip"
     overwrite : bool, default False
 
@@ -385,7 +385,8 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
         If a train is not in samples.
     ValueError
         If ``sampling_rate`` is not positive and finite, two segments share a
-        name, a spike time is off the sample grid, or there is nothing to write.
+        name, a spike time is off the sample grid, there is nothing to write,
+        or metadata keywords are combined with ``nwbfile``.
     TypeError
         If ``data`` is of an unsupported kind or an annotation cannot be stored.
 
@@ -412,6 +413,13 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
     if path.exists() and not overwrite:
         raise FileExistsError(f"path {str(path)!r} exists; pass overwrite=True to replace it")
     rate = check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
+    metadata = {"subject": subject, "experimenter": experimenter, "institution": institution, "keywords": keywords,
+                "session_description": session_description, "experiment_description": experiment_description,
+                "model_description": model_description, "identifier": identifier,
+                "session_start_time": session_start_time}
+    given = [k for k, v in metadata.items() if v is not None]
+    if nwbfile is not None and given:
+        raise ValueError(f"{', '.join(given)} cannot be combined with nwbfile=; set them on the NWBFile you pass")
     if nwbfile is None:
         block = data if isinstance(data, neo.Block) else None
         block_ann = dict(block.annotations) if block is not None else {}
