@@ -5,38 +5,46 @@ segment (recording, e.g. a data split) its own range on one file time axis:
 segment ``i`` occupies samples ``[o_i + t_start, o_i + t_stop)`` where the
 sample offset ``o_i`` is one sample after the end of the previous segment
 (``o_0 = 0``; the empty sample keeps epochs from touching, which pynapple
-would otherwise trim with a warning).  Sample
-``k`` of segment ``i`` is written at the *centre* of its bin,
-``(o_i + k + 0.5) / sampling_rate`` seconds, with a nominal ``sampling_rate``
-of 1000 Hz by default (one sample is a nominal millisecond, so a window of 100
-samples is 0.1 s).  Spike times are therefore never integers (nwbinspector's
-``check_spike_times_not_in_samples`` passes), the Units table's ``resolution``
-is ``1 / sampling_rate`` s (0.001 s; nwbinspector flags resolutions above
-0.01 s, which is why the nominal rate is not 1 Hz), and binning at
-``1 / sampling_rate`` from 0 returns the spike matrix exactly.  Each segment is an epoch (``tags = [segment name]``),
-so pynapple's ``restrict`` or Neo's ``time_slice`` on an epoch gives that
-segment alone.  :func:`read_nwb` refuses spike times that are not on this grid
-instead of rounding them.
+would otherwise trim with a warning).  Sample ``k`` of segment ``i`` is
+written at the *centre* of its bin, ``(o_i + k + 0.5) / sampling_rate``
+seconds, with a nominal ``sampling_rate`` of 1000 Hz by default (one sample is
+a nominal millisecond, so a window of 100 samples is 0.1 s).  Spike times are
+therefore never integers (nwbinspector's ``check_spike_times_not_in_samples``
+passes), the Units table's ``resolution`` is ``1 / sampling_rate`` s (0.001 s;
+nwbinspector flags resolutions above 0.01 s, which is why the nominal rate is
+not 1 Hz), and binning at ``1 / sampling_rate`` from ``o_i`` returns the spike
+matrix exactly.  Each segment is an epoch (``tags = [segment name]``), so
+pynapple's ``restrict`` or Neo's ``time_slice`` on an epoch gives that segment
+alone.  :func:`read_nwb` refuses spike times that are not on this grid instead
+of rounding them.
 
 **Layout.**
 
 * ``units``: one row per spike train (node) and segment; columns
-  ``spike_times`` (+ index), ``obs_intervals`` (the segment's range),
-  ``segment``, ``node``, ``layer`` (empty for none), ``layer_shape`` (JSON),
-  ``threshold`` (NaN for none), ``_name`` (train name), ``block`` and ``annotations`` (JSON with
-  every other annotation of the train, lossless); built from whole arrays and
-  written through ``H5DataIO`` with gzip compression, block by block.
-* ``epochs``: one row per segment with ``segment``, ``split``, ``condition``,
-  ``dataset``, ``sample_offset``, ``n_samples`` and ``annotations`` (JSON).
+  ``spike_times`` (+ index; gzip, shuffle and Fletcher-32, written block by
+  block), ``obs_intervals`` (the train's range), ``segment``, ``node``,
+  ``layer`` (empty for none), ``layer_shape`` (JSON list, ``null`` for none),
+  ``threshold`` (NaN for none), ``_name`` (train name), ``block`` and
+  ``annotations`` (ann2neo's tagged JSON of every other annotation of the
+  train, lossless); built from whole arrays, never row by row.  ``segment``,
+  ``block`` and ``_name`` are the columns Neo's ``NWBIO`` uses to rebuild
+  blocks and segments.
+* ``epochs``: one row per segment with ``segment``, ``data_split``,
+  ``condition``, ``dataset``, ``sample_offset``, ``n_samples``,
+  ``annotations`` (tagged JSON: name, description, annotations), ``block`` and
+  ``_name``.
 * stimulus ``TimeSeries`` ``labels_<i>`` and ``sample_index_<i>``: the class
   label and the dataset index of the input sample fed at each time step of
   segment ``i`` (when the segment has ``labels`` / ``sample_index`` annotations).
 * processing module ``ann2neo`` with a one-row table ``block``: block name,
-  description, annotations (JSON), sampling rate, ann2neo version.
+  description, annotations (tagged JSON), sampling rate, ann2neo version.
 * ``subject``: built from the block annotations when not given (species
   NCBITaxon_32630 "synthetic construct", sex "U", subject_id from model and
   seed, date of birth = the network's initialization time when the block has
   ``initialized``, else the session start).
+
+Files written by ann2neo 0.1.0 (sample k at k / rate s, all segments on
+``[0, n)``) are still read.
 """
 from __future__ import annotations
 
