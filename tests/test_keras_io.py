@@ -1,4 +1,4 @@
-"""NWB export, dataset loading and the reproduce command end to end (recording: test_recording.py)."""
+"""Dataset loading and the reproduce command end to end (recording: test_recording.py; NWB: test_io.py)."""
 import json
 
 import numpy as np
@@ -9,39 +9,6 @@ import ann2neo
 keras = pytest.importorskip("keras")
 
 
-def test_nwb_round_trip(tmp_path, rng):
-    pytest.importorskip("pynwb")
-    a = ann2neo.binarize(rng.normal(size=(120, 5)), layer="hidden")
-    b = ann2neo.binarize(rng.normal(size=(40, 5)), layer="hidden")
-    block = ann2neo.to_block([ann2neo.to_segment(a, name="train"), ann2neo.to_segment(b, name="test")],
-                             model="mlp 5")
-    path = tmp_path / "rec.nwb"
-    ann2neo.write_nwb(path, block, sampling_rate=1.0)
-    with pytest.raises(FileExistsError):
-        ann2neo.write_nwb(path, block)
-    back = ann2neo.read_nwb(path)
-    assert [s.name for s in back.segments] == ["train", "test"] and back.annotations["model"] == "mlp 5"
-    np.testing.assert_array_equal(ann2neo.from_spiketrains(back.segments[0].spiketrains), a)
-    np.testing.assert_array_equal(ann2neo.from_spiketrains(back.segments[1].spiketrains), b)
-    assert back.segments[0].spiketrains[0].annotations["threshold"] == 0.0
-    ann2neo.write_nwb(path, ann2neo.to_segment(b), sampling_rate=250.0, overwrite=True)  # other nominal rate
-    np.testing.assert_array_equal(ann2neo.from_spiketrains(ann2neo.read_nwb(path).segments[0].spiketrains), b)
-
-
-def test_corrupt_nwb_is_an_error_and_failed_write_keeps_old_file(tmp_path, rng):
-    pytest.importorskip("pynwb")
-    bad = tmp_path / "bad.nwb"
-    bad.write_bytes(b"not an hdf5 file")
-    with pytest.raises(Exception):
-        ann2neo.read_nwb(bad)
-    import neo
-    import quantities as pq
-
-    in_ms = ann2neo.to_segment([neo.SpikeTrain([1] * pq.ms, t_stop=5 * pq.ms)])
-    with pytest.raises(ann2neo.UnitError):
-        ann2neo.write_nwb(bad, in_ms, overwrite=True)
-    assert bad.read_bytes() == b"not an hdf5 file"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.nwb"]  # no temporary file left
 
 
 def test_keras_dataset_offline_gives_clear_error(monkeypatch):

@@ -1,0 +1,218 @@
+"""NIX export and import (through Neo's ``NixIO``) that plain Neo can read without ann2neo.
+
+Neo's NIX files store unit strings; a train in :data:`ann2neo.sample` would
+need ann2neo imported before reading (``LookupError: Unable to parse units:
+"sample"``).  :func:`write_nix` therefore stores physical seconds at a
+nominal rate, with the same convention as the NWB writer: sample ``k`` is at
+the centre of its bin, ``(k + 0.5) / sampling_rate`` s, ``t_start`` and
+``t_stop`` are ``t_start / sampling_rate`` and ``t_stop / sampling_rate`` s,
+the nominal rate defaults to 1000 Hz (a sample is a nominal millisecond).
+Neo's ``NixIO`` does not store a spike train's ``sampling_rate``, so every
+object carries the annotation ``ann2neo_sampling_rate`` (Hz) and, for an exact return, ``ann2neo_annotations``
+(ann2neo's tagged JSON of the original annotations, name and description);
+the annotations that NIX stores natively (strings, numbers, bools) are also
+kept as plain annotations for readers without ann2neo.  :func:`read_nix`
+turns the file back into samples exactly and refuses times off the grid.
+
+A reader with only Neo::
+
+    block = neo.NixIO("rec.nix", mode="ro").read_block()
+    st = block.segments[0].spiketrains[0]          # seconds
+    samples = np.floor(st.rescale("s").magnitude * st.annotations["ann2neo_sampling_rate"])
+"""
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+
+import neo
+import numpy as np
+import quantities as pq
+
+from ..core.units import check_sample_units, sample
+from ..core.validation import check_real
+from . import _json
+from ._atomic import atomic_path
+from .nwb import FileFormatError
+
+__all__ = ["write_nix", "read_nix"]
+
+_GRID_TOL = 1e-6
+
+
+def _plain(annotations):
+    """Annotations NIX stores natively (for readers without ann2neo)."""
+    out = {}
+    for k, v in annotations.items():
+        if isinstance(v, (str, bool)) or (isinstance(v, numbers.Real) and np.isfinite(float(v))):
+            out[k] = v.item() if isinstance(v, np.generic) else v
+    return out
+
+
+def _tag(obj, annotations, rate):
+    obj.annotations.update(_plain(annotations))
+    obj.annotations["ann2neo_sampling_rate"] = float(rate)
+    obj.annotations["ann2neo_annotations"] = _json.dumps(
+        {"name": obj.name, "description": obj.description, "annotations": dict(annotations)}, "annotations")
+
+
+def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
+    """Write a block of ann2neo spike trains to a NIX file that plain Neo can read, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Target ``.nix`` file; parent folders are created.
+    block : neo.Block or neo.Segment
+        Spike trains in :data:`ann2neo.sample`, spike times on the integer grid.
+    sampling_rate : float, default 1000.0
+        Nominal samples per second (Hz) used for the seconds stored.
+    overwrite : bool, default False
+
+    Raises
+    ------
+    FileExistsError, IsADirectoryError
+        As :func:`ann2neo.io.nwb.write_nwb`.
+    ann2neo.UnitError
+        If a train is not in samples.
+    ValueError
+        If a spike time is off the sample grid, two segments share a name or
+        ``sampling_rate`` is not positive.
+    TypeError
+        If ``block`` is not a Block or Segment, or an annotation cannot be stored.
+
+    Notes
+    -----
+    Groups (one per node, from :func:`ann2neo.to_block`) are rebuilt on reading
+    rather than written, which keeps the file small.
+
+    Examples
+    --------
+    >>> write_nix("rec.nix", ann2neo.to_block([ann2neo.to_segment(spikes, name="test")]))  # doctest: +SKIP
+    """
+    rate = check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
+    if isinstance(block, neo.Segment):
+        block = neo.Block(segments=[block])
+    if not isinstance(block, neo.Block):
+        raise TypeError(f"block must be a neo.Block or neo.Segment, got {type(block).__name__}")
+    names = [s.name if s.name is not None else f"segment {i}" for i, s in enumerate(block.segments)]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ValueError(f"two segments are named {dup!r}; segment names must be unique within a file")
+    out = neo.Block(name=block.name, description=block.description)
+    _tag(out, block.annotations, rate)
+    out.annotations["ann2neo_groups"] = bool(block.groups)
+    for i, seg in enumerate(block.segments):
+        new_seg = neo.Segment(name=seg.name, description=seg.description)
+        _tag(new_seg, seg.annotations, rate)
+        for j, st in enumerate(seg.spiketrains):
+            what = f"segment {names[i]!r} spike train {j}"
+            check_sample_units(st, what=what)
+            times = np.asarray(st.magnitude, dtype=np.float64)
+            if times.size and not np.array_equal(times, np.floor(times)):
+                raise ValueError(f"{what} has spike times off the integer sample grid")
+            own = {k: v for k, v in st.annotations.items()
+                   if not (k in seg.annotations and _same(v, seg.annotations[k]))}
+            absent = [k for k in seg.annotations if k not in st.annotations]
+            new = neo.SpikeTrain((times + 0.5) / rate * pq.s, t_start=float(st.t_start.magnitude) / rate * pq.s,
+                                 t_stop=float(st.t_stop.magnitude) / rate * pq.s, sampling_rate=rate * pq.Hz,
+                                 name=st.name, description=st.description)
+            _tag(new, {**own, "__absent__": absent} if absent else own, rate)
+            new.annotations.pop("__absent__", None)
+            new.segment = new_seg
+            new_seg.spiketrains.append(new)
+        new_seg.block = out
+        out.segments.append(new_seg)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with neo.NixIO(str(tmp), mode="ow") as io:
+            io.write_block(out)
+
+
+def _same(a, b):
+    if a is b:
+        return True
+    try:
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _in_samples(block) -> bool:
+    from ..core.units import is_sample_unit
+
+    trains = [st for seg in block.segments for st in seg.spiketrains]
+    return bool(trains) and all(is_sample_unit(st) for st in trains)
+
+
+def _restore(obj):
+    payload = _json.loads(obj.annotations["ann2neo_annotations"])
+    return payload["name"], payload["description"], payload["annotations"]
+
+
+def read_nix(path) -> neo.Block:
+    """Read a NIX file written by :func:`write_nix` back into samples, exactly.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    neo.Block
+        As written: names, descriptions, annotations, spike trains in
+        :data:`ann2neo.sample` (with node groups when the original had them).
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+    FileFormatError
+        If the file is damaged, not written by :func:`write_nix`, or holds
+        spike times off the sample grid.
+
+    Examples
+    --------
+    >>> block = read_nix("rec.nix")                             # doctest: +SKIP
+    >>> ann2neo.from_spiketrains(block.segments[0].spiketrains)  # doctest: +SKIP
+    """
+    from ..core.conversion import to_block
+
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a directory, not a NIX file")
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    try:
+        with neo.NixIO(str(path), mode="ro") as io:
+            blocks = io.read_all_blocks()
+    except Exception as exc:  # noqa: BLE001 - nixio/h5py raise many kinds
+        raise FileFormatError(f"{str(path)!r} cannot be read as a NIX file: {type(exc).__name__}: {exc}") from exc
+    if len(blocks) == 1 and "ann2neo_annotations" not in blocks[0].annotations and _in_samples(blocks[0]):
+        return blocks[0]  # written with neo.NixIO directly from ann2neo objects (ann2neo 0.1.0 way)
+    if len(blocks) != 1 or "ann2neo_annotations" not in blocks[0].annotations:
+        raise FileFormatError(f"{str(path)!r} was not written by ann2neo.write_nix; read it with neo.NixIO")
+    src = blocks[0]
+    segments = []
+    for seg in src.segments:
+        name, description, seg_ann = _restore(seg)
+        new_seg = neo.Segment(name=name, description=description, **seg_ann)
+        for st in seg.spiketrains:
+            rate = float(st.annotations["ann2neo_sampling_rate"])
+            t_name, t_description, own = _restore(st)
+            absent = set(own.pop("__absent__", []))
+            x = st.rescale(pq.s).magnitude * rate - 0.5
+            k = np.rint(x)
+            if np.any(np.abs(x - k) > _GRID_TOL):
+                raise FileFormatError(f"{str(path)!r}: spike train {t_name!r} has times off the sample grid")
+            new = neo.SpikeTrain(k * sample, t_start=np.rint(float(st.t_start.rescale(pq.s)) * rate) * sample,
+                                 t_stop=np.rint(float(st.t_stop.rescale(pq.s)) * rate) * sample,
+                                 sampling_rate=1 / sample, name=t_name, description=t_description)
+            new.annotations.update({k2: v for k2, v in seg_ann.items() if k2 not in absent})
+            new.annotations.update(own)
+            new.segment = new_seg
+            new_seg.spiketrains.append(new)
+        segments.append(new_seg)
+    name, description, block_ann = _restore(src)
+    return to_block(segments, name=name, description=description,
+                    group_nodes=bool(src.annotations.get("ann2neo_groups", False)), **block_ann)
