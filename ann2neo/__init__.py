@@ -8,6 +8,7 @@ use.  Importing ann2neo registers the ``sample`` unit with ``quantities``.
 """
 from .analysis import (
     NetworkAnalysis,
+    SmallSampleWarning,
     analyze,
     bernoulli_cv_isi,
     bernoulli_fano_factor,
@@ -29,6 +30,7 @@ from .core import (
     as_spike_matrix,
     binarize,
     from_spiketrains,
+    iter_spiketrains,
     sample,
     spike_matrix,
     to_block,
@@ -43,17 +45,27 @@ try:  # one version source: the installed package's metadata (pyproject.toml)
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without installing
     __version__ = "0+unknown"
 
-__all__ = ["sample", "UnitError", "as_samples", "SpikeMatrix", "binarize", "to_spiketrains", "from_spiketrains",
-           "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "record", "analyze", "NetworkAnalysis",
-           "firing_rate", "fano_factor", "cv_isi", "lv", "isi", "window_counts", "time_histogram",
-           "instantaneous_rate", "node_statistics", "network_summary", "bernoulli_fano_factor",
-           "bernoulli_cv_isi", "write_nwb", "read_nwb", "__version__"]
+_LAZY = {
+    # TensorFlow/Keras, pynwb, nixio and the comparison load on first use only.
+    "record": "ann2neo.keras.recording", "record_activations": "ann2neo.keras.probe",
+    "write_nwb": "ann2neo.io.nwb", "read_nwb": "ann2neo.io.nwb", "read_nwb_matrices": "ann2neo.io.nwb",
+    "add_recordings": "ann2neo.io.nwb", "FileFormatError": "ann2neo.io.nwb",
+    "write_nix": "ann2neo.io.nix", "read_nix": "ann2neo.io.nix",
+    "read": "ann2neo.io.formats", "file_format": "ann2neo.io.formats",
+    "load_recording": "ann2neo.io.loaders", "AmbiguousVariablesError": "ann2neo.io.loaders",
+    "read_store": "ann2neo.io.store",
+    "compare": "ann2neo.analysis.compare", "Comparison": "ann2neo.analysis.compare",
+    "threshold_sweep": "ann2neo.analysis.threshold", "layer_scan": "ann2neo.experiments.depth",
+}
 
-_LAZY = {"record": "ann2neo.keras.recording", "write_nwb": "ann2neo.io.nwb", "read_nwb": "ann2neo.io.nwb"}
+__all__ = ["sample", "UnitError", "as_samples", "SpikeMatrix", "binarize", "to_spiketrains", "iter_spiketrains",
+           "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "analyze",
+           "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
+           "window_counts", "time_histogram", "instantaneous_rate", "node_statistics", "network_summary",
+           "bernoulli_fano_factor", "bernoulli_cv_isi", "__version__", *_LAZY]
 
 
 def __getattr__(name):
-    # TensorFlow and pynwb are heavy optional extras: load them on first use only.
     if name in _LAZY:
         import importlib
 

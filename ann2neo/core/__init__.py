@@ -1,7 +1,16 @@
 """Core objects: the sample time unit, input validation, binarization and Neo conversion."""
 from .binarize import SpikeMatrix, binarize, threshold_for_dtype
-from .conversion import as_spike_matrix, from_spiketrains, spike_matrix, to_block, to_segment, to_spiketrains
+from .conversion import (
+                         as_spike_matrix,
+                         from_spiketrains,
+                         iter_spiketrains,
+                         spike_matrix,
+                         to_block,
+                         to_segment,
+                         to_spiketrains,
+)
 from .units import UnitError, as_samples, sample
 
 __all__ = ["sample", "UnitError", "as_samples", "SpikeMatrix", "binarize", "threshold_for_dtype",
-           "as_spike_matrix", "to_spiketrains", "from_spiketrains", "to_segment", "to_block", "spike_matrix"]
+           "as_spike_matrix", "to_spiketrains", "iter_spiketrains", "from_spiketrains", "to_segment", "to_block",
+           "spike_matrix"]
