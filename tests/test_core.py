@@ -293,3 +293,12 @@ def test_iter_spiketrains_and_float32_trains_equal_the_list():
         ann2neo.to_spiketrains(np.zeros((2**24 + 1, 1), bool), dtype=np.float32)
     with pytest.raises(TypeError, match="float64 or float32"):
         ann2neo.to_spiketrains(m[:, :2], dtype=np.int64)
+
+
+def test_a_segments_spiketrainlist_is_a_recording():
+    m = np.random.default_rng(5).random((50, 3)) < 0.3
+    seg = ann2neo.to_segment(m)
+    np.testing.assert_array_equal(ann2neo.as_spike_matrix(seg.spiketrains), m)
+    real = neo.Segment()
+    real.spiketrains.append(neo.SpikeTrain([0.1, 0.5, 0.9] * pq.s, t_stop=1 * pq.s))
+    assert ann2neo.firing_rate(real.spiketrains).magnitude.tolist() == [3.0]

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import neo
 import numpy as np
+from neo.core.spiketrainlist import SpikeTrainList
 import pandas as pd
 import quantities as pq
 
@@ -66,7 +67,8 @@ def _trains(data):
         return list(data.spiketrains)
     if isinstance(data, neo.SpikeTrain):
         return [data]
-    if isinstance(data, (list, tuple)) and data and all(isinstance(st, neo.SpikeTrain) for st in data):
+    if isinstance(data, (list, tuple, SpikeTrainList)) and len(data) \
+            and all(isinstance(st, neo.SpikeTrain) for st in data):
         return list(data)
     return None
 

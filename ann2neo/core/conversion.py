@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import neo
 import numpy as np
+from neo.core.spiketrainlist import SpikeTrainList
 
 from .binarize import SpikeMatrix
 from .units import check_sample_units, sample
@@ -377,6 +378,8 @@ def as_spike_matrix(data, name: str = "spikes") -> SpikeMatrix:
     if isinstance(data, Mapping):
         raise TypeError(f"{name}: got a mapping of {len(data)} layers ({', '.join(map(str, list(data)[:4]))}); "
                         f"analyse one layer at a time, e.g. spikes[{next(iter(data), 'layer')!r}]")
+    if isinstance(data, SpikeTrainList):
+        data = list(data)
     if isinstance(data, (list, tuple)):
         if not data:
             raise ValueError(f"{name}: got an empty list: no spike trains and no samples")
