@@ -503,16 +503,29 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     tf_logger = logging.getLogger("tensorflow")
     tf_logger.addFilter(_expected_retracing)
     start = 0
+
+    def collect(pending):
+        # Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool).
+        first, (bad, spikes) = pending
+        if bad is not None:
+            bad = keras.ops.convert_to_numpy(bad)
+            if bad.any():
+                _raise_nonfinite(bad, first, checked_names)
+        sink.write(first, [keras.ops.convert_to_numpy(s) for s in spikes])
+
     try:
+        pending = None
         for batch in batches:
             arrays = resolve_inputs(batch, input_specs, input_names, start, check_finite)
-            bad, spikes = step(*arrays)
-            if bad is not None:
-                bad = keras.ops.convert_to_numpy(bad)
-                if bad.any():
-                    _raise_nonfinite(bad, start, checked_names)
-            sink.write(start, [keras.ops.convert_to_numpy(s) for s in spikes])
+            launched = (start, step(*arrays))
+            # Collect the previous batch only after launching this one: asynchronous backends
+            # (JAX, TensorFlow on a GPU) compute batch k+1 while the host stores batch k.
+            if pending is not None:
+                collect(pending)
+            pending = launched
             start += arrays[0].shape[0]
+        if pending is not None:
+            collect(pending)
         if start == 0:
             raise ValueError("x yielded no samples")
         if n_total is not None and start != n_total:
