@@ -207,6 +207,15 @@ def test_wrong_input_shape_names_the_expected_shape(mlp, x):
     gen = iter([x[:10], x[10:20, :7]])
     with pytest.raises(ValueError, match=r"expects shape \(n_samples, 8, 8\), got \(10, 7, 8\)"):
         ann2neo.record(mlp, gen)
+    import tensorflow as tf
+
+    with pytest.raises(ValueError, match=r"got \(8, 8\); is it one sample\? batch a dataset"):
+        ann2neo.record(mlp, tf.data.Dataset.from_tensor_slices(x))
+    inp = keras.Input((8, 8), name="pixels")
+    with pytest.raises(ValueError, match=r"'pixels' is an InputLayer"):
+        ann2neo.record(keras.Model(inp, keras.layers.Dense(2)(inp)), x, layers="pixels")
+    with pytest.raises(TypeError, match="out must be a path"):
+        ann2neo.record(mlp, x, out=3)
     with pytest.raises(ValueError, match=r"x holds no samples"):
         ann2neo.record(mlp, x[:0])
     with pytest.raises(TypeError, match="must be numeric"):

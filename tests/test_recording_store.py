@@ -143,3 +143,30 @@ def test_jax_backend_records_the_same_spikes():
                TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, "-c", _JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
+
+
+_KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    from ann2neo.io.store import _StoreWriter
+    writer = _StoreWriter(sys.argv[1], ["h"], [(20,)], threshold=0.0, model_name="m", chunk_samples=4)
+    print(writer.tmp, flush=True)
+    for start in range(0, 40, 8):
+        writer.write(start, [np.full((8, 3), 255, np.uint8)])
+    os.kill(os.getpid(), signal.SIGKILL)  # killed before close(): no complete attribute, no rename
+""")
+
+
+def test_killed_recording_leaves_no_store_that_reads_complete(tmp_path):
+    from ann2neo.io.store import read_store
+
+    path = tmp_path / "run.zarr"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, str(path)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    assert not path.exists()
+    partial = Path(proc.stdout.strip())
+    assert partial.parent == tmp_path and partial.name.startswith(".tmp-run.zarr-")
+    with pytest.raises(ValueError, match="incomplete"):
+        read_store(partial)

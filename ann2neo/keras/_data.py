@@ -76,7 +76,8 @@ def _checked_arrays(x, specs, names):
                              f"expected {_shape_text(shape)})")
         if arr.ndim != len(shape) or any(d is not None and d != a
                                          for d, a in zip(shape[1:], arr.shape[1:], strict=True)):
-            raise ValueError(f"x: input {name!r} expects shape {_shape_text(shape)}, got {arr.shape}")
+            hint = ("; is it one sample? batch a dataset with .batch(n)" if arr.ndim == len(shape) - 1 else "")
+            raise ValueError(f"x: input {name!r} expects shape {_shape_text(shape)}, got {arr.shape}{hint}")
         arrays.append(arr)
     if len({a.shape[0] for a in arrays}) > 1:
         raise ValueError(f"x: the inputs hold different sample counts {[a.shape[0] for a in arrays]}")

@@ -9,6 +9,7 @@ are imported here only, on first use.
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -220,6 +221,9 @@ def _resolve_layers(model, layers):
             raise TypeError(f"layers must hold layer names (str), got {spec!r}")
         name, _, index = spec.partition("#")
         if name not in calls:
+            if name in names:
+                raise ValueError(f"layer {name!r} is an InputLayer: its output is x itself, not activations "
+                                 f"to record; binarize x with ann2neo.binarize if that is what you want")
             raise ValueError(f"model {model.name!r} has no layer {name!r}; its layers are {names}")
         outs = calls[name]
         if not outs:
@@ -458,6 +462,15 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     keras = _keras()
     threshold = check_threshold(threshold)
     batch_size = check_integer(batch_size, "batch_size", min_value=1)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    if out is None and chunk_samples is not None:
+        raise ValueError("chunk_samples sets the chunks of a store: give out=PATH with it")
+    for flag, value in (("overwrite", overwrite), ("check_finite", check_finite), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    if pack is not None and not isinstance(pack, (bool, np.bool_)):
+        raise TypeError(f"pack must be None, True or False, got {pack!r}")
     _check_model(model)
     chosen = _resolve_layers(model, layers)
     names = [name for name, _ in chosen]
