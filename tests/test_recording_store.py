@@ -48,6 +48,19 @@ def test_packing_on_device_gives_the_same_spikes(model, x):
     assert packed["conv"].layer_shape == (6, 6, 3)
 
 
+def test_cached_step_sees_new_weights(x):
+    keras.utils.set_random_seed(8)
+    net = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                            keras.layers.Dense(9, activation="relu", name="h"), keras.layers.Dense(2)])
+    first = ann2neo.record(net, x)["h"]
+    dense = net.get_layer("h")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([-kernel, bias + 0.01])  # as if trained further between two recordings
+    second = ann2neo.record(net, x)["h"]
+    np.testing.assert_array_equal(second, _reference(net, ["h"], x)["h"])
+    assert not np.array_equal(first, second)
+
+
 def test_layers_all_records_every_layer_in_one_pass(model, x):
     rec = ann2neo.record(model, x, layers="all", batch_size=100)
     names = [layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"]
@@ -122,6 +135,11 @@ _JAX_SCRIPT = textwrap.dedent("""
     ref = keras.Model(model.inputs, model.get_layer("h").output).predict(x, verbose=0) > 0.1
     for pack in (False, True):
         np.testing.assert_array_equal(ann2neo.record(model, x, batch_size=64, threshold=0.1, pack=pack)["h"], ref)
+    kernel, bias = model.get_layer("h").get_weights()
+    model.get_layer("h").set_weights([-kernel, bias])  # the compiled step is cached: it must see new weights
+    ref2 = keras.Model(model.inputs, model.get_layer("h").output).predict(x, verbose=0) > 0.1
+    np.testing.assert_array_equal(ann2neo.record(model, x, batch_size=64, threshold=0.1)["h"], ref2)
+    model.get_layer("h").set_weights([kernel, bias])
     out = os.path.join(tempfile.mkdtemp(), "r.zarr")
     ann2neo.record(model, x, batch_size=64, threshold=0.1, out=out)
     np.testing.assert_array_equal(read_store(out)["h"], ref)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from ._data import batch_source, resolve_inputs
 __all__ = ["record", "last_hidden_layer"]
 
 log = logging.getLogger(__name__)
+_STEPS = weakref.WeakKeyDictionary()  # model -> {(backend, tensors, threshold, pack): compiled step}
 
 
 def _expected_retracing(record_) -> bool:
@@ -340,14 +342,16 @@ def _compile(tap, post, input_specs):
     if backend == "jax":
         import jax
 
-        trainable = [v.value for v in tap.trainable_variables]
-        non_trainable = [v.value for v in tap.non_trainable_variables]
-
         def pure(tv, ntv, *inputs):
             return call(inputs, lambda x: tap.stateless_call(tv, ntv, x, training=False)[0])
 
         jitted = jax.jit(pure)
-        return lambda *inputs: jitted(trainable, non_trainable, *inputs)
+
+        def step(*inputs):  # the variables' current values: the model may have been trained since
+            return jitted([v.value for v in tap.trainable_variables],
+                          [v.value for v in tap.non_trainable_variables], *inputs)
+
+        return step
     if backend == "torch":
         import torch
 
@@ -477,21 +481,25 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     recorded = [tensor for _, tensor in chosen]
     input_specs = [(tuple(t.shape), str(t.dtype)) for t in model.inputs]
     input_names = [t.name for t in model.inputs]
-    checked = []
-    if check_finite:
-        checked = [t for t in _ancestors(recorded, model.inputs) if _is_floating(t.dtype)]
+    # Integer tensors are skipped in the step, by their traced dtype.
+    checked = _ancestors(recorded, model.inputs) if check_finite else []
     for name, t in chosen:
         if any(d is None for d in t.shape[1:]):
             raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
                              f"record needs a fixed number of nodes per sample")
-    # Dedupe tensors shared between the checked and recorded lists in the tap.
-    tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
     dtypes = [str(t.dtype) for t in recorded]
     if pack is None:
         pack = out is not None or _on_accelerator()
     elif out is not None and not pack:
         raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
-    step = _compile(tap, _make_post(threshold, len(checked), bool(pack)), input_specs)
+    # Compiled steps are cached per model, like Keras' own predict function, so that a second
+    # record() of the same layers does not trace (TensorFlow) or compile (XLA on JAX) again.
+    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold, bool(pack))
+    cache = _STEPS.setdefault(model, {})
+    if key not in cache:
+        tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
+        cache[key] = _compile(tap, _make_post(threshold, len(checked), bool(pack)), input_specs)
+    step = cache[key]
     layer_shapes = [tuple(int(d) for d in t.shape[1:]) for t in recorded]
     n_nodes = [int(np.prod(s)) for s in layer_shapes]
     checked_names = [t._keras_history.operation.name for t in checked]
