@@ -46,6 +46,9 @@ def test_packing_on_device_gives_the_same_spikes(model, x):
         np.testing.assert_array_equal(packed[name], ref[name])
         np.testing.assert_array_equal(plain[name], ref[name])
     assert packed["conv"].layer_shape == (6, 6, 3)
+    for pack in (True, False):  # a tap with a single output (no finiteness checks)
+        one = ann2neo.record(model, x, layers="hidden", check_finite=False, pack=pack, threshold=0.05)
+        np.testing.assert_array_equal(one["hidden"], ref["hidden"])
 
 
 def test_cached_step_sees_new_weights(x):
@@ -134,7 +137,9 @@ _JAX_SCRIPT = textwrap.dedent("""
     x = np.random.default_rng(0).normal(size=(200, 8, 8)).astype("float32")
     ref = keras.Model(model.inputs, model.get_layer("h").output).predict(x, verbose=0) > 0.1
     for pack in (False, True):
-        np.testing.assert_array_equal(ann2neo.record(model, x, batch_size=64, threshold=0.1, pack=pack)["h"], ref)
+        for check in (False, True):
+            rec = ann2neo.record(model, x, batch_size=64, threshold=0.1, pack=pack, check_finite=check)
+            np.testing.assert_array_equal(rec["h"], ref)
     kernel, bias = model.get_layer("h").get_weights()
     model.get_layer("h").set_weights([-kernel, bias])  # the compiled step is cached: it must see new weights
     ref2 = keras.Model(model.inputs, model.get_layer("h").output).predict(x, verbose=0) > 0.1

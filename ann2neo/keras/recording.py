@@ -250,6 +250,22 @@ def _resolve_layers(model, layers):
     return chosen
 
 
+# Layers whose output is finite whenever their inputs are (they move, select or take the max of
+# values): their outputs need no check of their own, since their inputs are checked.
+_FINITE_PRESERVING = frozenset({
+    "Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "Cropping2D", "Cropping3D",
+    "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Concatenate", "Identity", "Dropout",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout", "AlphaDropout",
+    "GaussianNoise", "ActivityRegularization", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"})
+
+
+def _needs_check(tensor) -> bool:
+    """Whether a tensor on the path must be checked for NaN/Inf in the step (see ``_FINITE_PRESERVING``)."""
+    history = getattr(tensor, "_keras_history", None)
+    return history is None or type(history.operation).__name__ not in _FINITE_PRESERVING
+
+
 def _ancestors(tensors, model_inputs):
     """The tensors on the path from the model inputs to ``tensors`` (inputs excluded), in a stable order."""
     input_ids = {id(t) for t in model_inputs}
@@ -292,7 +308,7 @@ def _make_post(threshold, n_checked, pack):
         return ops.logical_not(ops.all(ops.isfinite(flat(t)), axis=1))
 
     def post(outputs):
-        outputs = list(outputs)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]  # one output: a bare tensor
         checked, recorded = outputs[:n_checked], outputs[n_checked:]
         bad = ops.stack([not_finite(t) for t in checked], axis=1) if checked else None
         spikes = []
@@ -482,7 +498,7 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     input_specs = [(tuple(t.shape), str(t.dtype)) for t in model.inputs]
     input_names = [t.name for t in model.inputs]
     # Integer tensors are skipped in the step, by their traced dtype.
-    checked = _ancestors(recorded, model.inputs) if check_finite else []
+    checked = [t for t in _ancestors(recorded, model.inputs) if _needs_check(t)] if check_finite else []
     for name, t in chosen:
         if any(d is None for d in t.shape[1:]):
             raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
