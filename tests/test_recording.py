@@ -98,6 +98,17 @@ def test_nan_inside_the_model_is_reported_before_a_fused_relu():
         ann2neo.record(model, xs, layers="h", batch_size=16)
 
 
+def test_nan_weights_are_reported():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu", name="h"),
+                              keras.layers.Dense(2)])
+    kernel, bias = model.get_layer("h").get_weights()
+    kernel[2, 5] = np.nan
+    model.get_layer("h").set_weights([kernel, bias])
+    with pytest.raises(ValueError, match=r"layer 'h' has NaN or Inf in its weights \(.*h/kernel\)"):
+        ann2neo.record(model, np.ones((4, 8), "float32"), layers="h")
+
+
 _ONEDNN_SCRIPT = textwrap.dedent("""
     import numpy as np, keras, ann2neo
     keras.utils.set_random_seed(0)

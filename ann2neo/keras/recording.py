@@ -425,8 +425,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     overwrite : bool, default False
         Replace an existing store at ``out``.
     check_finite : bool, default True
-        Check every input batch (on the host) and the output of every layer
-        on the path to the recorded layers (in the compiled step) for NaN/Inf.
+        Check every input batch (on the host), the weights of every layer on
+        the path to the recorded layers, and their outputs (in the compiled
+        step) for NaN/Inf.
     pack : bool, optional
         Bit-pack spikes in the compiled step.  Default: when the model runs on
         an accelerator or ``out`` is given (on a CPU the host is the device
@@ -466,9 +467,18 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     NaN to 0, so a NaN input would otherwise come out of a ReLU layer as a
     silent sample (issue #7).  A layer's inputs are the outputs of the layers
     before it; they are checked, and so is every input batch, whatever the
-    backend fuses.  Left unseen: NaN created *inside* a fused op from finite
-    inputs and finite weights (an overflow to ``inf - inf``), which the
-    backend does not expose.
+    backend fuses.  Outputs of layers that only move, select or take the
+    maximum of values (Flatten, Reshape, Concatenate, Dropout, MaxPooling, ...)
+    are finite when their inputs are, so only their inputs are checked.  Left
+    The weights of every layer on the path are checked once per call.  Left
+    unseen: NaN created *inside* a fused op from finite inputs and weights (an
+    overflow to ``inf - inf``), which the backend does not expose.
+
+    Only whole batches of packed bits (or, on a CPU, booleans) are copied to
+    the host, one batch behind the device: batch ``k + 1`` is launched before
+    batch ``k`` is collected, so asynchronous backends overlap the two.  The
+    compiled step is cached per model and layer set, like Keras' own predict
+    function, and reads the model's current weights at every call.
 
     Examples
     --------
@@ -498,7 +508,10 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     input_specs = [(tuple(t.shape), str(t.dtype)) for t in model.inputs]
     input_names = [t.name for t in model.inputs]
     # Integer tensors are skipped in the step, by their traced dtype.
-    checked = [t for t in _ancestors(recorded, model.inputs) if _needs_check(t)] if check_finite else []
+    path = _ancestors(recorded, model.inputs)
+    checked = [t for t in path if _needs_check(t)] if check_finite else []
+    if check_finite:
+        _check_weights(t._keras_history.operation for t in path)
     for name, t in chosen:
         if any(d is None for d in t.shape[1:]):
             raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
@@ -578,6 +591,21 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     matrices = sink.result(start)
     return {name: SpikeMatrix(m, layer_shape=shape, threshold=threshold, layer=name)
             for name, m, shape in zip(names, matrices, layer_shapes, strict=True)}
+
+
+def _check_weights(layers):
+    """Raise if a layer on the path holds NaN/Inf weights (a fused op would hide what they produce)."""
+    from keras import ops
+
+    seen = set()
+    for layer in layers:
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        for v in getattr(layer, "weights", []):
+            if _is_floating(str(v.dtype)) and not bool(ops.convert_to_numpy(ops.all(ops.isfinite(v.value)))):
+                raise ValueError(f"layer {layer.name!r} has NaN or Inf in its weights ({v.path}); its "
+                                 f"activations would be NaN, and a fused ReLU would show them as silence")
 
 
 def _raise_nonfinite(bad, start, checked_names):
