@@ -153,7 +153,7 @@ def test_generator_and_pydataset_inputs(mlp, x):
     gen = (x[i:i + 50] for i in range(0, 300, 50))
     np.testing.assert_array_equal(ann2neo.record(mlp, gen)["h"], ref)
     pairs = ((x[i:i + 70], np.zeros(len(x[i:i + 70]))) for i in range(0, 300, 70))
-    np.testing.assert_array_equal(ann2neo.record(mlp, pairs)["h"], ref)
+    np.testing.assert_array_equal(ann2neo.record(mlp, pairs, progress=True)["h"], ref)
 
     class Batches(keras.utils.PyDataset):
         def __len__(self):
