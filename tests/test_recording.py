@@ -233,6 +233,21 @@ def test_wrong_input_shape_names_the_expected_shape(mlp, x):
         ann2neo.record(mlp, np.full((3, 8, 8), "a"))
 
 
+def test_integer_inputs_are_not_truncated():
+    keras.utils.set_random_seed(9)
+    inp = keras.Input((5,), dtype="int32")
+    emb = keras.layers.Embedding(10, 4, name="emb")(inp)
+    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.Flatten()(emb)))
+    tokens = np.random.default_rng(5).integers(0, 10, size=(20, 5))
+    ref = _predict(model, [model.get_layer("emb").output], tokens)[0].reshape(20, -1) > 0
+    np.testing.assert_array_equal(ann2neo.record(model, tokens, layers="emb")["emb"], ref)
+    np.testing.assert_array_equal(ann2neo.record(model, tokens.astype(float), layers="emb")["emb"], ref)
+    bad = tokens.astype(float)
+    bad[13, 2] = 2.5
+    with pytest.raises(ValueError, match="sample 13 holds a non-integer value"):
+        ann2neo.record(model, bad, layers="emb")
+
+
 def test_batch_size_is_not_coerced(mlp, x):
     with pytest.raises(ValueError, match="batch_size must be a whole number, got 2.7"):
         ann2neo.record(mlp, x, batch_size=2.7)
