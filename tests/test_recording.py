@@ -98,6 +98,17 @@ def test_nan_inside_the_model_is_reported_before_a_fused_relu():
         ann2neo.record(model, xs, layers="h", batch_size=16)
 
 
+def test_nan_weights_are_reported():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu", name="h"),
+                              keras.layers.Dense(2)])
+    kernel, bias = model.get_layer("h").get_weights()
+    kernel[2, 5] = np.nan
+    model.get_layer("h").set_weights([kernel, bias])
+    with pytest.raises(ValueError, match=r"layer 'h' has NaN or Inf in its weights \(.*h/kernel\)"):
+        ann2neo.record(model, np.ones((4, 8), "float32"), layers="h")
+
+
 _ONEDNN_SCRIPT = textwrap.dedent("""
     import numpy as np, keras, ann2neo
     keras.utils.set_random_seed(0)
@@ -142,7 +153,7 @@ def test_generator_and_pydataset_inputs(mlp, x):
     gen = (x[i:i + 50] for i in range(0, 300, 50))
     np.testing.assert_array_equal(ann2neo.record(mlp, gen)["h"], ref)
     pairs = ((x[i:i + 70], np.zeros(len(x[i:i + 70]))) for i in range(0, 300, 70))
-    np.testing.assert_array_equal(ann2neo.record(mlp, pairs)["h"], ref)
+    np.testing.assert_array_equal(ann2neo.record(mlp, pairs, progress=True)["h"], ref)
 
     class Batches(keras.utils.PyDataset):
         def __len__(self):
@@ -207,10 +218,34 @@ def test_wrong_input_shape_names_the_expected_shape(mlp, x):
     gen = iter([x[:10], x[10:20, :7]])
     with pytest.raises(ValueError, match=r"expects shape \(n_samples, 8, 8\), got \(10, 7, 8\)"):
         ann2neo.record(mlp, gen)
+    import tensorflow as tf
+
+    with pytest.raises(ValueError, match=r"got \(8, 8\); is it one sample\? batch a dataset"):
+        ann2neo.record(mlp, tf.data.Dataset.from_tensor_slices(x))
+    inp = keras.Input((8, 8), name="pixels")
+    with pytest.raises(ValueError, match=r"'pixels' is an InputLayer"):
+        ann2neo.record(keras.Model(inp, keras.layers.Dense(2)(inp)), x, layers="pixels")
+    with pytest.raises(TypeError, match="out must be a path"):
+        ann2neo.record(mlp, x, out=3)
     with pytest.raises(ValueError, match=r"x holds no samples"):
         ann2neo.record(mlp, x[:0])
     with pytest.raises(TypeError, match="must be numeric"):
         ann2neo.record(mlp, np.full((3, 8, 8), "a"))
+
+
+def test_integer_inputs_are_not_truncated():
+    keras.utils.set_random_seed(9)
+    inp = keras.Input((5,), dtype="int32")
+    emb = keras.layers.Embedding(10, 4, name="emb")(inp)
+    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.Flatten()(emb)))
+    tokens = np.random.default_rng(5).integers(0, 10, size=(20, 5))
+    ref = _predict(model, [model.get_layer("emb").output], tokens)[0].reshape(20, -1) > 0
+    np.testing.assert_array_equal(ann2neo.record(model, tokens, layers="emb")["emb"], ref)
+    np.testing.assert_array_equal(ann2neo.record(model, tokens.astype(float), layers="emb")["emb"], ref)
+    bad = tokens.astype(float)
+    bad[13, 2] = 2.5
+    with pytest.raises(ValueError, match="sample 13 holds a non-integer value"):
+        ann2neo.record(model, bad, layers="emb")
 
 
 def test_batch_size_is_not_coerced(mlp, x):

@@ -46,6 +46,22 @@ def test_packing_on_device_gives_the_same_spikes(model, x):
         np.testing.assert_array_equal(packed[name], ref[name])
         np.testing.assert_array_equal(plain[name], ref[name])
     assert packed["conv"].layer_shape == (6, 6, 3)
+    for pack in (True, False):  # a tap with a single output (no finiteness checks)
+        one = ann2neo.record(model, x, layers="hidden", check_finite=False, pack=pack, threshold=0.05)
+        np.testing.assert_array_equal(one["hidden"], ref["hidden"])
+
+
+def test_cached_step_sees_new_weights(x):
+    keras.utils.set_random_seed(8)
+    net = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                            keras.layers.Dense(9, activation="relu", name="h"), keras.layers.Dense(2)])
+    first = ann2neo.record(net, x)["h"]
+    dense = net.get_layer("h")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([-kernel, bias + 0.01])  # as if trained further between two recordings
+    second = ann2neo.record(net, x)["h"]
+    np.testing.assert_array_equal(second, _reference(net, ["h"], x)["h"])
+    assert not np.array_equal(first, second)
 
 
 def test_layers_all_records_every_layer_in_one_pass(model, x):
@@ -121,7 +137,14 @@ _JAX_SCRIPT = textwrap.dedent("""
     x = np.random.default_rng(0).normal(size=(200, 8, 8)).astype("float32")
     ref = keras.Model(model.inputs, model.get_layer("h").output).predict(x, verbose=0) > 0.1
     for pack in (False, True):
-        np.testing.assert_array_equal(ann2neo.record(model, x, batch_size=64, threshold=0.1, pack=pack)["h"], ref)
+        for check in (False, True):
+            rec = ann2neo.record(model, x, batch_size=64, threshold=0.1, pack=pack, check_finite=check)
+            np.testing.assert_array_equal(rec["h"], ref)
+    kernel, bias = model.get_layer("h").get_weights()
+    model.get_layer("h").set_weights([-kernel, bias])  # the compiled step is cached: it must see new weights
+    ref2 = keras.Model(model.inputs, model.get_layer("h").output).predict(x, verbose=0) > 0.1
+    np.testing.assert_array_equal(ann2neo.record(model, x, batch_size=64, threshold=0.1)["h"], ref2)
+    model.get_layer("h").set_weights([kernel, bias])
     out = os.path.join(tempfile.mkdtemp(), "r.zarr")
     ann2neo.record(model, x, batch_size=64, threshold=0.1, out=out)
     np.testing.assert_array_equal(read_store(out)["h"], ref)
@@ -143,3 +166,30 @@ def test_jax_backend_records_the_same_spikes():
                TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, "-c", _JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
+
+
+_KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    from ann2neo.io.store import _StoreWriter
+    writer = _StoreWriter(sys.argv[1], ["h"], [(20,)], threshold=0.0, model_name="m", chunk_samples=4)
+    print(writer.tmp, flush=True)
+    for start in range(0, 40, 8):
+        writer.write(start, [np.full((8, 3), 255, np.uint8)])
+    os.kill(os.getpid(), signal.SIGKILL)  # killed before close(): no complete attribute, no rename
+""")
+
+
+def test_killed_recording_leaves_no_store_that_reads_complete(tmp_path):
+    from ann2neo.io.store import read_store
+
+    path = tmp_path / "run.zarr"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, str(path)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    assert not path.exists()
+    partial = Path(proc.stdout.strip())
+    assert partial.parent == tmp_path and partial.name.startswith(".tmp-run.zarr-")
+    with pytest.raises(ValueError, match="incomplete"):
+        read_store(partial)

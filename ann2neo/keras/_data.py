@@ -76,7 +76,8 @@ def _checked_arrays(x, specs, names):
                              f"expected {_shape_text(shape)})")
         if arr.ndim != len(shape) or any(d is not None and d != a
                                          for d, a in zip(shape[1:], arr.shape[1:], strict=True)):
-            raise ValueError(f"x: input {name!r} expects shape {_shape_text(shape)}, got {arr.shape}")
+            hint = ("; is it one sample? batch a dataset with .batch(n)" if arr.ndim == len(shape) - 1 else "")
+            raise ValueError(f"x: input {name!r} expects shape {_shape_text(shape)}, got {arr.shape}{hint}")
         arrays.append(arr)
     if len({a.shape[0] for a in arrays}) > 1:
         raise ValueError(f"x: the inputs hold different sample counts {[a.shape[0] for a in arrays]}")
@@ -113,7 +114,15 @@ def resolve_inputs(batch, specs, names, start, check_finite=True):
     """
     arrays = []
     for arr, (_, dtype), name in zip(_checked_arrays(batch, specs, names), specs, names, strict=True):
-        arr = np.ascontiguousarray(arr, dtype=_np_dtype(dtype))
+        target = _np_dtype(dtype)
+        if target.kind in "iu" and arr.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                whole = np.isfinite(arr) & (arr == np.round(arr))
+            if not whole.all():
+                sample = int(np.argwhere(~whole)[0][0]) + start
+                raise ValueError(f"x: input {name!r} takes {dtype} values (e.g. token ids), but sample {sample} "
+                                 f"holds a non-integer value; casting would truncate it silently")
+        arr = np.ascontiguousarray(arr, dtype=target)
         if check_finite and (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16"):
             flat = arr.reshape(arr.shape[0], -1).astype(np.float32, copy=False)
             bad = ~np.isfinite(flat).all(axis=1)

@@ -9,6 +9,8 @@ are imported here only, on first use.
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from ._data import batch_source, resolve_inputs
 __all__ = ["record", "last_hidden_layer"]
 
 log = logging.getLogger(__name__)
+_STEPS = weakref.WeakKeyDictionary()  # model -> {(backend, tensors, threshold, pack): compiled step}
 
 
 def _expected_retracing(record_) -> bool:
@@ -220,6 +223,9 @@ def _resolve_layers(model, layers):
             raise TypeError(f"layers must hold layer names (str), got {spec!r}")
         name, _, index = spec.partition("#")
         if name not in calls:
+            if name in names:
+                raise ValueError(f"layer {name!r} is an InputLayer: its output is x itself, not activations "
+                                 f"to record; binarize x with ann2neo.binarize if that is what you want")
             raise ValueError(f"model {model.name!r} has no layer {name!r}; its layers are {names}")
         outs = calls[name]
         if not outs:
@@ -242,6 +248,22 @@ def _resolve_layers(model, layers):
             raise ValueError(f"layer {spec!r} is listed twice in layers")
         chosen.append((spec, out[0]))
     return chosen
+
+
+# Layers whose output is finite whenever their inputs are (they move, select or take the max of
+# values): their outputs need no check of their own, since their inputs are checked.
+_FINITE_PRESERVING = frozenset({
+    "Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "Cropping2D", "Cropping3D",
+    "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Concatenate", "Identity", "Dropout",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout", "AlphaDropout",
+    "GaussianNoise", "ActivityRegularization", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"})
+
+
+def _needs_check(tensor) -> bool:
+    """Whether a tensor on the path must be checked for NaN/Inf in the step (see ``_FINITE_PRESERVING``)."""
+    history = getattr(tensor, "_keras_history", None)
+    return history is None or type(history.operation).__name__ not in _FINITE_PRESERVING
 
 
 def _ancestors(tensors, model_inputs):
@@ -286,7 +308,7 @@ def _make_post(threshold, n_checked, pack):
         return ops.logical_not(ops.all(ops.isfinite(flat(t)), axis=1))
 
     def post(outputs):
-        outputs = list(outputs)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]  # one output: a bare tensor
         checked, recorded = outputs[:n_checked], outputs[n_checked:]
         bad = ops.stack([not_finite(t) for t in checked], axis=1) if checked else None
         spikes = []
@@ -336,14 +358,16 @@ def _compile(tap, post, input_specs):
     if backend == "jax":
         import jax
 
-        trainable = [v.value for v in tap.trainable_variables]
-        non_trainable = [v.value for v in tap.non_trainable_variables]
-
         def pure(tv, ntv, *inputs):
             return call(inputs, lambda x: tap.stateless_call(tv, ntv, x, training=False)[0])
 
         jitted = jax.jit(pure)
-        return lambda *inputs: jitted(trainable, non_trainable, *inputs)
+
+        def step(*inputs):  # the variables' current values: the model may have been trained since
+            return jitted([v.value for v in tap.trainable_variables],
+                          [v.value for v in tap.non_trainable_variables], *inputs)
+
+        return step
     if backend == "torch":
         import torch
 
@@ -401,8 +425,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     overwrite : bool, default False
         Replace an existing store at ``out``.
     check_finite : bool, default True
-        Check every input batch (on the host) and the output of every layer
-        on the path to the recorded layers (in the compiled step) for NaN/Inf.
+        Check every input batch (on the host), the weights of every layer on
+        the path to the recorded layers, and their outputs (in the compiled
+        step) for NaN/Inf.
     pack : bool, optional
         Bit-pack spikes in the compiled step.  Default: when the model runs on
         an accelerator or ``out`` is given (on a CPU the host is the device
@@ -442,9 +467,18 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     NaN to 0, so a NaN input would otherwise come out of a ReLU layer as a
     silent sample (issue #7).  A layer's inputs are the outputs of the layers
     before it; they are checked, and so is every input batch, whatever the
-    backend fuses.  Left unseen: NaN created *inside* a fused op from finite
-    inputs and finite weights (an overflow to ``inf - inf``), which the
-    backend does not expose.
+    backend fuses.  Outputs of layers that only move, select or take the
+    maximum of values (Flatten, Reshape, Concatenate, Dropout, MaxPooling, ...)
+    are finite when their inputs are, so only their inputs are checked.  Left
+    The weights of every layer on the path are checked once per call.  Left
+    unseen: NaN created *inside* a fused op from finite inputs and weights (an
+    overflow to ``inf - inf``), which the backend does not expose.
+
+    Only whole batches of packed bits (or, on a CPU, booleans) are copied to
+    the host, one batch behind the device: batch ``k + 1`` is launched before
+    batch ``k`` is collected, so asynchronous backends overlap the two.  The
+    compiled step is cached per model and layer set, like Keras' own predict
+    function, and reads the model's current weights at every call.
 
     Examples
     --------
@@ -458,27 +492,43 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     keras = _keras()
     threshold = check_threshold(threshold)
     batch_size = check_integer(batch_size, "batch_size", min_value=1)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    if out is None and chunk_samples is not None:
+        raise ValueError("chunk_samples sets the chunks of a store: give out=PATH with it")
+    for flag, value in (("overwrite", overwrite), ("check_finite", check_finite), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    if pack is not None and not isinstance(pack, (bool, np.bool_)):
+        raise TypeError(f"pack must be None, True or False, got {pack!r}")
     _check_model(model)
     chosen = _resolve_layers(model, layers)
     names = [name for name, _ in chosen]
     recorded = [tensor for _, tensor in chosen]
     input_specs = [(tuple(t.shape), str(t.dtype)) for t in model.inputs]
     input_names = [t.name for t in model.inputs]
-    checked = []
+    # Integer tensors are skipped in the step, by their traced dtype.
+    path = _ancestors(recorded, model.inputs)
+    checked = [t for t in path if _needs_check(t)] if check_finite else []
     if check_finite:
-        checked = [t for t in _ancestors(recorded, model.inputs) if _is_floating(t.dtype)]
+        _check_weights(t._keras_history.operation for t in path)
     for name, t in chosen:
         if any(d is None for d in t.shape[1:]):
             raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
                              f"record needs a fixed number of nodes per sample")
-    # Dedupe tensors shared between the checked and recorded lists in the tap.
-    tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
     dtypes = [str(t.dtype) for t in recorded]
     if pack is None:
         pack = out is not None or _on_accelerator()
     elif out is not None and not pack:
         raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
-    step = _compile(tap, _make_post(threshold, len(checked), bool(pack)), input_specs)
+    # Compiled steps are cached per model, like Keras' own predict function, so that a second
+    # record() of the same layers does not trace (TensorFlow) or compile (XLA on JAX) again.
+    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold, bool(pack))
+    cache = _STEPS.setdefault(model, {})
+    if key not in cache:
+        tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
+        cache[key] = _compile(tap, _make_post(threshold, len(checked), bool(pack)), input_specs)
+    step = cache[key]
     layer_shapes = [tuple(int(d) for d in t.shape[1:]) for t in recorded]
     n_nodes = [int(np.prod(s)) for s in layer_shapes]
     checked_names = [t._keras_history.operation.name for t in checked]
@@ -503,16 +553,29 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     tf_logger = logging.getLogger("tensorflow")
     tf_logger.addFilter(_expected_retracing)
     start = 0
+
+    def collect(pending):
+        # Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool).
+        first, (bad, spikes) = pending
+        if bad is not None:
+            bad = keras.ops.convert_to_numpy(bad)
+            if bad.any():
+                _raise_nonfinite(bad, first, checked_names)
+        sink.write(first, [keras.ops.convert_to_numpy(s) for s in spikes])
+
     try:
+        pending = None
         for batch in batches:
             arrays = resolve_inputs(batch, input_specs, input_names, start, check_finite)
-            bad, spikes = step(*arrays)
-            if bad is not None:
-                bad = keras.ops.convert_to_numpy(bad)
-                if bad.any():
-                    _raise_nonfinite(bad, start, checked_names)
-            sink.write(start, [keras.ops.convert_to_numpy(s) for s in spikes])
+            launched = (start, step(*arrays))
+            # Collect the previous batch only after launching this one: asynchronous backends
+            # (JAX, TensorFlow on a GPU) compute batch k+1 while the host stores batch k.
+            if pending is not None:
+                collect(pending)
+            pending = launched
             start += arrays[0].shape[0]
+        if pending is not None:
+            collect(pending)
         if start == 0:
             raise ValueError("x yielded no samples")
         if n_total is not None and start != n_total:
@@ -528,6 +591,21 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     matrices = sink.result(start)
     return {name: SpikeMatrix(m, layer_shape=shape, threshold=threshold, layer=name)
             for name, m, shape in zip(names, matrices, layer_shapes, strict=True)}
+
+
+def _check_weights(layers):
+    """Raise if a layer on the path holds NaN/Inf weights (a fused op would hide what they produce)."""
+    from keras import ops
+
+    seen = set()
+    for layer in layers:
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        for v in getattr(layer, "weights", []):
+            if _is_floating(str(v.dtype)) and not bool(ops.convert_to_numpy(ops.all(ops.isfinite(v.value)))):
+                raise ValueError(f"layer {layer.name!r} has NaN or Inf in its weights ({v.path}); its "
+                                 f"activations would be NaN, and a fused ReLU would show them as silence")
 
 
 def _raise_nonfinite(bad, start, checked_names):
