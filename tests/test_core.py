@@ -302,3 +302,9 @@ def test_a_segments_spiketrainlist_is_a_recording():
     real = neo.Segment()
     real.spiketrains.append(neo.SpikeTrain([0.1, 0.5, 0.9] * pq.s, t_stop=1 * pq.s))
     assert ann2neo.firing_rate(real.spiketrains).magnitude.tolist() == [3.0]
+
+
+def test_binarize_bfloat16_like_the_recorder():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    values = np.array([[0.2998, 0.30005, 0.3, 0.5, -1.0]], dtype=np.float32).astype(ml_dtypes.bfloat16)
+    np.testing.assert_array_equal(ann2neo.binarize(values, 0.3), values.astype(np.float64) > 0.3)

@@ -280,7 +280,7 @@ def test_threshold_is_exact_whatever_the_layer_dtype(dtype, value, threshold):
 def test_threshold_for_dtype_is_the_largest_value_not_above():
     import ml_dtypes
 
-    from ann2neo.keras.recording import _threshold_for_dtype
+    from ann2neo.core.binarize import threshold_for_dtype as _threshold_for_dtype
 
     rng = np.random.default_rng(6)
     thresholds = np.concatenate([rng.normal(size=200), rng.normal(size=50) * 1e-6, [0.0, -0.0, 1e-40, -1e-40]])

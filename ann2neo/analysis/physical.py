@@ -51,9 +51,9 @@ from __future__ import annotations
 
 import neo
 import numpy as np
-from neo.core.spiketrainlist import SpikeTrainList
 import pandas as pd
 import quantities as pq
+from neo.core.spiketrainlist import SpikeTrainList
 
 from ..core.units import UnitError, is_sample_unit
 from ..core.validation import check_integer

@@ -150,28 +150,33 @@ def _column_key(key):
 def threshold_for_dtype(threshold, dtype):
     """The threshold to compare in ``dtype`` so that ``x > t_d`` equals exact ``x > threshold``.
 
-    Comparing float16 or float32 activations with a float64 threshold in the
-    activations' dtype first rounds the threshold to that dtype, and the
-    rounding can go either way (0.3 becomes 0.2998 in float16, 0.30000001 in
-    float32), so an activation equal to the rounded value is misclassified
-    and the result depends on the dtype.  For every ``x`` representable in
-    ``dtype``, ``x > threshold`` (exact real comparison) holds exactly when
-    ``x > t_d``, where ``t_d`` is the largest value of ``dtype`` that is
-    ``<= threshold``.
+    Used by :func:`binarize` on the host and by :func:`ann2neo.record` inside
+    the compiled step of every Keras backend, so both give the same spikes.
 
     Parameters
     ----------
     threshold : float
         Finite threshold.
-    dtype : numpy dtype
-        Dtype of the activations: floating, integer or bool.
+    dtype : numpy dtype or str
+        Dtype of the activations: floating (float16, bfloat16, float32,
+        float64), integer or bool.
 
     Returns
     -------
     numpy scalar of ``dtype``, or float
-        ``t_d`` for floating dtypes; ``floor(threshold)`` as an integer of the
-        dtype for integers, clipped to its range (bool compares as 0/1, and
-        comparing with ``-1`` or ``1`` for thresholds beyond [0, 1) is exact too).
+        For floating dtypes, ``t_d``: the largest value of ``dtype`` that is
+        ``<= threshold``.  For integers ``floor(threshold)`` as a value of the
+        dtype, ``-inf`` below its range (every value spikes) and its maximum
+        above it (none does).  Bool compares as int8.
+
+    Notes
+    -----
+    Rounding the threshold to the activations' dtype can go up or down (0.3
+    is 0.2998 in float16, 0.30000001 in float32), so comparing ``x > t``
+    after rounding misclassifies the activations equal to the rounded value.
+    For every ``x`` representable in ``dtype``, ``x > threshold`` (exact real
+    comparison) holds exactly when ``x > t_d``: there is no representable
+    value in ``(t_d, threshold]`` other than ``t_d`` itself.
 
     Examples
     --------
@@ -181,17 +186,32 @@ def threshold_for_dtype(threshold, dtype):
     True
     """
     threshold = check_threshold(threshold)
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    if name == "bfloat16":
+        import ml_dtypes
+
+        bf = ml_dtypes.bfloat16
+        t = np.array(threshold, dtype=np.float32).astype(bf)
+        if float(t) > threshold:  # rounded up: one step down through the bit pattern
+            bits = t.view(np.uint16)
+            if float(t) > 0:
+                bits = np.uint16(bits - 1)
+            elif float(t) < 0:
+                bits = np.uint16(bits + 1)
+            else:  # +0 (or -0) above a tiny negative threshold: the largest negative subnormal
+                bits = np.uint16(0x8001)
+            t = np.array(bits, dtype=np.uint16).view(bf)
+        return t[()]
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
         dtype = np.dtype(np.int8)
     if np.issubdtype(dtype, np.floating):
         t = dtype.type(threshold)
-        if float(t) > threshold:  # rounded up: step down to the largest value below
+        if float(t) > threshold:
             t = np.nextafter(t, dtype.type(-np.inf))
         return t
     info = np.iinfo(dtype)
     floor = np.floor(threshold)
-    # Below the range every value spikes; above it none: compare with a bound that says so.
     if floor < info.min:
         return -np.inf
     if floor >= info.max:
@@ -258,7 +278,7 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
     if n_nodes == 0:
         raise ValueError(f"the layer is empty: activations of shape {arr.shape} hold no nodes")
     flat = arr.reshape(n_samples, n_nodes)
-    if np.issubdtype(flat.dtype, np.floating):
+    if np.issubdtype(flat.dtype, np.floating) or flat.dtype.name == "bfloat16":
         finite = np.isfinite(flat)
         if not finite.all():
             bad = np.argwhere(~finite)

@@ -197,7 +197,7 @@ def check_threshold(threshold) -> float:
 
 
 def check_real_array(values, name: str = "activations") -> np.ndarray:
-    """Return ``values`` as a numpy array of real numbers (bool, integer or floating dtype).
+    """Return ``values`` as a numpy array of real numbers (bool, integer, floating or bfloat16 dtype).
 
     Raises
     ------
@@ -206,7 +206,7 @@ def check_real_array(values, name: str = "activations") -> np.ndarray:
         string, object or structured dtypes.
     """
     arr = np.asarray(values)
-    if arr.dtype.kind in "biuf":  # bool, signed, unsigned, floating (timedelta64 counts as integer in numpy)
+    if arr.dtype.kind in "biuf" or arr.dtype.name == "bfloat16":  # timedelta64 would pass issubdtype(integer)
         return arr
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} are complex ({arr.dtype}); complex numbers have no order, so "

@@ -14,7 +14,7 @@ import weakref
 
 import numpy as np
 
-from ..core.binarize import SpikeMatrix
+from ..core.binarize import SpikeMatrix, threshold_for_dtype
 from ..core.validation import check_integer, check_threshold
 from ._data import batch_source, resolve_inputs
 
@@ -36,78 +36,6 @@ def _keras():
 
 
 # ---------------------------------------------------------------- thresholds
-def _threshold_for_dtype(threshold, dtype):
-    """The threshold to compare in ``dtype`` so that ``x > t_d`` equals exact ``x > threshold``.
-
-    Private copy of ``ann2neo.core.binarize.threshold_for_dtype`` (same
-    signature and meaning), extended to ``bfloat16`` (``ml_dtypes``).
-
-    Parameters
-    ----------
-    threshold : float
-        Finite threshold.
-    dtype : numpy dtype or str
-        Dtype of the activations: floating (float16, bfloat16, float32,
-        float64), integer or bool.
-
-    Returns
-    -------
-    numpy scalar of ``dtype``, or float
-        For floating dtypes, ``t_d``: the largest value of ``dtype`` that is
-        ``<= threshold``.  For integers ``floor(threshold)`` as a value of the
-        dtype, ``-inf`` below its range (every value spikes) and its maximum
-        above it (none does).  Bool compares as int8.
-
-    Notes
-    -----
-    Rounding the threshold to the activations' dtype can go up or down (0.3
-    is 0.2998 in float16, 0.30000001 in float32), so comparing ``x > t``
-    after rounding misclassifies the activations equal to the rounded value.
-    For every ``x`` representable in ``dtype``, ``x > threshold`` (exact real
-    comparison) holds exactly when ``x > t_d``: there is no representable
-    value in ``(t_d, threshold]`` other than ``t_d`` itself.
-
-    Examples
-    --------
-    >>> float(_threshold_for_dtype(0.3, np.float16)) <= 0.3
-    True
-    >>> bool(np.float16(0.30005) > _threshold_for_dtype(0.3, np.float16))
-    True
-    """
-    threshold = check_threshold(threshold)
-    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-    if name == "bfloat16":
-        import ml_dtypes
-
-        bf = ml_dtypes.bfloat16
-        t = np.array(threshold, dtype=np.float32).astype(bf)
-        if float(t) > threshold:  # rounded up: one step down through the bit pattern
-            bits = t.view(np.uint16)
-            if float(t) > 0:
-                bits = np.uint16(bits - 1)
-            elif float(t) < 0:
-                bits = np.uint16(bits + 1)
-            else:  # +0 (or -0) above a tiny negative threshold: the largest negative subnormal
-                bits = np.uint16(0x8001)
-            t = np.array(bits, dtype=np.uint16).view(bf)
-        return t[()]
-    dtype = np.dtype(dtype)
-    if dtype.kind == "b":
-        dtype = np.dtype(np.int8)
-    if np.issubdtype(dtype, np.floating):
-        t = dtype.type(threshold)
-        if float(t) > threshold:
-            t = np.nextafter(t, dtype.type(-np.inf))
-        return t
-    info = np.iinfo(dtype)
-    floor = np.floor(threshold)
-    if floor < info.min:
-        return -np.inf
-    if floor >= info.max:
-        return dtype.type(info.max)
-    return dtype.type(int(floor))
-
-
 def _is_floating(dtype) -> bool:
     name = str(getattr(dtype, "name", dtype))
     return name.startswith(("float", "bfloat"))
@@ -317,7 +245,7 @@ def _make_post(threshold, n_checked, pack):
             dtype = keras.backend.standardize_dtype(t.dtype)
             if dtype == "bool":
                 f, dtype = ops.cast(f, "int8"), "int8"
-            t_d = _threshold_for_dtype(threshold, dtype)
+            t_d = threshold_for_dtype(threshold, dtype)
             if isinstance(t_d, float) and t_d == -np.inf:  # integers, threshold below their range
                 s = ops.ones_like(f, dtype="bool")
             else:
@@ -415,7 +343,7 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     threshold : float, default 0.0
         Spike threshold: a node spikes when its activation is strictly greater.
         The comparison is exact whatever the layer dtype (float16, bfloat16,
-        float32, int...): see ``_threshold_for_dtype``.
+        float32, int...): see ``ann2neo.core.binarize.threshold_for_dtype``.
     progress : bool, default False
         Show a tqdm progress bar over batches.
     out : str or path-like, optional
