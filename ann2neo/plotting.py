@@ -154,10 +154,12 @@ def plot_comparison(result, ann=None, real=None, ann_span=(0, 500), real_span=No
         for pop, color in (("ann", ann_color), ("real", real_color)):
             values = result.nodes[pop][name]
             if np.isfinite(values).any():
-                _ecdf(ax, values, f"{pop}: {name.replace('_dispersion', '').upper()} / null", color)
+                label = "CV² / null CV²" if name == "cv_dispersion" else "LV / null LV"
+                _ecdf(ax, values, f"{pop}: {label}", color)
                 ax.lines[-1].set_linestyle(style)
     ax.axvline(1.0, color="grey", lw=0.8)
-    ax.set_xlabel("CV and LV relative to the null (Bernoulli for ANN, Poisson for recorded)")
+    ax.set_xscale("log")
+    ax.set_xlabel("CV² and LV relative to the null (Bernoulli for ANN, Poisson for recorded)")
     ax.set_ylabel("fraction of nodes")
     ax.legend(fontsize=8)
     for ax, column, title in ((axes[1, 1], "mean_fano_factor", "mean Fano factor"),
