@@ -22,7 +22,7 @@ def test_sample_unit_is_a_registered_time_unit():
 def test_seconds_based_quantities_are_refused(bad):
     with pytest.raises(UnitError, match="samples"):
         ann2neo.as_samples(bad, "window")
-    with pytest.raises(UnitError):
+    with pytest.raises(UnitError, match="samples"):
         ann2neo.fano_factor(np.ones((200, 2), bool), window=bad)
 
 
@@ -51,7 +51,7 @@ def test_binarize_rejects_bad_input_without_touching_it(bad, message):
 
 
 def test_binarize_rejects_bad_threshold():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="threshold must be a number, got NaN"):
         ann2neo.binarize(np.zeros((2, 2)), threshold=float("nan"))
 
 
@@ -100,16 +100,16 @@ def test_segment_and_block_are_neo_compliant(rng):
     np.testing.assert_array_equal(ann2neo.from_spiketrains(block.segments[1].spiketrains), test)
 
 
-@pytest.mark.parametrize("make, error", [
-    (lambda: [neo.SpikeTrain([1, 2] * pq.ms, t_stop=10 * pq.ms)], UnitError),
-    (lambda: [neo.SpikeTrain([1.5] * sample, t_stop=10 * sample)], ValueError),
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: [neo.SpikeTrain([1, 2] * pq.ms, t_stop=10 * pq.ms)], UnitError, "not in samples"),
+    (lambda: [neo.SpikeTrain([1.5] * sample, t_stop=10 * sample)], ValueError, "integer sample grid"),
     (lambda: [neo.SpikeTrain([1] * sample, t_stop=10 * sample), neo.SpikeTrain([1] * sample, t_stop=11 * sample)],
-     ValueError),
-    (lambda: [neo.SpikeTrain([2, 2] * sample, t_stop=10 * sample)], ValueError),
-    (lambda: [], ValueError),
+     ValueError, "different t_stop"),
+    (lambda: [neo.SpikeTrain([2, 2] * sample, t_stop=10 * sample)], ValueError, "two spikes on the same sample"),
+    (lambda: [], ValueError, "no spike trains"),
 ])
-def test_from_spiketrains_refuses_what_is_not_a_spike_matrix(make, error):
-    with pytest.raises(error):
+def test_from_spiketrains_refuses_what_is_not_a_spike_matrix(make, error, message):
+    with pytest.raises(error, match=message):
         ann2neo.from_spiketrains(make())
 
 
