@@ -127,6 +127,11 @@ def node_sums(spikes: np.ndarray, window: int) -> dict:
     return result
 
 
+# _block_state repeats _node_sums' inner loop with two more per-element states (first spike,
+# first ISI) that stitching blocks needs.  One kernel serving both (with an offset and partial
+# windows) gave identical sums but took 1.7-2x the time of _node_sums on the in-memory hot path
+# (60,000 x 512: 0.036-0.049 s against 0.015-0.025 s), so the two stay separate.
+
 #: Row order of the array returned by :func:`_block_state` (per node, one block of samples).
 BLOCK_STATE = ("count", "first", "last", "first_isi", "last_isi", "isi_sum", "isi_sq_sum", "lv_sum")
 
