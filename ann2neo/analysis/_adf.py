@@ -82,6 +82,16 @@ def _well_posed(r, n_cols):
         return np.all(diag > RANK_TOL * norms, axis=1) & np.all(norms > 0, axis=1)
 
 
+def _centred_ss(y):
+    """Centred sum of squares of each row of ``y``; 0 where the row is (nearly) constant.
+
+    A (nearly) constant Δx is fitted perfectly by the constant alone, so those
+    nodes fail every ``ssr > FIT_TOL * sst`` check.
+    """
+    sst = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    return np.where(sst > FIT_TOL * np.sum(y * y, axis=1), sst, np.inf)
+
+
 def _choose_lags(x, dx, maxlag):
     """AIC lag order of every node on the common sample; and whether the choice is safe.
 
@@ -124,8 +134,7 @@ def _choose_lags(x, dx, maxlag):
         others[np.arange(c), best] = np.inf
         with np.errstate(invalid="ignore"):  # -inf - -inf where a fit is perfect: not ok anyway
             gap = np.min(others, axis=1) - aic_best if aic.shape[1] > 1 else np.full(c, np.inf)
-        sst = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
-        fit_ok = ssr_models[np.arange(c), best] > FIT_TOL * sst
+        fit_ok = ssr_models[np.arange(c), best] > FIT_TOL * _centred_ss(y)
         lag[sl] = best
         ok[sl] = _well_posed(r, p) & fit_ok & np.isfinite(aic).all(axis=1) & (gap > AIC_TIE)
     return lag, ok
@@ -161,8 +170,7 @@ def _refit(x, dx, lags, nodes):
             s = np.abs(r[:, kk, kk]) / np.sqrt(m - kk)
             with np.errstate(divide="ignore", invalid="ignore"):
                 t = np.sign(r_kk) * r[:, kk - 1, kk] / s
-            sst = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
-            good = _well_posed(r, kk) & (r[:, kk, kk] ** 2 > FIT_TOL * sst) & np.isfinite(t)
+            good = _well_posed(r, kk) & (r[:, kk, kk] ** 2 > FIT_TOL * _centred_ss(y)) & np.isfinite(t)
             stat[sel[sl]] = t
             ok[sel[sl]] = good
     return stat, ok
