@@ -475,10 +475,14 @@ def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
     on its full sample, MacKinnon's p-value from ``mackinnonp``), computed for
     all nodes at once by batched QR decompositions
     (:mod:`ann2neo.analysis._adf`): the statistic equals ``adfuller``'s to
-    ~1e-12 relative.  Nodes where that cannot be guaranteed (an ill-conditioned
-    design, e.g. a near-constant series; a near-perfect fit; two lag orders
-    with tied AICs) are computed by ``adfuller`` itself.  ~0.25 ms per node at
-    N = 600 instead of ~100 ms.
+    ~1e-12 relative (checked against exact rational arithmetic; on cumulative
+    counts ``adfuller``'s own pseudo-inverse is off by up to ~1e-9).  Nodes where
+    that cannot be guaranteed (an ill-conditioned design, e.g. a near-constant
+    series; a near-perfect fit; two lag orders with tied AICs) are computed by
+    ``adfuller`` itself.  Cost at N = 600 windows: ~0.2 ms per node instead of
+    40-100 ms (``benchmarks/bench_diagnostics.py``).  A node on which
+    ``adfuller`` itself gives NaN (a degenerate regression, e.g. one spike in
+    the last window) gets NaN with a note.
 
     Examples
     --------
