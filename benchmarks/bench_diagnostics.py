@@ -68,7 +68,7 @@ def one_size(n_samples, n_nodes, rate, window, sm_nodes, repeat, seed=0):
     print(f"  Fano factor tests (2 nulls)    {t_fano:9.3f} s")
     print(f"  Ljung-Box (10 lags)            {t_lb:9.3f} s")
     print(f"  ADF (batched QR)               {t_adf:9.3f} s   {1e3 * t_adf / n_nodes:.3f} ms per node; "
-          f"{int(batch['exact'].sum())}/{n_nodes} nodes on the batched route")
+          f"{int(batch['batched'].sum())}/{n_nodes} nodes on the batched route")
     print(f"  ADF per-node statsmodels       {t_sm:9.3f} s   (timed on {sub.shape[1]} nodes, scaled: "
           f"{1e3 * t_sm_sub / sub.shape[1]:.1f} ms per node)")
     print(f"  ADF ratio statsmodels / ours   {t_sm / t_adf:9.0f} x;  whole diagnostic run with per-node "

@@ -217,7 +217,7 @@ def adfuller_batch(series):
     dict of ndarray, shape (n_series,)
         ``statistic`` (t of the lagged level), ``pvalue`` (MacKinnon, via
         statsmodels ``mackinnonp``), ``usedlag`` (int), ``nobs`` (int, rows of
-        the final regression) and ``exact`` (bool: True where the batched route
+        the final regression) and ``batched`` (bool: True where the batched route
         was used, False where the node went to statsmodels ``adfuller``).
 
     Raises
@@ -250,4 +250,4 @@ def adfuller_batch(series):
     if fallback.size:
         s, p, used, _ = adfuller_statsmodels(x[:, fallback])
         stat[fallback], pvalue[fallback], usedlag[fallback] = s, p, used
-    return {"statistic": stat, "pvalue": pvalue, "usedlag": usedlag, "nobs": n - 1 - usedlag, "exact": ok}
+    return {"statistic": stat, "pvalue": pvalue, "usedlag": usedlag, "nobs": n - 1 - usedlag, "batched": ok}
