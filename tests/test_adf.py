@@ -91,6 +91,20 @@ def test_batch_equals_adfuller_on_window_counts():
     np.testing.assert_allclose(got["pvalue"], p, rtol=1e-9, atol=1e-300)
 
 
+def test_batch_equals_adfuller_on_sparse_nodes():
+    """Nodes with 1-60 spikes in 60,000 samples: sparse lag columns, some designs singular (fallback)."""
+    rng = np.random.default_rng(13)
+    rates = np.repeat([1e-5, 2e-5, 5e-5, 3e-4, 1e-3], 6)
+    counts = window_counts(rng.random((60_000, rates.size)) < rates, 100).astype(float)
+    counts = counts[:, ~(counts == counts[:1]).all(axis=0)]
+    stat, p, lag, nobs = reference(counts)
+    got = adfuller_batch(counts)
+    assert 0.5 < got["batched"].mean() < 1  # one node (2 spikes) has a singular design: statsmodels' answer
+    np.testing.assert_array_equal(got["usedlag"], lag)
+    np.testing.assert_allclose(got["statistic"], stat, rtol=1e-10, atol=0, equal_nan=True)
+    np.testing.assert_allclose(got["pvalue"], p, rtol=1e-9, atol=1e-300, equal_nan=True)
+
+
 def _solve_exact(a, b):
     """Solve a x = b in rational arithmetic (Gauss-Jordan on Fractions)."""
     n = len(a)
