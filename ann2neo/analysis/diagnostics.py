@@ -480,7 +480,7 @@ def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
     that cannot be guaranteed (an ill-conditioned design, e.g. a near-constant
     series; a near-perfect fit; two lag orders with tied AICs) are computed by
     ``adfuller`` itself.  Cost at N = 600 windows: ~0.2 ms per node instead of
-    40-100 ms (``benchmarks/bench_diagnostics.py``).  A node on which
+    35-100 ms (``benchmarks/bench_diagnostics.py``).  A node on which
     ``adfuller`` itself gives NaN (a degenerate regression, e.g. one spike in
     the last window) gets NaN with a note.
 
