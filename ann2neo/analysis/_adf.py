@@ -84,10 +84,10 @@ def _well_posed(r, n_cols):
 
 
 def _centred_ss(y):
-    """Centred sum of squares of each row of ``y``; 0 where the row is (nearly) constant.
+    """Centred sum of squares of each row of ``y``; inf where the row is (nearly) constant.
 
-    A (nearly) constant Δx is fitted perfectly by the constant alone, so those
-    nodes fail every ``ssr > FIT_TOL * sst`` check.
+    A (nearly) constant Δx is fitted perfectly by the constant alone: the inf
+    makes those nodes fail every ``ssr > FIT_TOL * sst`` check.
     """
     sst = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
     return np.where(sst > FIT_TOL * np.sum(y * y, axis=1), sst, np.inf)
