@@ -122,3 +122,15 @@ def test_ddof_one_in_physical_time():
     assert ann2neo.fano_factor([st], 500 * pq.ms, ddof=1)[0] == pytest.approx(counts.var(ddof=1) / counts.mean())
     isis = np.diff(st.magnitude)
     assert ann2neo.cv_isi([st], ddof=1)[0] == pytest.approx(isis.std(ddof=1) / isis.mean())
+
+
+@needs_data
+def test_physical_adf_equals_statsmodels_per_train():
+    from statsmodels.tsa.stattools import adfuller
+
+    trains = _hippocampus()
+    result = ann2neo.analyze(trains, window=5 * pq.s, diagnostics=True)
+    counts = physical.window_counts(trains, 5 * pq.s)
+    expected = [adfuller(c.astype(float), autolag="AIC")[1] for c in counts]
+    np.testing.assert_allclose(result.nodes["adf_p"], expected, rtol=1e-7)
+    assert result.tests["adf_n_tested"] == 16

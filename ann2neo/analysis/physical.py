@@ -434,7 +434,8 @@ def diagnose(trains, nodes: pd.DataFrame, *, window, alpha=0.05, lags=10, min_wi
     * Ljung-Box (statsmodels ``acorr_ljungbox``) on each train's series of
       window counts, up to ``lags`` windows; combined over trains with
       Pearson's method computed stably, as for ANN recordings.
-    * ADF (statsmodels ``adfuller``, AIC lag choice) on the window counts;
+    * ADF on the window counts (statsmodels ``adfuller``'s results, AIC lag
+      choice, computed for all trains at once by :mod:`ann2neo.analysis._adf`);
       fewer than ``min_windows`` windows give NaN with the reason.
 
     Parameters
@@ -459,12 +460,10 @@ def diagnose(trains, nodes: pd.DataFrame, *, window, alpha=0.05, lags=10, min_wi
         ``ljung_box_fraction_significant_bh``, ``ljung_box_n_tested``, ``adf_series``,
         ``adf_fraction_unit_root_not_rejected``, ``adf_n_tested``.
     """
-    import warnings
-
     from statsmodels.stats.diagnostic import acorr_ljungbox
     from statsmodels.stats.multitest import multipletests
-    from statsmodels.tsa.stattools import adfuller
 
+    from ._adf import adfuller_batch
     from .diagnostics import _fraction, _pearson_combined, fano_factor_test
 
     counts = window_counts(trains, window)
@@ -501,10 +500,12 @@ def diagnose(trains, nodes: pd.DataFrame, *, window, alpha=0.05, lags=10, min_wi
             q[j], lb_p[j] = float(res["lb_stat"].iloc[0]), float(res["lb_pvalue"].iloc[0])
         if series.size < min_windows:
             adf_note[j] = f"too few windows ({series.size} < {min_windows})"
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                adf_p[j] = float(adfuller(series, autolag="AIC")[1])
+    # ADF of all trains with the same number of windows at once (statsmodels' adfuller, batched: _adf)
+    todo = np.flatnonzero(adf_note == "")
+    for n in np.unique(n_windows[todo]) if todo.size else []:
+        rows = todo[n_windows[todo] == n]
+        adf_p[rows] = adfuller_batch(np.column_stack([counts[j].astype(float) for j in rows]))["pvalue"]
+        adf_note[rows[np.isnan(adf_p[rows])]] = "degenerate ADF regression (statsmodels adfuller gives NaN)"
     tested = ~np.isnan(lb_p)
     bh = multipletests(lb_p[tested], alpha=alpha, method="fdr_bh")[0] if tested.any() else np.zeros(0, bool)
     tests.update({"ljung_box_combined_p": _pearson_combined(q[tested], lags), "ljung_box_combine": "pearson",
