@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import ann2neo
@@ -14,7 +15,7 @@ from ann2neo.cli import main
 from ann2neo.io.manifest import MANIFEST, check_run, prepare_run_dir, sha256, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--dataset", "digits", "--width", "8", "--epochs", "1", "--mem-epochs", "1", "--no-progress", "--no-figures"]
+TINY = ["--dataset", "digits", "--width", "8", "--epochs", "1", "--mem-epochs", "1", "--no-progress"]
 
 
 @pytest.fixture
@@ -137,12 +138,18 @@ _WRITER = textwrap.dedent("""
     from ann2neo.experiments.reproduce import OUTPUT_PATTERNS, write_outputs, _checkpoint
     from ann2neo.io.manifest import prepare_run_dir, write_manifest
     out, seed = sys.argv[1], int(sys.argv[2])
-    config = ReproduceConfig(seed=seed, conditions=("Random",))
+    config = ReproduceConfig(seed=seed, conditions=("Random",), figures=False)
     prepare_run_dir(out, overwrite=True, owned=OUTPUT_PATTERNS)
-    spikes = np.random.default_rng(seed).random((400, 6)) < 0.3
-    result = ann2neo.analyze(spikes, window=20)
-    table = pd.DataFrame([{"condition": "Random", "split": "train", "seed": seed}])
-    files = write_outputs(out, config, table, {("Random", "train", "hidden"): (spikes, result)}, meta={"seed": seed})
+    recordings, rows = {}, []
+    for split in ("train", "test"):
+        spikes = np.random.default_rng(seed).random((400, 6)) < 0.3
+        result = ann2neo.analyze(spikes, window=20)
+        s = result.summary
+        recordings[("Random", split, "hidden")] = (spikes, result)
+        rows.append({"condition": "Random", "split": split, "layer": "hidden", "labels": "true", "accuracy": 0.1,
+                     "mfr_per_sample": s["mfr"], "cv_fr_pct": s["cv_fr"], "mf": s["mf"], "cv_ff_pct": s["cv_ff"],
+                     "mf_bernoulli": s["mf_bernoulli"], "window_samples": 20, "n_windows": 20, "flags": ""})
+    files = write_outputs(out, config, pd.DataFrame(rows), recordings, meta={"seed": seed})
     _checkpoint("before:manifest")
     write_manifest(out, files, config=config.to_dict())
 """)
@@ -180,7 +187,7 @@ def test_killed_cli_run_is_marked_incomplete_and_rerun_completes(tmp_path):
     pytest.importorskip("sklearn")
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "ann2neo.cli", "reproduce", "--out", str(out), "--overwrite", *TINY,
+    cmd = [sys.executable, "-m", "ann2neo.cli", "reproduce", "--out", str(out), "--overwrite", *TINY, "--no-figures",
            "--conditions", "Random", "Generalizing", "--no-diagnostics"]
     assert subprocess.run(cmd + ["--seed", "0"], env=env, capture_output=True, timeout=300).returncode == 0
     assert check_run(out).complete
@@ -222,11 +229,13 @@ def test_reproduce_cli_on_digits(tmp_path, capsys):
         if row["labels"] == "shuffled":  # 1 epoch on shuffled labels cannot memorize: flagged, not hidden
             assert "memorization near chance" in row["flags"]
         assert 0 <= row["ff_fraction_below_poisson"] <= 1 and 0 <= row["ljung_box_combined_p"] <= 1
-    # Table 2's KS comparisons: 4 train-vs-test + 2 x 6 condition pairs, Bonferroni over all 16
+    # Table 2's KS comparisons: MemRetrainAll is MemRetrainLast's network, so 3 distinct networks:
+    # 3 train-vs-test + 2 x 3 condition pairs, Bonferroni over all 9
     ks = results["ks_comparisons"]
-    assert len(ks) == 16 and ks[0]["a"] == "Random/train" and ks[0]["b"] == "Random/test"
+    assert len(ks) == 9 and ks[0]["a"] == "Random/train" and ks[0]["b"] == "Random/test"
+    assert not any("MemRetrainAll" in r["a"] + r["b"] for r in ks)
     for r in ks:
-        assert r["p_bonferroni"] == pytest.approx(min(1.0, 16 * r["p_value"]))
+        assert r["p_bonferroni"] == pytest.approx(min(1.0, 9 * r["p_value"]))
     nodes = (out / "nodes.csv").read_text().splitlines()
     assert nodes[0].startswith("condition,split,layer,node,") and len(nodes) == 1 + 8 * 8
     # the NWB file reads back to the same spike counts as the analysis saw, with the run's annotations
@@ -242,4 +251,18 @@ def test_reproduce_cli_on_digits(tmp_path, capsys):
     status = check_run(out)
     assert status.complete and status.extra_files == []
     listed = {f["path"] for f in status.manifest["files"]}
-    assert {"results.csv", "results.json", "nodes.csv", "comparisons.csv", "reproduce.log", "Random.nwb"} <= listed
+    assert {"results.csv", "results.json", "nodes.csv", "comparisons.csv", "reproduce.log", "Random.nwb", "report.md",
+            "tables/table2.md", "figures/fig6_mf_vs_mfr.png", "figures/fig6_mf_vs_mfr.svg"} <= listed
+    report = (out / "report.md").read_text()
+    assert "![fig6_mf_vs_mfr](figures/fig6_mf_vs_mfr.png)" in report and "coincides with MemRetrainLast" in report
+    t2 = (out / "tables" / "table2.csv").read_text().splitlines()
+    assert t2[0] == ("condition,split,mfr_per_sample,cv_fr_pct,paper_mfr_per_sample,paper_cv_fr_pct,paper_dataset,"
+                     "our_dataset")
+    assert t2[1].startswith("Random,train,") and t2[1].endswith(",,,digits")  # the paper has no width-8 cell
+    from ann2neo.experiments.outputs import table2
+
+    frame = pd.read_csv(out / "results.csv")
+    paper = table2(frame, "mlp", 64, "digits").set_index(["condition", "split"])  # the paper's Dense-64 MNIST cells
+    assert tuple(paper.loc[("Random", "train"), ["paper_mfr_per_sample", "paper_cv_fr_pct"]]) == (0.45, 60.92)
+    assert tuple(paper.loc[("MemRetrainLast", "test"), ["paper_mfr_per_sample", "paper_cv_fr_pct"]]) == (0.03, 72.30)
+    assert np.isnan(paper.loc[("MemRetrainAll", "test"), "paper_mfr_per_sample"])  # "-" in the paper

@@ -334,6 +334,21 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
         frame = pd.concat(nodes, ignore_index=True)
         front = ["condition", "split", "layer", "node"]
         put("nodes.csv", frame[front + [c for c in frame.columns if c not in front]].to_csv(index=False))
+    from . import outputs
+
+    tables = {"table1": outputs.table1(table),
+              "table2": outputs.table2(table, config.architecture, config.width, config.source),
+              "table5": outputs.table5(table), "hypotheses": outputs.hypotheses(table, comparisons)}
+    for name, frame in tables.items():
+        put(f"tables/{name}.csv", frame.to_csv(index=False))
+        put(f"tables/{name}.md", outputs.to_markdown(frame))
+    if config.figures:
+        figures = outputs.write_figures(out / "figures", table, recordings, seed=config.seed,
+                                        same_as=meta.get("coinciding_conditions"))
+        files.extend(str(f.relative_to(out)) for f in figures)
+        _checkpoint("after:figures")
+        put("report.md", outputs.write_report(config, table, tables, figures, window_note=meta.get("window_note", ""),
+                                              same_as=meta.get("coinciding_conditions"), seconds=meta.get("seconds")))
     results = {**meta, "config": config.to_dict(), "command_line": list(sys.argv if argv is None else argv),
                "versions": package_versions(), "rows": table.to_dict(orient="records"),
                "ks_comparisons": [] if comparisons is None else comparisons.to_dict(orient="records")}
@@ -414,14 +429,15 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
         table = pd.DataFrame(rows)
         rates = {f"{c}/{s}": r.nodes["firing_rate"].to_numpy()
                  for (c, s, layer), (_, r) in recordings.items() if layer == rows[0]["layer"]}
-        comparisons = (firing_rate_comparisons(rates, list(config.conditions))
-                       if config.diagnostics and len(config.conditions) > 1 else None)
+        same = {c: n["same_as"] for c, n in networks.items() if n["same_as"]}
+        distinct = [c for c in config.conditions if c not in same]  # a coinciding network is not compared twice
+        comparisons = (firing_rate_comparisons(rates, distinct)
+                       if config.diagnostics and len(distinct) > 1 else None)
         if comparisons is not None:
             table.attrs["comparisons"] = comparisons
             for r in comparisons.itertuples():
                 log.info("KS %s vs %s: D %.3f, Bonferroni p %.3g (%s)", r.a, r.b, r.statistic, r.p_bonferroni,
                          "different" if r.different else "not different")
-        same = {c: n["same_as"] for c, n in networks.items() if n["same_as"]}
         table.attrs.update(window=data.window, window_note=data.window_note, same_as=same)
         elapsed = time.perf_counter() - started
         log.info("finished training, recording and analysis in %.1f s", elapsed)
