@@ -21,7 +21,7 @@ _BOOL_OFF = {"diagnostics": "--no-diagnostics", "figures": "--no-figures"}
 
 def _parser():
     from . import __version__
-    from .experiments.config import ReproduceConfig
+    from .experiments.grid import GRID_AXES
 
     parser = argparse.ArgumentParser(prog="ann2neo", description="Look at artificial networks the way "
                                      "neuroscientists look at neurons (arXiv:2308.00858).")
@@ -31,28 +31,48 @@ def _parser():
                          "layer, and compare MFR, CV FR, MF, CV FF (paper Tables 1, 2, 5)")
     rep.add_argument("--out", default="ann2neo-results", help="output folder, new or empty (default: %(default)s)")
     rep.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
+    _add_config_options(rep)
+    grid = sub.add_parser("grid", help="run a grid of reproduce cells (architectures x widths x datasets x seeds); "
+                          "resumes where a killed grid stopped")
+    grid.add_argument("--config", metavar="GRID.toml", help="a [grid] table of axes; other keys are settings "
+                      "(flags given on the command line win)")
+    grid.add_argument("--out", default="ann2neo-grid", help="grid folder (default: %(default)s)")
+    grid.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    _add_config_options(grid, multi=GRID_AXES, suppress=True)
+    check = sub.add_parser("check-run", help="check that a run folder is complete (manifest and checksums)")
+    check.add_argument("folder")
+    return parser
+
+
+def _add_config_options(parser, multi=(), suppress=False):
+    """One option per ReproduceConfig field (``multi``: fields that take several values, for a grid)."""
+    from .experiments.config import ReproduceConfig
+
     defaults = ReproduceConfig()
     for f in dataclasses.fields(ReproduceConfig):
         meta = dict(f.metadata)
         help_text = meta.pop("help")
         default = getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
+        unset = {"default": argparse.SUPPRESS} if suppress else {}
         if f.name in _BOOL_OFF:
-            rep.add_argument(_BOOL_OFF[f.name], dest=f.name, action="store_false", help=f"skip: {help_text}")
+            parser.add_argument(_BOOL_OFF[f.name], dest=f.name, action="store_false", help=f"skip: {help_text}",
+                                **unset)
         elif f.name == "progress":
-            group = rep.add_mutually_exclusive_group()
-            group.add_argument("--progress", dest="progress", action="store_true", default=None,
+            group = parser.add_mutually_exclusive_group()
+            group.add_argument("--progress", dest="progress", action="store_true",
+                               default=argparse.SUPPRESS if suppress else None,
                                help="show progress bars (default: only when stderr is a terminal)")
-            group.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+            group.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars",
+                               **unset)
         else:
             kind = {int: int, float: float}.get(type(default), str) if default is not None else (
                 int if f.name == "window" else str)
             shown = " ".join(default) if isinstance(default, tuple) else default
-            rep.add_argument(flag, dest=f.name, type=kind, default=default,
-                             help=f"{help_text} (default: {shown})" if default is not None else help_text, **meta)
-    check = sub.add_parser("check-run", help="check that a run folder is complete (manifest and checksums)")
-    check.add_argument("folder")
-    return parser
+            if f.name in multi:
+                meta["nargs"] = "+"
+            parser.add_argument(flag, dest=f.name, type=kind, default=argparse.SUPPRESS if suppress else default,
+                                help=f"{help_text} (default: {shown})" if default is not None else help_text, **meta)
 
 
 @contextlib.contextmanager
@@ -126,12 +146,40 @@ def _check_run(folder) -> int:
     return 1
 
 
+def _grid(args, raw) -> int:
+    from .experiments.data import DatasetUnavailableError
+    from .experiments.grid import GRID_AXES, grid_configs, load_grid_toml, run_grid
+
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "config", "out", "overwrite")}
+    try:
+        axes, settings = load_grid_toml(args.config) if args.config else ({}, {})
+        for k, v in given.items():
+            (axes if k in GRID_AXES else settings)[k] = v
+        configs = grid_configs(axes, **settings)
+    except (TypeError, ValueError, OSError) as err:
+        print(f"ann2neo grid: error: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
+    _import_tensorflow_quietly()
+    try:
+        table = run_grid(args.out, configs, overwrite=args.overwrite, argv=["ann2neo", *raw])
+    except (DatasetUnavailableError, TypeError, ValueError, FileExistsError, NotADirectoryError) as err:
+        print(f"ann2neo grid: error: {err}", file=sys.stderr)
+        return 2
+    print(f"\n{len(configs)} cells, {len(table)} rows: {args.out}/grid.csv, grid_hypotheses.csv, grid.md, "
+          f"cells/*/report.md; manifest.json last.")
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the ``ann2neo`` command; returns the exit status."""
     raw = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(raw)
     if args.command == "check-run":
         return _check_run(args.folder)
+    if args.command == "grid":
+        return _grid(args, raw)
     from .experiments.config import ReproduceConfig
     from .experiments.data import DatasetUnavailableError
     from .io.manifest import prepare_run_dir

@@ -94,7 +94,8 @@ def hypotheses(table: pd.DataFrame, comparisons: pd.DataFrame | None) -> pd.Data
     """
     rows = []
     if "same_as" in table:
-        table = table[table["same_as"].fillna("") == ""]  # a coinciding network is judged once
+        same = table["same_as"]
+        table = table[same.isna() | (same.astype(str) == "")]  # a coinciding network is judged once
     for split in ("train", "test"):
         part = table[table["split"] == split].set_index("condition")
         if "Generalizing" not in part.index:

@@ -1,0 +1,59 @@
+"""The grid: cells from flags or TOML, validated first; a killed grid resumes to the same results."""
+import json
+
+import pandas as pd
+import pytest
+
+from ann2neo.experiments.grid import cell_name, grid_configs, load_grid_toml, run_grid
+from ann2neo.io.manifest import check_run
+
+SETTINGS = {"epochs": 1, "mem_epochs": 1, "conditions": ("Random", "Generalizing"),
+            "diagnostics": False, "figures": False, "progress": False, "dataset": "digits"}
+
+
+def test_grid_configs_from_toml_are_validated_before_anything_runs(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('epochs = 3\n[grid]\narchitecture = ["mlp", "cnn"]\nwidth = [64, 128]\n')
+    axes, settings = load_grid_toml(path)
+    configs = grid_configs(axes, **settings)
+    assert [cell_name(c) for c in configs] == ["mlp-w64-mnist5k-s0", "mlp-w128-mnist5k-s0", "cnn-w64-mnist5k-s0",
+                                               "cnn-w128-mnist5k-s0"]
+    assert all(c.epochs == 3 for c in configs)
+    with pytest.raises(ValueError, match="width must be >= 1, got 0"):
+        grid_configs({"width": [64, 0]})
+    with pytest.raises(ValueError, match="grid axes must be among"):
+        grid_configs({"epochs": [1, 2]})
+    with pytest.raises(ValueError, match="lists a cell twice"):
+        grid_configs({"width": [8, 8]})
+
+
+def test_killed_grid_resumes_to_the_same_results(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    import ann2neo.experiments.grid as grid
+
+    configs = grid_configs({"architecture": ["mlp", "cnn"], "width": [4]}, **SETTINGS)
+    whole = run_grid(tmp_path / "whole", configs, argv=["test"])
+    assert check_run(tmp_path / "whole").complete
+    assert list(whole["cell"].unique()) == ["mlp-w4-digits-s0", "cnn-w4-digits-s0"] and len(whole) == 8
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first(name):
+        if name == "after-cell:mlp-w4-digits-s0":
+            raise Killed
+
+    monkeypatch.setattr(grid, "_checkpoint", kill_after_first)
+    with pytest.raises(Killed):
+        run_grid(tmp_path / "resumed", configs, argv=["test"])
+    assert not check_run(tmp_path / "resumed").complete  # no grid manifest yet
+    assert check_run(tmp_path / "resumed" / "cells" / "mlp-w4-digits-s0").complete
+    first = (tmp_path / "resumed" / "cells" / "mlp-w4-digits-s0" / "manifest.json").read_text()
+    monkeypatch.undo()
+    resumed = run_grid(tmp_path / "resumed", configs, argv=["test"])
+    # the finished cell was not run again, and the numbers equal the uninterrupted grid's
+    assert (tmp_path / "resumed" / "cells" / "mlp-w4-digits-s0" / "manifest.json").read_text() == first
+    pd.testing.assert_frame_equal(resumed, whole)
+    assert check_run(tmp_path / "resumed").complete
+    cells = json.loads((tmp_path / "resumed" / "manifest.json").read_text())["files"]
+    assert {"cells/cnn-w4-digits-s0/manifest.json", "grid.csv", "grid_hypotheses.csv"} <= {f["path"] for f in cells}
