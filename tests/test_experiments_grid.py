@@ -36,15 +36,15 @@ def test_killed_grid_resumes_to_the_same_results(tmp_path, monkeypatch):
     assert check_run(tmp_path / "whole").complete
     assert list(whole["cell"].unique()) == ["mlp-w4-digits-s0", "cnn-w4-digits-s0"] and len(whole) == 8
 
-    class Killed(Exception):
+    class KilledError(Exception):
         pass
 
     def kill_after_first(name):
         if name == "after-cell:mlp-w4-digits-s0":
-            raise Killed
+            raise KilledError
 
     monkeypatch.setattr(grid, "_checkpoint", kill_after_first)
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         run_grid(tmp_path / "resumed", configs, argv=["test"])
     assert not check_run(tmp_path / "resumed").complete  # no grid manifest yet
     assert check_run(tmp_path / "resumed" / "cells" / "mlp-w4-digits-s0").complete
