@@ -8,7 +8,8 @@ from ann2neo.experiments.grid import cell_name, grid_configs, load_grid_toml, ru
 from ann2neo.io.manifest import check_run
 
 SETTINGS = {"epochs": 1, "mem_epochs": 1, "conditions": ("Random", "Generalizing"),
-            "diagnostics": False, "figures": False, "progress": False, "dataset": "digits"}
+            "diagnostics": False, "figures": False, "progress": False, "dataset": "digits",
+            "dynamics_epochs": 0}
 
 
 def test_grid_configs_from_toml_are_validated_before_anything_runs(tmp_path):

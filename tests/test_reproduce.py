@@ -15,7 +15,8 @@ from ann2neo.cli import main
 from ann2neo.io.manifest import MANIFEST, check_run, prepare_run_dir, sha256, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--dataset", "digits", "--width", "8", "--epochs", "1", "--mem-epochs", "1", "--no-progress"]
+TINY = ["--dataset", "digits", "--width", "8", "--epochs", "1", "--mem-epochs", "1", "--dynamics-epochs", "1",
+        "--dynamics-mem-epochs", "1", "--no-progress"]
 
 
 @pytest.fixture
@@ -252,7 +253,11 @@ def test_reproduce_cli_on_digits(tmp_path, capsys):
     assert status.complete and status.extra_files == []
     listed = {f["path"] for f in status.manifest["files"]}
     assert {"results.csv", "results.json", "nodes.csv", "comparisons.csv", "reproduce.log", "Random.nwb", "report.md",
-            "tables/table2.md", "figures/fig6_mf_vs_mfr.png", "figures/fig6_mf_vs_mfr.svg"} <= listed
+            "tables/table2.md", "figures/fig6_mf_vs_mfr.png", "figures/fig6_mf_vs_mfr.svg", "training_dynamics.csv",
+            "figures/fig5_mfr_during_training.png"} <= listed
+    dyn = pd.read_csv(out / "training_dynamics.csv")
+    assert list(dyn["phase"].unique()) == ["true", "shuffled"] and set(dyn["probe"]) == {"train", "test"}
+    assert len(dyn) == 2 * 2 * 5  # ceil(1,212 / 256) = 5 batches per epoch after the 10% validation split
     report = (out / "report.md").read_text()
     assert "![fig6_mf_vs_mfr](figures/fig6_mf_vs_mfr.png)" in report and "coincides with MemRetrainLast" in report
     t2 = (out / "tables" / "table2.csv").read_text().splitlines()

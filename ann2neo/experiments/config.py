@@ -99,6 +99,11 @@ class ReproduceConfig:
     learning_rate : float, default 0.1
         SGD without momentum, as the paper.
     validation_split : float, default 0.1
+    dynamics_epochs, dynamics_mem_epochs : int, default 10, 10
+        Figure 5's protocol (section 3.3.3): a fresh network trained this many
+        epochs on true labels, then on shuffled labels, with a
+        :class:`ann2neo.keras.FiringRateMonitor` at every batch
+        (paper: 10 and 100).  ``dynamics_epochs=0`` skips it.
     diagnostics : bool, default True
         Poisson-model tests and the KS comparisons of Table 2.
     figures : bool, default True
@@ -136,6 +141,11 @@ class ReproduceConfig:
     batch_size: int = field(default=256, metadata=_opt("batch size (paper: 256)"))
     learning_rate: float = field(default=0.1, metadata=_opt("SGD learning rate, no momentum (paper: 0.1)"))
     validation_split: float = field(default=0.1, metadata=_opt("validation split (paper: 0.1)"))
+    dynamics_epochs: int = field(default=10, metadata=_opt(
+        "Figure 5 protocol: epochs on true labels, with a FiringRateMonitor on 100 train and 100 test samples "
+        "(paper: 10; 0 skips the training-dynamics stage)"))
+    dynamics_mem_epochs: int = field(default=10, metadata=_opt(
+        "Figure 5 protocol: epochs on shuffled labels that follow (paper: 100)"))
     diagnostics: bool = field(default=True, metadata=_opt(
         "the Fano factor, Ljung-Box and ADF tests and the KS comparisons of paper Table 2"))
     figures: bool = field(default=True, metadata=_opt("figures (PNG, SVG) and report.md"))
@@ -154,6 +164,8 @@ class ReproduceConfig:
         set_(self, "seed", check_integer(self.seed, "seed", min_value=0, max_value=2**32 - 1))
         set_(self, "epochs", check_integer(self.epochs, "epochs", min_value=1))
         set_(self, "mem_epochs", check_integer(self.mem_epochs, "mem_epochs", min_value=1))
+        set_(self, "dynamics_epochs", check_integer(self.dynamics_epochs, "dynamics_epochs", min_value=0))
+        set_(self, "dynamics_mem_epochs", check_integer(self.dynamics_mem_epochs, "dynamics_mem_epochs", min_value=0))
         set_(self, "batch_size", check_integer(self.batch_size, "batch_size", min_value=1))
         set_(self, "learning_rate", check_real(self.learning_rate, "learning_rate", min_value=0, include_min=False))
         set_(self, "validation_split", check_real(self.validation_split, "validation_split", min_value=0,

@@ -133,7 +133,8 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join([head, sep, *body]) + "\n"
 
 
-def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, same_as=None) -> list:
+def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, same_as=None,
+                  dynamics=None) -> list:
     """Figures 2, 3 and 6 and firing-rate/Fano-factor histograms, each as PNG and SVG.
 
     A condition that coincides with an earlier one (``same_as``) is drawn once,
@@ -214,6 +215,22 @@ def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, 
         axes[0].legend(fontsize=7)
         fig.suptitle(f"{label} per node, by condition (undefined values left out)")
         save(fig, name)
+    # Figure 5: MFR (and MF) during training, true labels then shuffled labels
+    if dynamics is not None and len(dynamics):
+        fig, axes = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, layout="constrained")
+        for ax, col, label in ((axes[0], "mfr", "MFR (spikes/sample)"), (axes[1], "mf", "MF")):
+            for i, (probe, part) in enumerate(dynamics.groupby("probe", sort=False)):
+                ax.plot(part["step"], part[col], color=f"C{i}", lw=1, label=f"{probe} probe (100 samples)")
+            switch = dynamics.attrs.get("switch_step")
+            if switch is not None:
+                ax.axvline(switch + 0.5, color="k", ls="--", lw=1, label="labels shuffled")
+            for step in dynamics.attrs.get("alarms", []):
+                ax.axvline(step, color="r", ls=":", lw=1)
+            ax.set_ylabel(label)
+        axes[0].legend(fontsize=7)
+        axes[1].set_xlabel("batch (red dotted: FiringRateMonitor alarm)")
+        fig.suptitle("Figure 5: MFR during training, true labels then shuffled labels")
+        save(fig, "fig5_mfr_during_training")
     # Figure 2: cumulative counts against simulated Bernoulli processes, Generalizing (or first) test recording
     c = "Generalizing" if "Generalizing" in conditions else conditions[0]
     rec = recordings.get((c, "test", layer))

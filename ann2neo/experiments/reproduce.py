@@ -32,7 +32,8 @@ from .conditions import CONDITION_TABLE, build_model, train_conditions
 from .config import MIN_WINDOWS, ReproduceConfig, fano_window
 from .data import load_dataset
 
-__all__ = ["reproduce", "load_stage", "train_stage", "record_stage", "write_outputs", "firing_rate_comparisons",
+__all__ = ["reproduce", "load_stage", "train_stage", "dynamics_stage", "record_stage", "write_outputs",
+           "firing_rate_comparisons",
            "TABLE_COLUMNS", "TEST_COLUMNS", "DEFAULT_CONDITIONS", "OUTPUT_PATTERNS", "RunData"]
 
 #: The columns of the main table, units in the names (``accuracy`` is a fraction in [0, 1]).
@@ -46,6 +47,7 @@ TEST_COLUMNS = ("ff_fraction_significant_poisson", "ff_fraction_below_poisson", 
 DEFAULT_CONDITIONS = ReproduceConfig().conditions
 #: Files and folders a run writes (removed from ``--out`` by ``--overwrite``).
 OUTPUT_PATTERNS = (MANIFEST, "results.csv", "results.json", "comparisons.csv", "nodes.csv", "reproduce.log",
+                   "training_dynamics.csv",
                    "report.md", "*.nwb", "tables", "figures", ".tmp-*")
 #: Few windows for the window-based tests (ADF needs 20).
 FEW_WINDOWS = 20
@@ -147,6 +149,44 @@ def train_stage(config: ReproduceConfig, data: RunData) -> dict:
                             {"true": config.epochs, "shuffled": config.mem_epochs}, seed=config.seed,
                             batch_size=config.batch_size, learning_rate=config.learning_rate,
                             validation_split=config.validation_split, callbacks=callbacks)
+
+
+def dynamics_stage(config: ReproduceConfig, data: RunData):
+    """Figure 5's protocol: train a fresh network on true, then shuffled labels, monitoring MFR and MF.
+
+    Returns
+    -------
+    records : pandas.DataFrame or None
+        One row per batch and probe (``step``, ``epoch``, ``batch``, ``probe``,
+        ``mfr``, ``mf``) plus ``phase`` ("true"/"shuffled"); None when skipped.
+    alarms : list of int
+        Steps at which :class:`ann2neo.keras.FiringRateMonitor`'s rule fired.
+    """
+    if config.dynamics_epochs == 0:
+        return None, []
+    from ..keras.monitor import FiringRateMonitor
+    from .conditions import compile_model, train
+
+    model = compile_model(build_model(config.architecture, data.x_train.shape[1:], config.width, data.n_classes,
+                                      config.seed), config.learning_rate)
+    probes = {"train": data.x_train[data.orders["train"][:100]], "test": data.x_test[data.orders["test"][:100]]}
+    monitor = FiringRateMonitor(probes, layer=(config.layers or (None,))[0], alarm="warn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # alarms are reported in the table and log
+        train(model, data.x_train, data.y_train, config.dynamics_epochs, config.batch_size, config.validation_split,
+              [monitor], config.seed)
+        switch = monitor._step
+        false_alarms = list(monitor.alarms)
+        if config.dynamics_mem_epochs:
+            train(model, data.x_train, data.shuffled, config.dynamics_mem_epochs, config.batch_size,
+                  config.validation_split, [monitor], config.seed)
+    records = pd.DataFrame(monitor.records)
+    records["phase"] = np.where(records["step"] <= switch, "true", "shuffled")
+    records.attrs.update(switch_step=switch, alarms=list(monitor.alarms), alarms_before_switch=false_alarms,
+                         checks_before_switch=int(switch))
+    log.info("training dynamics: %d checks on true labels (%d alarms), switch at step %d, alarms at %s",
+             switch, len(false_alarms), switch, monitor.alarms)
+    return records, monitor.alarms
 
 
 def _chance(labels) -> float:
@@ -267,7 +307,7 @@ def _model_summary(model) -> str:
 
 
 def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings: dict, *, meta: dict,
-                  networks=None, data: RunData | None = None, argv=None) -> list:
+                  networks=None, data: RunData | None = None, argv=None, dynamics=None) -> list:
     """Write the run's files (each atomically), then the manifest last.
 
     Parameters
@@ -286,6 +326,8 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
     data : RunData, optional
     argv : list of str, optional
         Command line for ``results.json`` and the manifest.
+    dynamics : pandas.DataFrame, optional
+        From :func:`dynamics_stage`: written to ``training_dynamics.csv`` and Figure 5.
 
     Returns
     -------
@@ -342,9 +384,11 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
     for name, frame in tables.items():
         put(f"tables/{name}.csv", frame.to_csv(index=False))
         put(f"tables/{name}.md", outputs.to_markdown(frame))
+    if dynamics is not None:
+        put("training_dynamics.csv", dynamics.to_csv(index=False))
     if config.figures:
         figures = outputs.write_figures(out / "figures", table, recordings, seed=config.seed,
-                                        same_as=meta.get("coinciding_conditions"))
+                                        same_as=meta.get("coinciding_conditions"), dynamics=dynamics)
         files.extend(str(f.relative_to(out)) for f in figures)
         _checkpoint("after:figures")
         put("report.md", outputs.write_report(config, table, tables, figures, window_note=meta.get("window_note", ""),
@@ -424,6 +468,7 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
                  f" ({data.window_note})" if data.window_note else "")
         _checkpoint("loaded")
         networks = train_stage(config, data)
+        dynamics, _ = dynamics_stage(config, data)
         _checkpoint("trained")
         rows, recordings = record_stage(config, data, networks)
         table = pd.DataFrame(rows)
@@ -449,8 +494,10 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
                                      "was trained on (column labels: shuffled for memorizing conditions); "
                                      "test rows: on the true labels",
                     "seconds": round(elapsed, 1)}
+            if dynamics is not None:
+                meta["training_dynamics"] = {k: v for k, v in dynamics.attrs.items()}
             files = write_outputs(out, config, table, recordings, meta=meta, networks=networks, data=data,
-                                  argv=argv)
+                                  argv=argv, dynamics=dynamics)
             _checkpoint("before:manifest")
             logger.removeHandler(handler)
             handler.close()
