@@ -262,8 +262,12 @@ def test_reproduce_cli_on_digits(tmp_path, capsys):
     assert "![fig6_mf_vs_mfr](figures/fig6_mf_vs_mfr.png)" in report and "coincides with MemRetrainLast" in report
     t2 = (out / "tables" / "table2.csv").read_text().splitlines()
     assert t2[0] == ("condition,split,mfr_per_sample,cv_fr_pct,paper_mfr_per_sample,paper_cv_fr_pct,paper_dataset,"
-                     "our_dataset")
-    assert t2[1].startswith("Random,train,") and t2[1].endswith(",,,digits")  # the paper has no width-8 cell
+                     "our_dataset,similar_to_random,similar_to_generalizing")
+    marks = pd.read_csv(out / "tables" / "table2.csv").set_index(["condition", "split"])
+    gen_vs_random = next(r for r in ks if r["a"] == "Random/test" and r["b"] == "Generalizing/test")
+    assert marks.loc[("Generalizing", "test"), "similar_to_random"] == (not gen_vs_random["different"])
+    assert np.isnan(marks.loc[("Random", "test"), "similar_to_random"])
+    assert t2[1].startswith("Random,train,") and ",,,digits," in t2[1]  # the paper has no width-8 cell
     from ann2neo.experiments.outputs import table2
 
     frame = pd.read_csv(out / "results.csv")

@@ -59,8 +59,13 @@ def table1(table: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def table2(table: pd.DataFrame, architecture: str, width: int, dataset: str) -> pd.DataFrame:
+def table2(table: pd.DataFrame, architecture: str, width: int, dataset: str, comparisons=None) -> pd.DataFrame:
     """Paper Table 2: MFR and CV FR (%) per condition and split, the paper's MNIST values beside ours.
+
+    With ``comparisons`` (the KS tests), ``similar_to_random`` and
+    ``similar_to_generalizing`` mark the paper's similarity signs: True where
+    the Bonferroni-corrected KS test does not reject equal firing-rate
+    distributions, empty where no such comparison was made.
 
     The ``paper_*`` columns are filled for the matching architecture and width
     (MLP and CNN on MNIST); for digits or MNIST-5k they are the closest
@@ -72,8 +77,20 @@ def table2(table: pd.DataFrame, architecture: str, width: int, dataset: str) -> 
         rows.append({"condition": r.condition, "split": r.split, "mfr_per_sample": r.mfr_per_sample,
                      "cv_fr_pct": r.cv_fr_pct, "paper_mfr_per_sample": paper[0], "paper_cv_fr_pct": paper[1],
                      "paper_dataset": "MNIST" if not np.isnan(paper[0]) else "",
-                     "our_dataset": dataset})
+                     "our_dataset": dataset,
+                     **{f"similar_to_{ref.lower()}": _similar(comparisons, r.condition, ref, r.split)
+                        for ref in ("Random", "Generalizing")}})
     return pd.DataFrame(rows)
+
+
+def _similar(comparisons, condition, reference, split):
+    if comparisons is None or condition == reference:
+        return None
+    for a, b in ((condition, reference), (reference, condition)):
+        hit = comparisons[(comparisons["a"] == f"{a}/{split}") & (comparisons["b"] == f"{b}/{split}")]
+        if len(hit):
+            return bool(not hit.iloc[0]["different"])
+    return None
 
 
 def table5(table: pd.DataFrame) -> pd.DataFrame:
@@ -123,6 +140,8 @@ def hypotheses(table: pd.DataFrame, comparisons: pd.DataFrame | None) -> pd.Data
 def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     """A GitHub Markdown table (no extra dependency): NaN shown as ``–``."""
     def cell(v):
+        if v is None:
+            return "–"
         if isinstance(v, (float, np.floating)):
             return "–" if np.isnan(v) else format(v, floatfmt)
         return str(v)

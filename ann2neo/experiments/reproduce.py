@@ -379,7 +379,7 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
     from . import outputs
 
     tables = {"table1": outputs.table1(table),
-              "table2": outputs.table2(table, config.architecture, config.width, config.source),
+              "table2": outputs.table2(table, config.architecture, config.width, config.source, comparisons),
               "table5": outputs.table5(table), "hypotheses": outputs.hypotheses(table, comparisons)}
     for name, frame in tables.items():
         put(f"tables/{name}.csv", frame.to_csv(index=False))
