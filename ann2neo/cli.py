@@ -96,6 +96,9 @@ def _import_tensorflow_quietly():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _quiet_native_stderr():
         import keras  # noqa: F401  (loads TensorFlow)
+        import tensorflow as tf
+    # each condition's clone traces its own train function, by design: not worth a warning per clone
+    tf.get_logger().setLevel(logging.ERROR)
 
 
 def _print_table(table):
