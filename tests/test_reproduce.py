@@ -97,6 +97,10 @@ def test_all_silent_recording_is_flagged_loudly():
     with pytest.warns(RuntimeWarning, match="all nodes always on"):
         rows, _ = record_stage(config, data, nets)
     assert rows[1]["flags"] == "all nodes always on" and rows[1]["n_windows"] == 20
+    b_on = np.where(np.arange(5) < 2, 1.0, -1.0)  # 2 nodes always on, 3 silent
+    model.get_layer("hidden").set_weights([np.zeros_like(w), b_on.astype(b.dtype)])
+    with pytest.warns(RuntimeWarning, match=r"no node varies \(3 silent, 2 always on\)"):
+        rows, _ = record_stage(config, data, nets)
 
 
 # --- run folders: manifest last, incomplete when killed ---------------------------------------------------------

@@ -203,6 +203,8 @@ def _flags(summary, n_windows, window, *, condition_row=None):
         own.append("all nodes silent")
     elif summary.get("n_always", 0) == n_nodes:
         own.append("all nodes always on")
+    elif summary["n_silent"] + summary.get("n_always", 0) == n_nodes:
+        own.append(f"no node varies ({summary['n_silent']} silent, {summary.get('n_always', 0)} always on)")
     if condition_row:
         own.append(condition_row)
     for f in own:  # the analysis may already raise the same flag
