@@ -58,3 +58,24 @@ def test_killed_grid_resumes_to_the_same_results(tmp_path, monkeypatch):
     assert check_run(tmp_path / "resumed").complete
     cells = json.loads((tmp_path / "resumed" / "manifest.json").read_text())["files"]
     assert {"cells/cnn-w4-digits-s0/manifest.json", "grid.csv", "grid_hypotheses.csv"} <= {f["path"] for f in cells}
+
+
+def test_grid_cli_merges_toml_and_flags_and_checks_them_first(tmp_path, monkeypatch, capsys):
+    import ann2neo.experiments.grid as grid
+    from ann2neo.cli import main
+
+    seen = {}
+
+    def fake_run_grid(out, configs, overwrite=False, argv=None):
+        seen["cells"] = [cell_name(c) for c in configs]
+        seen["epochs"] = {c.epochs for c in configs}
+        return pd.DataFrame({"x": [1]})
+
+    monkeypatch.setattr(grid, "run_grid", fake_run_grid)
+    path = tmp_path / "g.toml"
+    path.write_text('epochs = 3\n[grid]\nwidth = [64, 128]\ndataset = ["digits"]\n')
+    assert main(["grid", "--config", str(path), "--out", str(tmp_path / "o"), "--width", "8", "16",
+                 "--epochs", "2"]) == 0
+    assert seen == {"cells": ["mlp-w8-digits-s0", "mlp-w16-digits-s0"], "epochs": {2}}  # flags win
+    assert main(["grid", "--out", str(tmp_path / "o"), "--width", "8", "-1"]) == 2
+    assert "width must be >= 1, got -1" in capsys.readouterr().err
