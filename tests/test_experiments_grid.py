@@ -79,3 +79,19 @@ def test_grid_cli_merges_toml_and_flags_and_checks_them_first(tmp_path, monkeypa
     assert seen == {"cells": ["mlp-w8-digits-s0", "mlp-w16-digits-s0"], "epochs": {2}}  # flags win
     assert main(["grid", "--out", str(tmp_path / "o"), "--width", "8", "-1"]) == 2
     assert "width must be >= 1, got -1" in capsys.readouterr().err
+
+
+def test_grid_figure_4_is_written_as_png_and_svg(tmp_path):
+    pytest.importorskip("matplotlib")
+    import numpy as np
+
+    from ann2neo.experiments.outputs import write_grid_figure
+
+    rows = [{"architecture": "mlp", "dataset": "digits", "width": w, "condition": c, "split": s, "same_as": "",
+             "mfr_per_sample": r, "cv_fr_pct": 50.0, "mf": 1 - r, "cv_ff_pct": 40.0}
+            for w in (64, 128) for c, r in (("Random", 0.5), ("Generalizing", 0.6), ("MemRetrainLast", 0.3))
+            for s in ("train", "test")]
+    files = write_grid_figure(tmp_path, pd.DataFrame(rows))
+    assert [f.name for f in files] == ["fig4_by_width.png", "fig4_by_width.svg"]
+    assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in files[1].read_bytes()[:2000]
+    assert np.all([f.stat().st_size > 1000 for f in files])

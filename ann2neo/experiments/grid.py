@@ -7,7 +7,8 @@ configuration is skipped; any other cell folder (missing, incomplete, another
 configuration) is run again from scratch.  So a killed grid continues where it
 stopped, and since every cell is seeded, it ends with the same results as an
 uninterrupted run.  The grid's own ``grid.csv``, ``grid_hypotheses.csv``,
-``grid.md`` and, last, ``manifest.json`` are written after the last cell.
+``grid.md``, ``figures/fig4_by_width.*`` (Figure 4) and, last, ``manifest.json``
+are written after the last cell.
 """
 from __future__ import annotations
 
@@ -136,7 +137,7 @@ def run_grid(out, configs, *, overwrite=False, argv=None) -> pd.DataFrame:
     if out.exists() and any(out.iterdir()) and not marker.exists() and not overwrite:
         raise FileExistsError(f"--out {out} is not empty and holds no grid; choose a new folder or pass --overwrite")
     if overwrite:
-        prepare_run_dir(out, True, owned=("cells", "grid.*", "grid_*", MANIFEST))
+        prepare_run_dir(out, True, owned=("cells", "figures", "grid.*", "grid_*", MANIFEST))
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)  # the grid is incomplete until its manifest is rewritten
     write_text(marker, json.dumps({"cells": [cell_name(c) for c in configs]}, indent=2))
@@ -176,6 +177,10 @@ def run_grid(out, configs, *, overwrite=False, argv=None) -> pd.DataFrame:
     write_text(out / "grid.md", "# Grid: hypotheses of section 3.2, cell by cell\n\n" + to_markdown(summary)
                + "\n" + to_markdown(hyp))
     files.append("grid.md")
+    if any(c.figures for c in configs):
+        from .outputs import write_grid_figure
+
+        files.extend(str(f.relative_to(out)) for f in write_grid_figure(out / "figures", table))
     cell_files = [f"cells/{cell_name(c)}/{MANIFEST}" for c in configs]
     write_manifest(out, files + cell_files, config={"cells": [c.to_dict() for c in configs]},
                    argv=list(sys.argv if argv is None else argv))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["PAPER_TABLE2", "table1", "table2", "table5", "hypotheses", "to_markdown", "write_figures",
-           "write_report"]
+           "write_report", "write_grid_figure"]
 
 #: Paper Table 2, MNIST rows: (architecture, width, split) -> {condition: (MFR, CV FR %)}.
 PAPER_TABLE2 = {
@@ -291,3 +291,55 @@ def write_report(config, table: pd.DataFrame, tables: dict, figures, *, window_n
         if f.suffix == ".png":
             lines += [f"![{f.stem}](figures/{f.name})", ""]
     return "\n".join(lines)
+
+
+def write_grid_figure(folder, grid: pd.DataFrame) -> list:
+    """Figure 4 over a grid: MFR, CV FR, MF, CV FF against width, Generalizing against memorizing.
+
+    Parameters
+    ----------
+    folder : Path
+    grid : pandas.DataFrame
+        ``grid.csv`` (every cell's rows with ``architecture``, ``width``, ``dataset``).
+
+    Returns
+    -------
+    list of Path
+        ``fig4_by_width.png`` and ``.svg``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io._atomic import atomic_path
+
+    test = grid[grid["split"] == "test"]
+    if "same_as" in test:
+        test = test[test["same_as"].isna() | (test["same_as"].astype(str) == "")]
+    groups = {"Random": ["Random"], "Generalizing": ["Generalizing"], "memorizing": list(_MEMORIZING)}
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), layout="constrained")
+    keys = list(dict.fromkeys(zip(test["architecture"], test["dataset"], strict=True)))
+    for ax, (col, label) in zip(axes, [("mfr_per_sample", "MFR (spikes/sample)"), ("cv_fr_pct", "CV FR (%)"),
+                                       ("mf", "MF"), ("cv_ff_pct", "CV FF (%)")], strict=True):
+        for i, (group, members) in enumerate(groups.items()):
+            for k, (arch, data) in enumerate(keys):
+                part = test[test["condition"].isin(members) & (test["architecture"] == arch)
+                            & (test["dataset"] == data)]
+                if not len(part):
+                    continue
+                ax.scatter(part["width"] * (1 + 0.04 * (i - 1)), part[col], color=f"C{i}",
+                           marker="osD^v"[k % 5], s=30, label=f"{group} ({arch}, {data})")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("width of the observed layer")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=6)
+    fig.suptitle("Figure 4: test-split statistics by width, Random / Generalizing / memorizing")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ext in ("png", "svg"):
+        with atomic_path(folder / f"fig4_by_width.{ext}") as tmp:
+            fig.savefig(tmp, format=ext, dpi=110, bbox_inches="tight")
+        written.append(folder / f"fig4_by_width.{ext}")
+    plt.close(fig)
+    return written
