@@ -51,6 +51,8 @@ _MEMORIZING = ("MemRetrainLast", "MemRandomLast", "MemRetrainAll")
 
 def table1(table: pd.DataFrame) -> pd.DataFrame:
     """Paper Table 1: accuracy (a fraction) per condition, train (on the training labels) and test (true labels)."""
+    if "layer" in table:  # accuracy does not depend on the recorded layer
+        table = table[table["layer"] == table["layer"].iloc[0]]
     t = table.pivot_table(index="condition", columns="split", values="accuracy", sort=False)
     t = t.rename(columns={"train": "train_accuracy", "test": "test_accuracy"}).reset_index()
     labels = table[table["split"] == "train"].set_index("condition")["labels"]
@@ -72,13 +74,17 @@ def table2(table: pd.DataFrame, architecture: str, width: int, dataset: str, com
     comparison the paper offers, not the same experiment (``paper_dataset`` says so).
     """
     rows = []
+    multi = "layer" in table and table["layer"].nunique() > 1
+    first = table["layer"].iloc[0] if "layer" in table else None  # the KS tests are on the first recorded layer
     for r in table.itertuples():
         paper = PAPER_TABLE2.get((architecture, width, r.split), {}).get(r.condition, (np.nan, np.nan))
-        rows.append({"condition": r.condition, "split": r.split, "mfr_per_sample": r.mfr_per_sample,
+        rows.append({"condition": r.condition, "split": r.split, **({"layer": r.layer} if multi else {}),
+                     "mfr_per_sample": r.mfr_per_sample,
                      "cv_fr_pct": r.cv_fr_pct, "paper_mfr_per_sample": paper[0], "paper_cv_fr_pct": paper[1],
                      "paper_dataset": "MNIST" if not np.isnan(paper[0]) else "",
                      "our_dataset": dataset,
-                     **{f"similar_to_{ref.lower()}": _similar(comparisons, r.condition, ref, r.split)
+                     **{f"similar_to_{ref.lower()}": (_similar(comparisons, r.condition, ref, r.split)
+                                                      if not multi or r.layer == first else None)
                         for ref in ("Random", "Generalizing")}})
     return pd.DataFrame(rows)
 
@@ -110,6 +116,8 @@ def hypotheses(table: pd.DataFrame, comparisons: pd.DataFrame | None) -> pd.Data
       test not rejected after Bonferroni).
     """
     rows = []
+    if "layer" in table:  # the hypotheses are about the observed (first recorded) layer
+        table = table[table["layer"] == table["layer"].iloc[0]]
     if "same_as" in table:
         same = table["same_as"]
         table = table[same.isna() | (same.astype(str) == "")]  # a coinciding network is judged once
