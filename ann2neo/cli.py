@@ -1,59 +1,132 @@
-"""Command-line interface: ``ann2neo reproduce``."""
+"""Command-line interface: ``ann2neo reproduce`` and ``ann2neo check-run``.
+
+The ``reproduce`` options are generated from the fields of
+:class:`ann2neo.experiments.config.ReproduceConfig`, the single source of the
+defaults and choices.  Every argument is validated (by building the
+configuration and checking ``--out``) before any data is loaded or any
+network trained.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import logging
 import os
 import sys
+import warnings
+
+_BOOL_OFF = {"diagnostics": "--no-diagnostics", "figures": "--no-figures"}
 
 
 def _parser():
     from . import __version__
-    from .experiments.conditions import CONDITIONS
+    from .experiments.grid import GRID_AXES
 
     parser = argparse.ArgumentParser(prog="ann2neo", description="Look at artificial networks the way "
                                      "neuroscientists look at neurons (arXiv:2308.00858).")
     parser.add_argument("--version", action="version", version=f"ann2neo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("reproduce", help="train Random/Generalizing/memorizing MLPs, record the last hidden "
-                         "layer, and compare MFR, CV FR, MF, CV FF (paper Table 2)")
-    rep.add_argument("--out", default="ann2neo-results", help="output folder (default: %(default)s)")
-    rep.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion_mnist", "cifar10"],
-                     help="digits is bundled with scikit-learn (no network); the others are downloaded "
-                          "by keras.datasets (default: %(default)s)")
-    rep.add_argument("--data", metavar="FILE.npz", help="local arrays x_train, y_train, x_test, y_test")
-    rep.add_argument("--width", type=int, default=128, help="hidden-layer width (default: %(default)s)")
-    rep.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    rep.add_argument("--epochs", type=int, default=60, help="Generalizing epochs (default: %(default)s)")
-    rep.add_argument("--mem-epochs", type=int, default=None,
-                     help="memorization epochs on shuffled labels (default: 4 x --epochs)")
-    rep.add_argument("--conditions", nargs="+", default=["Random", "Generalizing", "MemRetrainLast"],
-                     choices=CONDITIONS, metavar="CONDITION", help=f"from {', '.join(CONDITIONS)}")
-    rep.add_argument("--window", type=int, default=100, help="Fano-factor window in samples (default: %(default)s)")
-    rep.add_argument("--no-diagnostics", action="store_true",
-                     help="skip the Fano factor, Ljung-Box and ADF tests and the KS comparisons")
-    rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    rep = sub.add_parser("reproduce", help="train Random/Generalizing/memorizing networks, record the last hidden "
+                         "layer, and compare MFR, CV FR, MF, CV FF (paper Tables 1, 2, 5)")
+    rep.add_argument("--out", default="ann2neo-results", help="output folder, new or empty (default: %(default)s)")
+    rep.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
+    _add_config_options(rep)
+    grid = sub.add_parser("grid", help="run a grid of reproduce cells (architectures x widths x datasets x seeds); "
+                          "resumes where a killed grid stopped")
+    grid.add_argument("--config", metavar="GRID.toml", help="a [grid] table of axes; other keys are settings "
+                      "(flags given on the command line win)")
+    grid.add_argument("--out", default="ann2neo-grid", help="grid folder (default: %(default)s)")
+    grid.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    _add_config_options(grid, multi=GRID_AXES, suppress=True)
+    check = sub.add_parser("check-run", help="check that a run folder is complete (manifest and checksums)")
+    check.add_argument("folder")
     return parser
 
 
-def _print_table(table):
-    shown = table[["condition", "split", "accuracy", "mfr", "cv_fr", "mf", "cv_ff", "n_silent"]].copy()
-    shown["accuracy"] = (shown["accuracy"] * 100).round(2)
-    print("\nPer condition and split (accuracy in %, CV FR and CV FF in %; cf. arXiv:2308.00858 Tables 1, 2, 5)")
-    print(shown.rename(columns={"accuracy": "accuracy %", "mfr": "MFR", "cv_fr": "CV FR %", "mf": "MF",
-                                "cv_ff": "CV FF %", "n_silent": "silent"}).to_string(index=False, float_format="%.3f"))
-    if "ljung_box_combined_p" not in table:
+def _add_config_options(parser, multi=(), suppress=False):
+    """One option per ReproduceConfig field (``multi``: fields that take several values, for a grid)."""
+    from .experiments.config import ReproduceConfig
+
+    defaults = ReproduceConfig()
+    for f in dataclasses.fields(ReproduceConfig):
+        meta = dict(f.metadata)
+        help_text = meta.pop("help")
+        default = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        unset = {"default": argparse.SUPPRESS} if suppress else {}
+        if f.name in _BOOL_OFF:
+            parser.add_argument(_BOOL_OFF[f.name], dest=f.name, action="store_false", help=f"skip: {help_text}",
+                                **unset)
+        elif f.name == "progress":
+            group = parser.add_mutually_exclusive_group()
+            group.add_argument("--progress", dest="progress", action="store_true",
+                               default=argparse.SUPPRESS if suppress else None,
+                               help="show progress bars (default: only when stderr is a terminal)")
+            group.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars",
+                               **unset)
+        else:
+            kind = {int: int, float: float}.get(type(default), str) if default is not None else (
+                int if f.name == "window" else str)
+            shown = " ".join(default) if isinstance(default, tuple) else default
+            if f.name in multi:
+                meta["nargs"] = "+"
+            parser.add_argument(flag, dest=f.name, type=kind, default=argparse.SUPPRESS if suppress else default,
+                                help=f"{help_text} (default: {shown})" if default is not None else help_text, **meta)
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence file descriptor 2 while TensorFlow loads (its C++ start-up lines bypass Python)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
         return
-    tests = table[["condition", "split", "ff_fraction_below_poisson", "ff_fraction_significant_bernoulli",
-                   "ljung_box_combined_p", "ljung_box_fraction_significant", "adf_fraction_nonstationary"]]
-    print("\nDiagnostics (fractions of nodes; FF test of Eden & Kramer against Poisson and against the Bernoulli "
-          "null 1 - λ;\nLjung-Box p combined over nodes by Pearson's method (nodes with few spikes push it to 1) "
-          "and fraction of nodes significant;\nADF on windowed counts, NaN: too few windows)")
-    print(tests.rename(columns={"ff_fraction_below_poisson": "FF<1 vs Poisson",
-                                "ff_fraction_significant_bernoulli": "FF sig. vs Bernoulli",
-                                "ljung_box_combined_p": "Ljung-Box p", "ljung_box_fraction_significant": "LB sig.",
-                                "adf_fraction_nonstationary": "ADF non-stat."})
-          .to_string(index=False, float_format="%.3g"))
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _import_tensorflow_quietly():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _quiet_native_stderr():
+        import keras  # noqa: F401  (loads TensorFlow)
+        import tensorflow as tf
+    # each condition's clone traces its own train function, by design: not worth a warning per clone
+    tf.get_logger().setLevel(logging.ERROR)
+
+
+def _print_table(table):
+    shown = table[["condition", "split", "labels", "accuracy", "mfr_per_sample", "cv_fr_pct", "mf", "cv_ff_pct",
+                   "n_silent", "n_windows"]]
+    print(f"\nPer condition and split (accuracy a fraction; MFR in spikes/sample; CV in %; Fano window "
+          f"{table.attrs.get('window')} samples; cf. arXiv:2308.00858 Tables 1, 2, 5)")
+    if table.attrs.get("window_note"):
+        print(f"  NOTE: {table.attrs['window_note']}")
+    print(shown.to_string(index=False, float_format="%.3f"))
+    for c, same in table.attrs.get("same_as", {}).items():
+        print(f"  NOTE: {c} coincides with {same} for this architecture (same start, labels and trainable layers); "
+              f"its rows repeat {same}'s network")
+    flagged = table[table["flags"] != ""]
+    if len(flagged):
+        print("\n" + "!" * 78)
+        for r in flagged.itertuples():
+            print(f"!! FLAG {r.condition}/{r.split}/{r.layer}: {r.flags}")
+        print("!" * 78)
+    if "ljung_box_combined_p" in table:
+        cols = {"ff_fraction_below_poisson": "FF<1 vs Poisson", "ff_fraction_significant_bernoulli":
+                "FF sig. vs Bernoulli", "ljung_box_combined_p": "Ljung-Box p", "ljung_box_fraction_significant":
+                "LB sig.", "adf_fraction_nonstationary": "ADF non-stat.",
+                "adf_fraction_unit_root_not_rejected": "ADF unit root"}
+        present = [c for c in cols if c in table and table[c].notna().any()] or list(cols)[:4]
+        print("\nDiagnostics (fractions of nodes; NaN: undefined, e.g. too few windows for ADF)")
+        print(table[["condition", "split", *present]].rename(columns=cols).to_string(index=False,
+                                                                                     float_format="%.3g"))
     comparisons = table.attrs.get("comparisons")
     if comparisons is not None:
         print("\nKolmogorov-Smirnov tests of firing-rate distributions, Bonferroni over "
@@ -63,26 +136,86 @@ def _print_table(table):
               .to_string(index=False, float_format="%.3g"))
 
 
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    from .experiments.data import DatasetUnavailableError
-    from .experiments.reproduce import reproduce
+def _check_run(folder) -> int:
+    from .io.manifest import check_run
 
+    status = check_run(folder)
+    if status.complete:
+        m = status.manifest
+        print(f"{folder}: complete run ({len(m['files'])} files, seed {m.get('seed')}, "
+              f"finished {m.get('finished_utc')})")
+        return 0
+    print(f"{folder}: INCOMPLETE: " + "; ".join(status.problems))
+    return 1
+
+
+def _grid(args, raw) -> int:
+    from .experiments.data import DatasetUnavailableError
+    from .experiments.grid import GRID_AXES, grid_configs, load_grid_toml, run_grid
+
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "config", "out", "overwrite")}
     try:
-        table = reproduce(args.out, dataset=args.dataset, data=args.data, width=args.width, seed=args.seed,
-                          epochs=args.epochs, mem_epochs=args.mem_epochs, conditions=args.conditions,
-                          window=args.window, diagnostics=not args.no_diagnostics, progress=not args.no_progress)
-    except DatasetUnavailableError as err:
-        print(f"ann2neo: {err}", file=sys.stderr)
+        axes, settings = load_grid_toml(args.config) if args.config else ({}, {})
+        for k, v in given.items():
+            (axes if k in GRID_AXES else settings)[k] = v
+        configs = grid_configs(axes, **settings)
+    except (TypeError, ValueError, OSError) as err:
+        print(f"ann2neo grid: error: {err}", file=sys.stderr)
         return 2
-    except ValueError as err:
-        print(f"ann2neo: {err}", file=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
+    _import_tensorflow_quietly()
+    try:
+        table = run_grid(args.out, configs, overwrite=args.overwrite, argv=["ann2neo", *raw])
+    except (DatasetUnavailableError, TypeError, ValueError, FileExistsError, NotADirectoryError) as err:
+        print(f"ann2neo grid: error: {err}", file=sys.stderr)
+        return 2
+    print(f"\n{len(configs)} cells, {len(table)} rows: {args.out}/grid.csv, grid_hypotheses.csv, grid.md, "
+          f"cells/*/report.md; manifest.json last.")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``ann2neo`` command; returns the exit status."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(raw)
+    if args.command == "check-run":
+        return _check_run(args.folder)
+    if args.command == "grid":
+        return _grid(args, raw)
+    from .experiments.config import ReproduceConfig
+    from .experiments.data import DatasetUnavailableError
+    from .io.manifest import prepare_run_dir
+
+    settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(ReproduceConfig)}
+    try:
+        config = ReproduceConfig(**settings)
+        # --out is checked here, before any work; reproduce() prepares it again (idempotent)
+        from .experiments.reproduce import OUTPUT_PATTERNS, reproduce
+
+        prepare_run_dir(args.out, args.overwrite, owned=OUTPUT_PATTERNS)
+    except (TypeError, ValueError, FileExistsError, NotADirectoryError) as err:
+        print(f"ann2neo reproduce: error: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # flags are logged as WARNING lines and listed after the table; no second copy as Python warnings
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
+    _import_tensorflow_quietly()
+    progress = sys.stderr.isatty() if config.progress is None else config.progress
+    redirect = contextlib.nullcontext()
+    if progress:
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        redirect = logging_redirect_tqdm()
+    try:
+        with redirect:
+            table = reproduce(args.out, config, overwrite=True, argv=["ann2neo", *raw])
+    except (DatasetUnavailableError, TypeError, ValueError) as err:
+        print(f"ann2neo reproduce: error: {err}", file=sys.stderr)
         return 2
     _print_table(table)
-    extra = ", comparisons.csv" if "comparisons" in table.attrs else ""
-    print(f"\nWrote {args.out}/results.csv, results.json{extra}, reproduce.log and one NWB file per condition.")
+    print(f"\nWrote {args.out}/: results.csv, results.json, nodes.csv, comparisons.csv, reproduce.log, one NWB file "
+          f"per condition, and manifest.json last (check with: ann2neo check-run {args.out}).")
     return 0
 
 

@@ -1,39 +1,136 @@
-"""The paper's network conditions (arXiv:2308.00858 section 3.1).
+"""The paper's architectures and network conditions (arXiv:2308.00858 section 3.1).
 
-* ``Random`` — the untrained, randomly initialized network;
-* ``Generalizing`` — trained on the true labels;
-* ``MemRetrainLast`` — the Generalizing network retrained on shuffled labels,
-  all layers frozen except the last two;
-* ``MemRetrainAll`` — the Generalizing network retrained on shuffled labels, nothing frozen;
-* ``MemRandomLast`` — a random network trained on shuffled labels, all layers
-  frozen except the last two.
+:data:`CONDITION_TABLE` has one row per paper condition: where its weights
+start, which labels it is trained on and which layers train.  Everything else
+(the CLI choices, the training order, which conditions coincide for an
+architecture) is derived from it.
 
 Training as in section 3.1.2: SGD, learning rate 0.1, no momentum, batch 256,
-10% validation split.  (For the paper's one-hidden-layer MLP the "last two
-layers" are all its weight layers.)
+10% validation split.  TensorFlow/Keras are imported inside the functions.
 """
 from __future__ import annotations
 
-__all__ = ["CONDITIONS", "build_mlp", "compile_model", "train", "train_conditions"]
+import logging
+from dataclasses import dataclass
+from pathlib import Path
 
-CONDITIONS = ("Random", "Generalizing", "MemRetrainLast", "MemRandomLast", "MemRetrainAll")
+__all__ = ["Condition", "CONDITION_TABLE", "CONDITIONS", "ARCHITECTURES", "HIDDEN", "build_model", "build_mlp",
+           "compile_model", "train", "trainable_layers", "coinciding", "train_conditions"]
+
+log = logging.getLogger("ann2neo.reproduce")
+
+#: Name of the observed (last hidden) Dense layer in every architecture.
+HIDDEN = "hidden"
+ARCHITECTURES = ("mlp", "cnn", "densenet121")
 
 
-def build_mlp(input_shape, width=128, n_classes=10, seed=0):
-    """The paper's MLP: Flatten -> Dense(width, relu, name="hidden") -> Dense(n_classes, softmax)."""
+@dataclass(frozen=True)
+class Condition:
+    """One row of the paper's conditions.
+
+    Attributes
+    ----------
+    name : str
+    start : {"random", "Generalizing"}
+        Initial weights: the untrained network, or the trained Generalizing one.
+    labels : {"true", "shuffled"}
+        Training labels (shuffled: one fixed permutation of the train labels).
+    trainable : {"none", "all", "last_two"}
+        Which weight layers train (``none``: not trained at all).
+    description : str
+    """
+
+    name: str
+    start: str
+    labels: str
+    trainable: str
+    description: str
+
+
+CONDITION_TABLE = (
+    Condition("Random", "random", "true", "none", "untrained, random initialization"),
+    Condition("Generalizing", "random", "true", "all", "trained on the true labels"),
+    Condition("MemRetrainLast", "Generalizing", "shuffled", "last_two",
+              "Generalizing weights, all layers frozen but the last two, retrained on shuffled labels"),
+    Condition("MemRandomLast", "random", "shuffled", "last_two",
+              "random weights, all layers frozen but the last two, trained on shuffled labels"),
+    Condition("MemRetrainAll", "Generalizing", "shuffled", "all",
+              "Generalizing weights, nothing frozen, retrained on shuffled labels"),
+)
+CONDITIONS = tuple(c.name for c in CONDITION_TABLE)
+_BY_NAME = {c.name: c for c in CONDITION_TABLE}
+
+_DENSENET_WEIGHTS = "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def _densenet_weights():
+    """``"imagenet"`` when Keras' ImageNet DenseNet121 weights are cached locally, else None (with a message)."""
+    import os
+
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / _DENSENET_WEIGHTS
+    if cache.exists():
+        return "imagenet"
+    log.warning("DenseNet121 ImageNet weights not found at %s (no download is attempted); using weights=None, "
+                "a randomly initialized feature extractor, unlike the paper", cache)
+    return None
+
+
+def build_model(architecture, input_shape, width=128, n_classes=10, seed=0):
+    """Build one of the paper's architectures with the observed layer named ``"hidden"``.
+
+    Parameters
+    ----------
+    architecture : {"mlp", "cnn", "densenet121"}
+        ``mlp``: Flatten -> Dense(width, relu) -> Dense(n_classes, softmax).
+        ``cnn``: Conv2D(32, 3, relu) -> Flatten -> Dense(width, relu) -> Dense.
+        ``densenet121``: ``keras.applications.DenseNet121(include_top=False)``
+        (ImageNet weights when cached locally, else ``weights=None``) ->
+        Flatten -> Dense(width, relu) -> Dense.
+    input_shape : tuple of int
+        One sample's shape; 2-D images get a channel axis for cnn/densenet121.
+    width : int, default 128
+    n_classes : int, default 10
+    seed : int, default 0
+
+    Returns
+    -------
+    keras.Model
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input(shape=tuple(input_shape)),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(width, activation="relu", name="hidden"),
-        keras.layers.Dense(n_classes, activation="softmax", name="output"),
-    ], name=f"mlp{width}")
+    shape = tuple(int(s) for s in input_shape)
+    inputs = keras.Input(shape=shape)
+    x = inputs
+    if architecture in ("cnn", "densenet121") and len(shape) == 2:
+        x = keras.layers.Reshape(shape + (1,), name="channel")(x)
+        shape = shape + (1,)
+    if architecture == "mlp":
+        pass
+    elif architecture == "cnn":
+        x = keras.layers.Conv2D(32, 3, activation="relu", name="conv")(x)
+    elif architecture == "densenet121":
+        if shape[-1] != 3:
+            x = keras.layers.Concatenate(name="rgb")([x] * 3) if shape[-1] == 1 else x
+        base = keras.applications.DenseNet121(include_top=False, weights=_densenet_weights(),
+                                              input_shape=shape[:-1] + (3,))
+        base._name = "densenet121"
+        x = base(x)
+    else:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}; got {architecture!r}")
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(width, activation="relu", name=HIDDEN)(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="output")(x)
+    return keras.Model(inputs, outputs, name=f"{architecture}{width}")
+
+
+def build_mlp(input_shape, width=128, n_classes=10, seed=0):
+    """The paper's MLP (``build_model("mlp", ...)``)."""
+    return build_model("mlp", input_shape, width, n_classes, seed)
 
 
 def compile_model(model, learning_rate=0.1):
-    """Compile with the paper's optimizer: SGD(lr=0.1, momentum=0)."""
+    """Compile with the paper's optimizer: SGD(lr=0.1, momentum=0), sparse categorical cross-entropy."""
     import keras
 
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.0),
@@ -41,27 +138,75 @@ def compile_model(model, learning_rate=0.1):
     return model
 
 
-def _freeze_all_but_last_two(model):
-    weighted = [layer for layer in model.layers if layer.weights]
+def _weighted(model):
+    """Layers with weights, nested models (DenseNet) counted as their own weighted layers."""
+    out = []
     for layer in model.layers:
-        layer.trainable = layer in weighted[-2:]
+        if hasattr(layer, "layers") and layer.layers:
+            out.extend(sub for sub in layer.layers if sub.weights)
+        elif layer.weights:
+            out.append(layer)
+    return out
 
 
-def train(model, x, y, epochs, batch_size=256, validation_split=0.1, progress=None, seed=0):
-    """Fit with the paper's settings; returns the Keras History."""
+def trainable_layers(model, trainable):
+    """Names of the weight layers that train under ``trainable`` ("none", "all", "last_two")."""
+    weighted = [layer.name for layer in _weighted(model)]
+    return {"none": [], "all": weighted, "last_two": weighted[-2:]}[trainable]
+
+
+def _set_trainable(model, trainable):
+    names = set(trainable_layers(model, trainable))
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            layer.trainable = True
+            for sub in layer.layers:
+                sub.trainable = sub.name in names
+        else:
+            layer.trainable = layer.name in names
+
+
+def coinciding(model, conditions=CONDITIONS):
+    """Conditions that are the same network for this architecture.
+
+    Two conditions coincide when they start from the same weights, train on
+    the same labels and train the same layers, e.g. MemRetrainLast and
+    MemRetrainAll for the one-hidden-layer MLP, whose "last two layers" are
+    all its weight layers.
+
+    Returns
+    -------
+    dict of str to str
+        ``{condition: the earlier condition it coincides with}``.
+    """
+    seen, same = {}, {}
+    for name in conditions:
+        c = _BY_NAME[name]
+        key = (c.start, c.labels, tuple(trainable_layers(model, c.trainable)) if c.trainable != "none" else ())
+        if key in seen:
+            same[name] = seen[key]
+        else:
+            seen[key] = name
+    return same
+
+
+def train(model, x, y, epochs, batch_size=256, validation_split=0.1, callbacks=(), seed=0):
+    """Fit with the paper's settings (shuffled batches, no verbose output); returns the Keras History."""
     import keras
 
     keras.utils.set_random_seed(seed)
-    callbacks = [progress] if progress is not None else []
     return model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=validation_split,
-                     shuffle=True, verbose=0, callbacks=callbacks)
+                     shuffle=True, verbose=0, callbacks=list(callbacks))
 
 
-def train_conditions(conditions, base, x_train, y_train, shuffled_labels, epochs, seed=0, progress=None):
+def train_conditions(conditions, base, x_train, y_train, shuffled_labels, epochs, *, seed=0, batch_size=256,
+                     learning_rate=0.1, validation_split=0.1, callbacks=None):
     """Build the networks of the requested conditions from the untrained ``base`` model.
 
-    The Generalizing network is trained once and shared by the conditions that
-    start from it (MemRetrainLast, MemRetrainAll).
+    Conditions are trained in :data:`CONDITION_TABLE` order; the Generalizing
+    network is trained once and shared by the conditions that start from it,
+    and a condition that coincides with an earlier one (:func:`coinciding`)
+    reuses that network instead of training a copy.
 
     Parameters
     ----------
@@ -74,15 +219,18 @@ def train_conditions(conditions, base, x_train, y_train, shuffled_labels, epochs
     shuffled_labels : ndarray
         A fixed permutation of ``y_train`` used by all memorizing conditions.
     epochs : dict
-        ``{"Generalizing": n, "memorize": m}``.
-    seed : int
-    progress : callable, optional
-        ``progress(description, epochs)`` returning a Keras callback.
+        ``{"true": n, "shuffled": m}``: epochs on the true and on the shuffled labels.
+    seed, batch_size, learning_rate, validation_split
+        Training settings (paper: 256, 0.1, 0.1).
+    callbacks : callable, optional
+        ``callbacks(condition, epochs)`` returning a list of Keras callbacks.
 
     Returns
     -------
-    dict of str to (keras.Model, ndarray)
-        For each condition, the network and the training labels it was fitted to.
+    dict of str to dict
+        For each condition: ``model``, ``labels`` (the training labels),
+        ``label_kind`` ("true"/"shuffled"), ``history`` (dict of lists, or
+        None when untrained), ``same_as`` (the condition it coincides with, or None).
 
     Raises
     ------
@@ -91,32 +239,37 @@ def train_conditions(conditions, base, x_train, y_train, shuffled_labels, epochs
     """
     import keras
 
-    unknown = [c for c in conditions if c not in CONDITIONS]
+    unknown = [c for c in conditions if c not in _BY_NAME]
     if unknown:
         raise ValueError(f"unknown condition(s) {unknown}; choose from {CONDITIONS}")
+    same = coinciding(base, conditions)
 
-    def clone(model, freeze=False):
+    def clone(model, trainable):
         copy = keras.models.clone_model(model)
         copy.set_weights(model.get_weights())
-        if freeze:
-            _freeze_all_but_last_two(copy)
-        return compile_model(copy)
+        _set_trainable(copy, trainable)
+        return compile_model(copy, learning_rate)
 
-    def fit(model, labels, name, n):
-        train(model, x_train, labels, n, progress=progress(name, n) if progress else None, seed=seed)
-        return model
+    def fit(c, model):
+        labels = y_train if c.labels == "true" else shuffled_labels
+        n = epochs[c.labels]
+        extra = callbacks(c.name, n) if callbacks else []
+        history = train(model, x_train, labels, n, batch_size, validation_split, extra, seed)
+        return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
-    networks = {}
-    generalizing = None
-    if any(c in conditions for c in ("Generalizing", "MemRetrainLast", "MemRetrainAll")):
-        generalizing = fit(clone(base), y_train, "Generalizing", epochs["Generalizing"])
-    for condition in conditions:
-        if condition == "Random":
-            networks[condition] = (clone(base), y_train)
-        elif condition == "Generalizing":
-            networks[condition] = (generalizing, y_train)
-        else:
-            start = base if condition == "MemRandomLast" else generalizing
-            model = clone(start, freeze=condition != "MemRetrainAll")
-            networks[condition] = (fit(model, shuffled_labels, condition, epochs["memorize"]), shuffled_labels)
-    return networks
+    built = {}
+    need_generalizing = any(_BY_NAME[c].start == "Generalizing" for c in conditions)
+    order = [c for c in CONDITIONS if c in conditions or (c == "Generalizing" and need_generalizing)]
+    for name in order:
+        c = _BY_NAME[name]
+        if name in same:
+            built[name] = {**built[same[name]], "same_as": same[name]}
+            log.info("%s coincides with %s for %s (same start, labels and trainable layers): not trained again",
+                     name, same[name], base.name)
+            continue
+        start = base if c.start == "random" else built["Generalizing"]["model"]
+        model = clone(start, c.trainable if c.trainable != "none" else "all")
+        history = fit(c, model) if c.trainable != "none" else None
+        built[name] = {"model": model, "labels": y_train if c.labels == "true" else shuffled_labels,
+                       "label_kind": c.labels, "history": history, "same_as": None}
+    return {name: built[name] for name in conditions}

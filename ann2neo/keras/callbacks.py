@@ -1,11 +1,11 @@
-"""Keras callbacks."""
+"""Keras callbacks (Keras/TensorFlow imported on use)."""
 from __future__ import annotations
 
 __all__ = ["TqdmProgress"]
 
 
-def TqdmProgress(description: str, epochs: int, **tqdm_kwargs):
-    """A Keras callback showing a tqdm bar over epochs with loss and accuracy.
+def TqdmProgress(description: str, epochs: int, **tqdm_kwargs):  # noqa: N802 (kept for compatibility)
+    """A progress bar over epochs: ``tqdm.keras.TqdmCallback`` (a real ``keras.callbacks.Callback``).
 
     Parameters
     ----------
@@ -14,25 +14,13 @@ def TqdmProgress(description: str, epochs: int, **tqdm_kwargs):
     epochs : int
         Total number of epochs.
     **tqdm_kwargs
-        Passed to ``tqdm.auto.tqdm``.
+        Passed to tqdm (e.g. ``leave=False``).
 
     Returns
     -------
-    keras.callbacks.Callback
+    tqdm.keras.TqdmCallback
+        Epoch bar only (``verbose=0``), showing the logged loss and accuracy.
     """
-    import keras
-    from tqdm.auto import tqdm
+    from tqdm.keras import TqdmCallback
 
-    class _Progress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.bar = tqdm(total=epochs, desc=f"training {description}", unit="epoch", **tqdm_kwargs)
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "accuracy")})
-            self.bar.update(1)
-
-        def on_train_end(self, logs=None):
-            self.bar.close()
-
-    return _Progress()
+    return TqdmCallback(epochs=epochs, verbose=0, desc=f"training {description}", **tqdm_kwargs)

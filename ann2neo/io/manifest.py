@@ -1,0 +1,209 @@
+"""Self-describing run folders: a manifest written last, and the check that reads it.
+
+A run folder is *complete* only when ``manifest.json`` exists, says
+``"complete": true`` and every file it lists is present with the SHA-256 it
+records.  The manifest is written atomically after every other file, so a run
+killed at any point leaves a folder without a manifest — marked incomplete —
+never a folder whose manifest describes files of another run.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import platform
+import shutil
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from ._atomic import write_text
+
+__all__ = ["MANIFEST", "RunStatus", "prepare_run_dir", "write_manifest", "check_run", "sha256", "package_versions"]
+
+MANIFEST = "manifest.json"
+#: Distributions whose versions a manifest records (found with importlib.metadata; nothing is imported).
+PACKAGES = ("ann2neo", "numpy", "scipy", "pandas", "neo", "elephant", "quantities", "statsmodels", "keras",
+            "tensorflow", "scikit-learn", "mlxtend", "pynwb", "hdmf", "matplotlib")
+
+
+def sha256(path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict:
+    """Python and installed package versions (``None`` for a package that is not installed)."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def prepare_run_dir(out, overwrite: bool = False, owned=()) -> Path:
+    """Check an output folder before any work starts, and empty it of an earlier run when allowed.
+
+    Parameters
+    ----------
+    out : str or Path
+        Folder to create or reuse.
+    overwrite : bool, default False
+        Allow a non-empty folder.  The earlier run's manifest is deleted first
+        (so the folder is marked incomplete from that moment), then the files
+        it lists and the files matching ``owned``; other files are kept.
+    owned : sequence of str
+        Glob patterns of files and folders this kind of run writes (removed on
+        overwrite even when an older run left no manifest).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``out`` (or a parent) is an existing file.
+    FileExistsError
+        If ``out`` is a non-empty folder and ``overwrite`` is False.
+    """
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            raise NotADirectoryError(f"--out {out}: {p} is a file, not a folder")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"--out {out} is not empty; choose a new folder or pass --overwrite "
+                                  f"(overwrite=True) to replace the run in it")
+        manifest = out / MANIFEST
+        listed = []
+        if manifest.exists():
+            try:
+                listed = [f["path"] for f in json.loads(manifest.read_text()).get("files", [])]
+            except (ValueError, KeyError, TypeError):
+                listed = []
+            manifest.unlink()
+        targets = {out / p for p in listed} | {p for pattern in owned for p in out.glob(pattern)}
+        for target in sorted(targets, key=lambda p: len(p.parts), reverse=True):
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_manifest(out, files, *, config=None, argv=None, extra=None) -> Path:
+    """Write ``manifest.json`` last: configuration, command line, versions, files with checksums.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder.
+    files : iterable of str or Path
+        The run's files (relative to ``out`` or absolute inside it).
+    config : dict, optional
+        The run's configuration (with its seed).
+    argv : list of str, optional
+        The command line; default ``sys.argv``.
+    extra : dict, optional
+        More JSON values to record.
+
+    Returns
+    -------
+    Path
+        The manifest's path.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a listed file does not exist.
+    """
+    out = Path(out)
+    entries = []
+    for f in files:
+        path = Path(f)
+        rel = path.relative_to(out) if path.is_absolute() else path
+        full = out / rel
+        entries.append({"path": rel.as_posix(), "bytes": full.stat().st_size, "sha256": sha256(full)})
+    manifest = {
+        "format": "ann2neo-run/1",
+        "complete": True,
+        "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command_line": list(sys.argv if argv is None else argv),
+        "config": config or {},
+        "versions": package_versions(),
+        **(extra or {}),
+        "files": sorted(entries, key=lambda e: e["path"]),
+    }
+    path = out / MANIFEST
+    write_text(path, json.dumps(manifest, indent=2, allow_nan=False))
+    return path
+
+
+@dataclass
+class RunStatus:
+    """What :func:`check_run` found.
+
+    Attributes
+    ----------
+    complete : bool
+        A manifest exists and every file it lists matches its checksum.
+    problems : list of str
+        Why the folder is incomplete (empty when complete).
+    extra_files : list of str
+        Files in the folder the manifest does not list (not a problem in itself).
+    manifest : dict or None
+    """
+
+    complete: bool
+    problems: list = field(default_factory=list)
+    extra_files: list = field(default_factory=list)
+    manifest: dict | None = None
+
+
+def check_run(out) -> RunStatus:
+    """Check that a run folder is complete: manifest present and every listed file intact.
+
+    Parameters
+    ----------
+    out : str or Path
+
+    Returns
+    -------
+    RunStatus
+
+    Examples
+    --------
+    >>> check_run("no-such-folder").complete
+    False
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return RunStatus(False, [f"{out} is not a folder"])
+    path = out / MANIFEST
+    if not path.exists():
+        return RunStatus(False, [f"no {MANIFEST}: the run did not finish (incomplete folder)"])
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["files"]
+    except (ValueError, KeyError, TypeError) as err:
+        return RunStatus(False, [f"{MANIFEST} is unreadable: {err}"])
+    problems = [] if manifest.get("complete") is True else [f"{MANIFEST} does not say complete"]
+    for entry in files:
+        f = out / entry["path"]
+        if not f.exists():
+            problems.append(f"{entry['path']} is missing")
+        elif sha256(f) != entry["sha256"]:
+            problems.append(f"{entry['path']} has changed since the run (checksum differs)")
+    listed = {e["path"] for e in files} | {MANIFEST}
+    extra = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                   if p.is_file() and p.relative_to(out).as_posix() not in listed)
+    return RunStatus(not problems, problems, extra, manifest)
