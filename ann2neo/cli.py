@@ -1,4 +1,4 @@
-"""Command-line interface: ``ann2neo reproduce`` and ``ann2neo check-run``.
+"""Command-line interface: ``ann2neo reproduce``, ``grid``, ``analyze``, ``compare`` and ``check-run``.
 
 The ``reproduce`` options are generated from the fields of
 :class:`ann2neo.experiments.config.ReproduceConfig`, the single source of the
@@ -41,7 +41,70 @@ def _parser():
     _add_config_options(grid, multi=GRID_AXES, suppress=True)
     check = sub.add_parser("check-run", help="check that a run folder is complete (manifest and checksums)")
     check.add_argument("folder")
+    ana = sub.add_parser("analyze", help="statistics of every recording in a file (.npy, ann2neo NWB/NIX, .zarr, "
+                         ".mat, any NWB or Neo file of real neurons): CSV, JSON, PNG")
+    ana.add_argument("file")
+    ana.add_argument("--out", default="ann2neo-analysis", help="output folder, new or empty (default: %(default)s)")
+    ana.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
+    ana.add_argument("--window", default=None, help="Fano window: samples for ANN recordings (default 100), a "
+                     "time such as 100ms for recorded neurons (default 100ms)")
+    ana.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
+    ana.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
+    ana.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
+                     help="skip the Fano factor, Ljung-Box and ADF tests")
+    ana.add_argument("--no-figures", dest="figures", action="store_false", help="write no PNG figures")
+    cmp_ = sub.add_parser("compare", help="an ANN recording next to recorded neurons (rates, CV, LV, Fano factor "
+                          "against the window, KS): CSV, JSON, PNG")
+    cmp_.add_argument("ann", help="ANN recording: .npy, ann2neo NWB/NIX or .zarr")
+    cmp_.add_argument("real", help="recorded neurons: .mat, NWB, or any file Neo reads")
+    cmp_.add_argument("--sample-duration", required=True, help="how long one sample is taken to last, e.g. 1ms "
+                      "(an explicit modelling choice: it sets the Hz scale of ANN rates)")
+    cmp_.add_argument("--recording", default=None, help="which recording of the ANN file (segment or layer; "
+                      "default the last, e.g. the test split)")
+    cmp_.add_argument("--window", type=int, default=100, help="ANN Fano window in samples (default: %(default)s)")
+    cmp_.add_argument("--real-window", default="100ms", help="recorded Fano window (default: %(default)s)")
+    cmp_.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
+    cmp_.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
+    cmp_.add_argument("--out", default="ann2neo-comparison", help="output folder (default: %(default)s)")
+    cmp_.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
     return parser
+
+
+def _files_command(args, raw) -> int:
+    """``ann2neo analyze`` and ``ann2neo compare``."""
+    import quantities as pq
+
+    from .core.units import UnitError
+    from .experiments.files import analyze_file, compare_files, parse_duration
+    from .io.nwb import FileFormatError
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        bin_width = parse_duration(args.bin_width) if args.bin_width else None
+        if bin_width is not None and not isinstance(bin_width, pq.Quantity):
+            raise ValueError("--bin-width must be a time, e.g. 1ms")
+        if args.command == "analyze":
+            table = analyze_file(args.file, args.out, window=args.window, diagnostics=args.diagnostics,
+                                 overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
+                                 figures=args.figures, argv=["ann2neo", *raw])
+            shown = [c for c in ("recording", "time", "n_nodes", "rate_unit", "mfr", "mf", "mean_dispersion",
+                                 "mean_cv_dispersion", "mean_lv_dispersion", "n_windows", "flags") if c in table]
+            print(table[shown].to_string(index=False, float_format="%.4g"))
+        else:
+            result = compare_files(args.ann, args.real, args.out, sample_duration=args.sample_duration,
+                                   ann_recording=args.recording, window=args.window, real_window=args.real_window,
+                                   overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
+                                   argv=["ann2neo", *raw])
+            print(result.summary.to_string(index=False, float_format="%.4g"))
+            print()
+            print(result.ks.to_string(index=False, float_format="%.3g"))
+            print("\n".join(result.notes))
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, FileFormatError, UnitError, TypeError,
+            ValueError) as err:
+        print(f"ann2neo {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    print(f"\nWrote {args.out}/ (CSV, JSON, PNG; manifest.json last).")
+    return 0
 
 
 def _add_config_options(parser, multi=(), suppress=False):
@@ -183,6 +246,8 @@ def main(argv=None) -> int:
         return _check_run(args.folder)
     if args.command == "grid":
         return _grid(args, raw)
+    if args.command in ("analyze", "compare"):
+        return _files_command(args, raw)
     from .experiments.config import ReproduceConfig
     from .experiments.data import DatasetUnavailableError
     from .io.manifest import prepare_run_dir

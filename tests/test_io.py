@@ -397,8 +397,9 @@ def test_reproduce_files_are_inspector_clean_and_read_back(tmp_path):
     from ann2neo.cli import main
 
     out = tmp_path / "out"
-    assert main(["reproduce", "--out", str(out), "--epochs", "1", "--mem-epochs", "1", "--width", "16",
-                 "--no-progress", "--no-diagnostics"]) == 0
+    assert main(["reproduce", "--out", str(out), "--dataset", "digits", "--epochs", "1", "--mem-epochs", "1",
+                 "--width", "16", "--conditions", "Random", "Generalizing", "MemRetrainLast", "--dynamics-epochs",
+                 "0", "--no-figures", "--no-progress", "--no-diagnostics"]) == 0
     files = sorted(out.glob("*.nwb"))
     assert [p.stem for p in files] == ["Generalizing", "MemRetrainLast", "Random"]
     for path in files:

@@ -1,0 +1,65 @@
+"""ann2neo analyze FILE and ann2neo compare ANN REAL: tables, JSON, figures, manifest."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import quantities as pq
+
+import ann2neo
+from ann2neo.cli import main
+from ann2neo.experiments.files import parse_duration
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_neurons"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
+
+
+@pytest.fixture
+def ann_npy(tmp_path):
+    m = np.random.default_rng(0).random((3000, 12)) < 0.3
+    np.save(tmp_path / "ann.npy", m)
+    return tmp_path / "ann.npy", m
+
+
+def test_parse_duration():
+    assert parse_duration("100") == 100 and parse_duration("100 samples") == 100
+    assert parse_duration("50ms") == 50 * pq.ms and parse_duration("0.1 s") == 0.1 * pq.s
+    for bad in ("ten", "1.5", "5 parsecs", "-3ms"):
+        with pytest.raises(ValueError, match="duration|whole number|positive"):
+            parse_duration(bad)
+
+
+def test_analyze_a_spike_matrix_file(ann_npy, tmp_path, capsys):
+    path, m = ann_npy
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "--out", str(out), "--window", "50"]) == 0
+    summary = json.loads((out / "results.json").read_text())["recordings"]["ann"]
+    assert summary["mfr"] == pytest.approx(m.mean(), rel=1e-12) and summary["n_windows"] == 60
+    nodes = np.genfromtxt(out / "nodes_ann.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    np.testing.assert_allclose(nodes["fano_factor"], ann2neo.fano_factor(m, 50), rtol=1e-12)
+    assert (out / "summary_ann.png").stat().st_size > 5000 and (out / "manifest.json").exists()
+    assert main(["check-run", str(out)]) == 0
+    # a second run into the same folder is refused, nothing lost
+    before = (out / "results.json").read_text()
+    assert main(["analyze", str(path), "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err and (out / "results.json").read_text() == before
+    assert main(["analyze", str(path), "--out", str(tmp_path / "o2"), "--window", "100ms"]) == 2
+    assert "in samples" in capsys.readouterr().err
+
+
+@needs_data
+def test_analyze_and_compare_real_recordings(ann_npy, tmp_path):
+    path, m = ann_npy
+    out = tmp_path / "stn"
+    assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--out", str(out)]) == 0
+    rec = json.loads((out / "results.json").read_text())["recordings"]["units"]
+    assert rec["rate_unit"] == "Hz" and rec["mfr"] == pytest.approx((58.66 + 35.26) / 2, abs=0.01)
+    cmp_out = tmp_path / "cmp"
+    assert main(["compare", str(path), str(DATA / "all_unit.mat"), "--sample-duration", "1ms",
+                 "--out", str(cmp_out)]) == 0
+    meta = json.loads((cmp_out / "comparison.json").read_text())
+    assert meta["binning"]["n_spikes"] == 35_112 and meta["binning"]["n_lost"] == 20
+    assert {r["quantity"] for r in meta["ks"]} >= {"cv_isi", "cv_dispersion", "lv_dispersion"}
+    assert (cmp_out / "comparison.png").stat().st_size > 20_000
+    assert main(["compare", str(path), str(DATA / "all_unit.mat"), "--sample-duration", "1",
+                 "--out", str(tmp_path / "c2")]) == 2
