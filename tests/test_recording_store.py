@@ -201,3 +201,50 @@ def test_killed_recording_leaves_no_store_that_reads_complete(tmp_path):
     assert partial.parent == tmp_path and partial.name.startswith(".tmp-run.zarr-")
     with pytest.raises(ValueError, match="incomplete"):
         read_store(partial)
+
+
+_STRATEGY_SCRIPT = textwrap.dedent("""
+    import numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, ann2neo
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert strategy.num_replicas_in_sync == 2
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6, 6)), keras.layers.Flatten(),
+                                  keras.layers.Dense(19, activation="relu", name="h"), keras.layers.Dense(3)])
+    x = np.random.default_rng(0).normal(size=(203, 6, 6)).astype("float32")   # last batch of 11: uneven split
+    ref = ann2neo.record(model, x, batch_size=64, threshold=0.05)["h"]
+    direct = keras.Model(model.inputs, model.get_layer("h").output).predict(x, verbose=0)
+    np.testing.assert_array_equal(ref, direct > 0.05)
+    for pack in (False, True):
+        got = ann2neo.record(model, x, batch_size=64, threshold=0.05, strategy=strategy, pack=pack)["h"]
+        np.testing.assert_array_equal(got, ref)
+    x[130] = np.nan
+    try:
+        ann2neo.record(model, x, batch_size=64, strategy=strategy)
+    except ValueError as err:
+        assert "130" in str(err), err
+    else:
+        raise SystemExit("NaN not reported")
+    print("OK")
+""")
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_over_two_devices_records_the_same_spikes():
+    pytest.importorskip("tensorflow")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow")
+    proc = subprocess.run([sys.executable, "-c", _STRATEGY_SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
+
+
+def test_strategy_is_checked():
+    keras = pytest.importorskip("keras")
+    import ann2neo
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="h"), keras.layers.Dense(1)])
+    with pytest.raises(TypeError, match="tf.distribute.Strategy"):
+        ann2neo.record(model, np.zeros((4, 3), "float32"), strategy="mirrored")

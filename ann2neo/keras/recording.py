@@ -264,6 +264,49 @@ def _make_post(threshold, n_checked, pack):
     return post
 
 
+def _check_strategy(strategy, backend):
+    if strategy is None:
+        return
+    if backend != "tensorflow":
+        raise ValueError(f"strategy= is a tf.distribute strategy for the tensorflow backend; the {backend} backend "
+                         f"distributes through its own means (e.g. jax.sharding)")
+    if not (hasattr(strategy, "run") and hasattr(strategy, "num_replicas_in_sync")):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy (e.g. MirroredStrategy()), got "
+                        f"{type(strategy).__name__}")
+
+
+def _compile_distributed(tap, post, strategy):
+    """The step of a ``tf.distribute`` strategy: each batch split in order over the replicas.
+
+    Replica ``i`` gets the ``i``-th contiguous slice of the batch (slices differ
+    by at most one sample), thresholds (and packs) on its own device, and the
+    replicas' results are concatenated in replica order, so sample ``k`` stays
+    time step ``k``.
+    """
+    import tensorflow as tf
+
+    @tf.function
+    def run(values):
+        return strategy.run(lambda inputs: post(tap(inputs[0] if len(inputs) == 1 else list(inputs),
+                                                    training=False)), args=(values,))
+
+    def step(*inputs):
+        n = int(inputs[0].shape[0])
+        bounds = np.linspace(0, n, strategy.num_replicas_in_sync + 1).round().astype(int)
+
+        def value_fn(context):
+            i = context.replica_id_in_sync_group
+            return tuple(tf.convert_to_tensor(x[bounds[i]:bounds[i + 1]]) for x in inputs)
+
+        results = strategy.experimental_local_results(
+            run(strategy.experimental_distribute_values_from_function(value_fn)))
+        bad = None if results[0][0] is None else tf.concat([r[0] for r in results], axis=0)
+        spikes = [tf.concat([r[1][j] for r in results], axis=0) for j in range(len(results[0][1]))]
+        return bad, spikes
+
+    return step
+
+
 def _compile(tap, post, input_specs):
     """Compile ``batch -> post(tap(batch))`` with the active backend; return a host-side step."""
     keras = _keras()
@@ -310,7 +353,7 @@ def _compile(tap, post, input_specs):
 
 # ---------------------------------------------------------------- the recorder
 def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False, *, out=None,
-           overwrite=False, check_finite=True, pack=None, chunk_samples=None):
+           overwrite=False, check_finite=True, pack=None, chunk_samples=None, strategy=None):
     """Run a Keras model over a dataset and record layers' spikes.
 
     Each layer's activations are thresholded inside the function compiled by
@@ -363,6 +406,14 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     chunk_samples : int, optional
         Samples per Zarr chunk with ``out``; default about 4 MiB of packed
         spikes per chunk.
+    strategy : tf.distribute.Strategy, optional
+        TensorFlow backend, several devices: e.g. ``tf.distribute.MirroredStrategy()``
+        over all visible GPUs, with the model built or loaded under
+        ``strategy.scope()``.  Each batch is split in order over the replicas,
+        each replica thresholds (and packs) its slice on its own device, and
+        the results are concatenated in replica order (sample ``k`` stays time
+        step ``k``); use a ``batch_size`` that is a multiple of
+        ``strategy.num_replicas_in_sync``.
 
     Returns
     -------
@@ -451,11 +502,14 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
     # Compiled steps are cached per model, like Keras' own predict function, so that a second
     # record() of the same layers does not trace (TensorFlow) or compile (XLA on JAX) again.
-    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold, bool(pack))
+    _check_strategy(strategy, keras.backend.backend())
+    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold, bool(pack), id(strategy))
     cache = _STEPS.setdefault(model, {})
     if key not in cache:
         tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
-        cache[key] = _compile(tap, _make_post(threshold, len(checked), bool(pack)), input_specs)
+        post = _make_post(threshold, len(checked), bool(pack))
+        cache[key] = _compile(tap, post, input_specs) if strategy is None else \
+            _compile_distributed(tap, post, strategy)
     step = cache[key]
     layer_shapes = [tuple(int(d) for d in t.shape[1:]) for t in recorded]
     n_nodes = [int(np.prod(s)) for s in layer_shapes]
