@@ -166,9 +166,12 @@ def _import_tensorflow_quietly():
 
 def _print_table(table):
     shown = table[["condition", "split", "labels", "accuracy", "mfr_per_sample", "cv_fr_pct", "mf", "cv_ff_pct",
-                   "n_silent", "n_windows"]]
+                   "mf_bernoulli", "mean_dispersion", "mean_dispersion_se", "n_silent", "n_windows"]].rename(
+        columns={"mf_bernoulli": "MF null", "mean_dispersion": "F/null", "mean_dispersion_se": "± se"})
     print(f"\nPer condition and split (accuracy a fraction; MFR in spikes/sample; CV in %; Fano window "
-          f"{table.attrs.get('window')} samples; cf. arXiv:2308.00858 Tables 1, 2, 5)")
+          f"{table.attrs.get('window')} samples; cf. arXiv:2308.00858 Tables 1, 2, 5).\nMF null: the mean Fano "
+          f"factor of independent spiking at each node's spike count and this many windows (exact); F/null: "
+          f"the mean of each node's F over it, 1 under the null, with its standard error")
     if table.attrs.get("window_note"):
         print(f"  NOTE: {table.attrs['window_note']}")
     print(shown.to_string(index=False, float_format="%.3f"))
@@ -184,8 +187,8 @@ def _print_table(table):
     if "ljung_box_combined_p" in table:
         cols = {"ff_fraction_below_poisson": "FF<1 vs Poisson", "ff_fraction_significant_bernoulli":
                 "FF sig. vs Bernoulli", "ljung_box_combined_p": "Ljung-Box p", "ljung_box_fraction_significant":
-                "LB sig.", "adf_fraction_nonstationary": "ADF non-stat.",
-                "adf_fraction_unit_root_not_rejected": "ADF unit root"}
+                "LB sig.", "ljung_box_fraction_significant_bh": "LB sig. BH", "ljung_box_n_excluded":
+                "LB excl.", "adf_fraction_unit_root_not_rejected": "ADF unit root not rej."}
         present = [c for c in cols if c in table and table[c].notna().any()] or list(cols)[:4]
         print("\nDiagnostics (fractions of nodes; NaN: undefined, e.g. too few windows for ADF)")
         print(table[["condition", "split", *present]].rename(columns=cols).to_string(index=False,

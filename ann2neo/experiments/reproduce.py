@@ -43,7 +43,8 @@ TABLE_COLUMNS = ("condition", "split", "layer", "labels", "accuracy", "mfr_per_s
 #: ``tests.get`` so a renamed key gives NaN, not a crash.
 TEST_COLUMNS = ("ff_fraction_significant_poisson", "ff_fraction_below_poisson", "ff_fraction_significant_bernoulli",
                 "ff_fraction_below_bernoulli", "ljung_box_combined_p", "ljung_box_fraction_significant",
-                "adf_fraction_nonstationary", "adf_fraction_unit_root_not_rejected")
+                "ljung_box_fraction_significant_bh", "ljung_box_n_tested", "ljung_box_n_excluded",
+                "adf_fraction_unit_root_not_rejected")
 DEFAULT_CONDITIONS = ReproduceConfig().conditions
 #: Files and folders a run writes (removed from ``--out`` by ``--overwrite``).
 OUTPUT_PATTERNS = (MANIFEST, "results.csv", "results.json", "comparisons.csv", "nodes.csv", "reproduce.log",
@@ -254,7 +255,10 @@ def record_stage(config: ReproduceConfig, data: RunData, networks: dict):
                        "same_as": net["same_as"] or "", "n_samples": result.n_samples, "n_nodes": s["n_nodes"],
                        "n_silent": s["n_silent"], "n_always": s.get("n_always", 0),
                        "mf_bernoulli": s["mf_bernoulli"], "mean_dispersion": s["mean_dispersion"],
-                       "mean_cv_dispersion": s["mean_cv_dispersion"]}
+                       "mean_dispersion_se": s["mean_dispersion_se"], "mean_cv_dispersion": s["mean_cv_dispersion"],
+                       "mean_cv_dispersion_se": s["mean_cv_dispersion_se"],
+                       "mean_lv_dispersion": s["mean_lv_dispersion"],
+                       "mean_lv_dispersion_se": s["mean_lv_dispersion_se"]}
                 if config.diagnostics:
                     row.update({key: result.tests.get(key, float("nan")) for key in TEST_COLUMNS})
                 rows.append(row)
