@@ -33,6 +33,7 @@ from ..core.units import check_sample_units, sample
 from ..core.validation import check_real
 from . import _json
 from ._atomic import atomic_path
+from ._recordings import _same
 from .nwb import FileFormatError
 
 __all__ = ["write_nix", "read_nix"]
@@ -126,17 +127,6 @@ def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
     with atomic_path(path, overwrite=overwrite) as tmp:
         with neo.NixIO(str(tmp), mode="ow") as io:
             io.write_block(out)
-
-
-def _same(a, b):
-    if a is b:
-        return True
-    try:
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            return type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
-        return type(a) is type(b) and bool(a == b)
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _in_samples(block) -> bool:
