@@ -156,20 +156,6 @@ def _summary_figure(name, data, nodes, png):
     plt.close(fig)
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, pq.Quantity):
-        return f"{float(value.magnitude)} {value.dimensionality.string}"
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, variables=None, bin_width=None,
                  figures=True, argv=None) -> pd.DataFrame:
     """Analyse every recording in a file; write tables, a JSON summary, figures and a manifest.
@@ -210,7 +196,7 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
 
     from ..analysis.report import analyze
     from ..analysis.statistics import SmallSampleWarning, is_chunked
-    from ..io.manifest import prepare_run_dir, write_manifest
+    from ..io.manifest import jsonable, prepare_run_dir, write_manifest
 
     if isinstance(window, str):
         window = parse_duration(window)
@@ -229,7 +215,7 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
         row = {"recording": name, "time": "physical" if result.n_samples is None else "samples", **result.to_dict(),
                "warnings": "; ".join(str(c.message) for c in caught)}
         rows.append(row)
-        results[str(name)] = _jsonable(row)
+        results[str(name)] = jsonable(row)
         if figures and not is_chunked(data):
             png = out / f"summary_{safe}.png"
             _summary_figure(str(name), data, result.nodes, png)
@@ -239,7 +225,7 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
     write_text(out / "results.json", json.dumps({"file": str(path), "recordings": results}, indent=2,
                                                 allow_nan=False))
     written += [out / "summary.csv", out / "results.json"]
-    write_manifest(out, written, config={"file": str(path), "window": _jsonable(window),
+    write_manifest(out, written, config={"file": str(path), "window": jsonable(window),
                                          "diagnostics": diagnostics}, argv=argv)
     return table
 
@@ -281,7 +267,7 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
         For a ``sample_duration`` that is not a time.
     """
     from ..analysis.compare import compare
-    from ..io.manifest import prepare_run_dir, write_manifest
+    from ..io.manifest import jsonable, prepare_run_dir, write_manifest
     from ..plotting import plot_comparison
 
     if isinstance(sample_duration, str):
@@ -306,9 +292,9 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     for name, text in files.items():
         write_text(out / name, text)
     meta = {"ann_file": str(ann_path), "ann_recording": str(ann_recording), "real_file": str(real_path),
-            "sample_duration": _jsonable(sample_duration), "binning": result.binning, "notes": result.notes,
+            "sample_duration": jsonable(sample_duration), "binning": result.binning, "notes": result.notes,
             "summary": result.summary.to_dict(orient="records"), "ks": result.ks.to_dict(orient="records")}
-    write_text(out / "comparison.json", json.dumps(_jsonable(meta), indent=2, allow_nan=False))
+    write_text(out / "comparison.json", json.dumps(jsonable(meta), indent=2, allow_nan=False))
     fig = plot_comparison(result, ann=ann, real=real)
     with atomic_path(out / "comparison.png", overwrite=True) as tmp:
         fig.savefig(tmp, format="png", dpi=90)

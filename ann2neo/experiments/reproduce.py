@@ -27,7 +27,7 @@ from ..analysis.diagnostics import compare_firing_rates
 from ..analysis.report import analyze
 from ..core.conversion import to_block, to_segment
 from ..io._atomic import write_text
-from ..io.manifest import MANIFEST, package_versions, prepare_run_dir, write_manifest
+from ..io.manifest import MANIFEST, jsonable, package_versions, prepare_run_dir, write_manifest
 from .conditions import CONDITION_TABLE, build_model, train_conditions
 from .config import MIN_WINDOWS, ReproduceConfig, fano_window
 from .data import load_dataset
@@ -59,19 +59,6 @@ def _checkpoint(name):
     """Test hook: ``ANN2NEO_KILL_AT=<name>`` kills this process with SIGKILL here (simulates a crash)."""
     if os.environ.get("ANN2NEO_KILL_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _jsonable(value):
-    """Plain JSON values: numpy scalars to Python, NaN/Inf to None (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 @dataclass
@@ -402,7 +389,7 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
     results = {**meta, "config": config.to_dict(), "command_line": list(sys.argv if argv is None else argv),
                "versions": package_versions(), "rows": table.to_dict(orient="records"),
                "ks_comparisons": [] if comparisons is None else comparisons.to_dict(orient="records")}
-    put("results.json", json.dumps(_jsonable(results), indent=2, allow_nan=False))
+    put("results.json", json.dumps(jsonable(results), indent=2, allow_nan=False))
     return files
 
 

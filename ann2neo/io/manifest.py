@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from ._atomic import write_text
 
 __all__ = ["MANIFEST", "RunStatus", "prepare_run_dir", "write_manifest", "check_run", "sha256", "package_versions"]
@@ -26,6 +28,26 @@ MANIFEST = "manifest.json"
 #: Distributions whose versions a manifest records (found with importlib.metadata; nothing is imported).
 PACKAGES = ("ann2neo", "numpy", "scipy", "pandas", "neo", "elephant", "quantities", "statsmodels", "keras",
             "tensorflow", "scikit-learn", "mlxtend", "pynwb", "hdmf", "matplotlib")
+
+
+def jsonable(value):
+    """Plain JSON values for a run folder's JSON files.
+
+    numpy scalars become Python numbers, NaN/Inf become None (JSON has no
+    NaN), tuples become lists, and a ``quantities`` quantity becomes a string
+    with its unit (``"50.0 ms"``); dicts and lists are converted recursively.
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "dimensionality") and np.ndim(value) == 0:  # a scalar quantities.Quantity
+        return f"{float(value.magnitude)} {value.dimensionality.string}"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def sha256(path) -> str:
