@@ -214,31 +214,47 @@ class Recording:
             raise TypeError("give the spikes either binned (an array (n_trials, n_units, n_bins)) or as spike_times "
                             "(per trial, per unit, an array of times), not both or neither")
         if binned is not None:
-            arr = np.asarray(binned)
-            if arr.ndim != 3:
-                raise ValueError(f"binned must have shape (n_trials, n_units, n_bins), got {arr.shape}")
-            if arr.dtype != bool:
-                if arr.dtype.kind not in "iu":
-                    raise TypeError(f"binned must hold bool or integer spike counts, got dtype {arr.dtype}")
-                if arr.dtype.kind == "i" and arr.size and arr.min() < 0:
-                    raise ValueError("binned spike counts must not be negative")
-            if bin_width is None:
-                raise TypeError("binned spikes need bin_width (e.g. 1 * pq.ms, or 1 for one sample)")
-            self.bin_width = _in_unit(bin_width, self.time_unit, "bin_width")
-            if not self.bin_width > 0:
-                raise ValueError(f"bin_width must be positive, got {bin_width}")
-            n_trials, n_units, _ = arr.shape
-            self._binned, self._times = arr, None
+            n_trials, n_units = self._set_binned(binned, bin_width)
         else:
-            times = [list(trial) for trial in spike_times]
-            n_trials = len(times)
-            n_units = len(times[0]) if n_trials else 0
-            if any(len(trial) != n_units for trial in times):
-                raise ValueError("spike_times must give every trial the same units "
-                                 f"(got {sorted({len(t) for t in times})} units per trial)")
-            self._times = [[self._checked_times(t, k, u) for u, t in enumerate(trial)] for k, trial in
-                           enumerate(times)]
-            self._binned, self.bin_width = None, None
+            n_trials, n_units = self._set_times(spike_times)
+        self._set_extent(t_start, t_stop, n_trials)
+        self._set_units(units, n_units)
+        self.trials = _table(trials, n_trials, "trials table")
+        if condition is not None and condition not in self.trials:
+            raise ValueError(f"condition {condition!r} is not a column of the trials table "
+                             f"(columns: {list(self.trials.columns)})")
+        self.condition = condition
+        self.annotations = dict(annotations or {})
+
+    def _set_binned(self, binned, bin_width):
+        arr = np.asarray(binned)
+        if arr.ndim != 3:
+            raise ValueError(f"binned must have shape (n_trials, n_units, n_bins), got {arr.shape}")
+        if arr.dtype != bool:
+            if arr.dtype.kind not in "iu":
+                raise TypeError(f"binned must hold bool or integer spike counts, got dtype {arr.dtype}")
+            if arr.dtype.kind == "i" and arr.size and arr.min() < 0:
+                raise ValueError("binned spike counts must not be negative")
+        if bin_width is None:
+            raise TypeError("binned spikes need bin_width (e.g. 1 * pq.ms, or 1 for one sample)")
+        self.bin_width = _in_unit(bin_width, self.time_unit, "bin_width")
+        if not self.bin_width > 0:
+            raise ValueError(f"bin_width must be positive, got {bin_width}")
+        self._binned, self._times = arr, None
+        return arr.shape[0], arr.shape[1]
+
+    def _set_times(self, spike_times):
+        times = [list(trial) for trial in spike_times]
+        n_trials = len(times)
+        n_units = len(times[0]) if n_trials else 0
+        if any(len(trial) != n_units for trial in times):
+            raise ValueError("spike_times must give every trial the same units "
+                             f"(got {sorted({len(t) for t in times})} units per trial)")
+        self._times = [[self._checked_times(t, k, u) for u, t in enumerate(trial)] for k, trial in enumerate(times)]
+        self._binned, self.bin_width = None, None
+        return n_trials, n_units
+
+    def _set_extent(self, t_start, t_stop, n_trials):
         self.t_start = _per_trial(t_start, n_trials, self.time_unit, "t_start")
         self.t_stop = _per_trial(t_stop, n_trials, self.time_unit, "t_stop")
         if self.t_start is None or self.t_stop is None:
@@ -252,12 +268,14 @@ class Recording:
             if not np.allclose(widths, n_bins, rtol=1e-9, atol=1e-9):
                 raise ValueError(f"{n_bins} bins of {self.bin_width} {self.unit_name} do not tile the trials "
                                  f"(t_stop - t_start = {(self.t_stop - self.t_start)[:3]} ...)")
-        else:
-            for k, trial in enumerate(self._times):
-                for u, t in enumerate(trial):
-                    if t.size and (t[0] < self.t_start[k] or t[-1] > self.t_stop[k]):
-                        raise ValueError(f"trial {k}, unit {u}: spikes outside the trial's "
-                                         f"[{self.t_start[k]}, {self.t_stop[k]}] {self.unit_name}")
+            return
+        for k, trial in enumerate(self._times):
+            for u, t in enumerate(trial):
+                if t.size and (t[0] < self.t_start[k] or t[-1] > self.t_stop[k]):
+                    raise ValueError(f"trial {k}, unit {u}: spikes outside the trial's "
+                                     f"[{self.t_start[k]}, {self.t_stop[k]}] {self.unit_name}")
+
+    def _set_units(self, units, n_units):
         self.units = _table(units, n_units, "units table")
         if "name" not in self.units:
             self.units.insert(0, "name", [f"unit {i}" for i in range(n_units)])
@@ -268,12 +286,6 @@ class Recording:
         if "obs_intervals" in self.units:
             self.units["obs_intervals"] = [self._checked_intervals(v, i) for i, v in
                                            enumerate(self.units["obs_intervals"])]
-        self.trials = _table(trials, n_trials, "trials table")
-        if condition is not None and condition not in self.trials:
-            raise ValueError(f"condition {condition!r} is not a column of the trials table "
-                             f"(columns: {list(self.trials.columns)})")
-        self.condition = condition
-        self.annotations = dict(annotations or {})
 
     # -- validation helpers -------------------------------------------------------------------------------------
     def _checked_times(self, times, k, u):
