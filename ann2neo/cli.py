@@ -115,7 +115,8 @@ def _add_config_options(parser, multi=(), suppress=False):
     for f in dataclasses.fields(ReproduceConfig):
         meta = dict(f.metadata)
         help_text = meta.pop("help")
-        default = getattr(defaults, f.name)
+        # the field's own default (dataset: None, so that --data alone is not taken for --data with --dataset)
+        default = f.default if f.default is not dataclasses.MISSING else getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
         unset = {"default": argparse.SUPPRESS} if suppress else {}
         if f.name in _BOOL_OFF:

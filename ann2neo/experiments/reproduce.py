@@ -202,7 +202,7 @@ def near_chance(accuracy: float, chance: float) -> bool:
     return accuracy < chance + min(chance, (1.0 - chance) / 2)
 
 
-def criterion_flag(condition: str, split: str, label_kind: str, trained: bool, accuracy: float,
+def criterion_flag(condition: str, split: str, trained_on: str, trained: bool, accuracy: float,
                    chance: float) -> str:
     """The flag of a condition that fails its own criterion on this row ("" when it meets it or has none).
 
@@ -211,6 +211,22 @@ def criterion_flag(condition: str, split: str, label_kind: str, trained: bool, a
     conditions) must beat chance on its shuffled training labels; the
     untrained Random network has no criterion.
 
+    Parameters
+    ----------
+    condition : str
+    split : {"train", "test"}
+        The row's split.
+    trained_on : {"true", "shuffled"}
+        The labels the condition's network was trained on.
+    trained : bool
+        False for an untrained network (Random).
+    accuracy, chance : float
+        The row's accuracy and the majority-class fraction of its labels.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> criterion_flag("Generalizing", "test", "true", True, 0.099, 0.101)
@@ -218,10 +234,10 @@ def criterion_flag(condition: str, split: str, label_kind: str, trained: bool, a
     """
     if not trained or not near_chance(accuracy, chance):
         return ""
-    if split == "test" and label_kind == "true":
+    if split == "test" and trained_on == "true":
         return (f"{condition} near chance (test accuracy {accuracy:.3f}, chance {chance:.3f}): it did not learn; "
                 f"train longer or check the data")
-    if split == "train" and label_kind == "shuffled":
+    if split == "train" and trained_on == "shuffled":
         return f"memorization near chance (train accuracy {accuracy:.3f} on shuffled labels, chance {chance:.3f})"
     return ""
 
@@ -269,7 +285,7 @@ def record_stage(config: ReproduceConfig, data: RunData, networks: dict):
             order = data.orders[split]
             _, accuracy = model.evaluate(x, labels, batch_size=config.batch_size, verbose=0)
             label_kind = net["label_kind"] if split == "train" else "true"
-            memo = criterion_flag(condition, split, label_kind, net["history"] is not None, accuracy,
+            memo = criterion_flag(condition, split, net["label_kind"], net["history"] is not None, accuracy,
                                   chance) or None
             spikes_by_layer = record(model, x[order], layers=list(config.layers) if config.layers else None,
                                      batch_size=config.batch_size, progress=progress)
