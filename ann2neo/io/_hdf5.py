@@ -45,33 +45,44 @@ def check_self_contained(path) -> None:
 
     from .nwb import FileFormatError
 
-    def refuse(name, what):
-        raise FileFormatError(f"{str(path)!r}: /{name} is {what}; ann2neo reads data only from the file itself, "
-                              "so the file is refused. Copy the data into the file (e.g. h5py's "
-                              "Group.copy) or open it with h5py/pynwb yourself")
-
     try:
         f = h5py.File(Path(path), "r")
     except Exception as exc:  # noqa: BLE001 - h5py raises OSError, RuntimeError, ...
         raise FileFormatError(f"{str(path)!r} is not an HDF5 file: {type(exc).__name__}: {exc}") from exc
     with f:
-        groups, datasets = [("", f)], []
+        try:
+            found = _foreign_objects(f)
+        except Exception as exc:  # noqa: BLE001 - a damaged file fails the walk with RuntimeError, KeyError, ...
+            raise FileFormatError(f"{str(path)!r} cannot be read (damaged or truncated HDF5): "
+                                  f"{type(exc).__name__}: {exc}") from exc
+    if found:
+        name, what = found
+        raise FileFormatError(f"{str(path)!r}: /{name} is {what}; ann2neo reads data only from the file itself, "
+                              "so the file is refused. Copy the data into the file (e.g. h5py's Group.copy) or "
+                              "open it with h5py/pynwb yourself")
 
-        def collect(name, obj):
-            (groups if isinstance(obj, h5py.Group) else datasets).append((name, obj))
 
-        f.visititems(collect)
-        for gname, group in groups:
-            for name in group:
-                link = group.get(name, getlink=True)
-                if isinstance(link, h5py.ExternalLink):
-                    full = f"{gname}/{name}".lstrip("/")
-                    refuse(full, f"an HDF5 external link to {link.filename}:{link.path}")
-        for name, dset in datasets:
-            if not isinstance(dset, h5py.Dataset):
-                continue
-            if dset.is_virtual:
-                sources = sorted({m.file_name for m in dset.virtual_sources()})
-                refuse(name, f"a virtual dataset mapped from {', '.join(sources)}")
-            if dset.external:
-                refuse(name, f"a dataset whose data are stored in {', '.join(e[0] for e in dset.external)}")
+def _foreign_objects(f):
+    """``(name, what)`` of the first object stored outside the file, or None."""
+    import h5py
+
+    groups, datasets = [("", f)], []
+
+    def collect(name, obj):
+        (groups if isinstance(obj, h5py.Group) else datasets).append((name, obj))
+
+    f.visititems(collect)
+    for gname, group in groups:
+        for name in group:
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                return f"{gname}/{name}".lstrip("/"), f"an HDF5 external link to {link.filename}:{link.path}"
+    for name, dset in datasets:
+        if not isinstance(dset, h5py.Dataset):
+            continue
+        if dset.is_virtual:
+            sources = sorted({m.file_name for m in dset.virtual_sources()})
+            return name, f"a virtual dataset mapped from {', '.join(sources)}"
+        if dset.external:
+            return name, f"a dataset whose data are stored in {', '.join(str(e[0]) for e in dset.external)}"
+    return None
