@@ -301,20 +301,20 @@ def test_pynapple_reads_per_split_numbers(tmp_path, rng):
 
 def test_nix_round_trip_and_read_dispatch(tmp_path, block):
     pytest.importorskip("nixio")
-    from ann2neo.io.formats import read
+    from ann2neo.io.formats import read_block
     from ann2neo.io.nix import write_nix
 
     write_nix(tmp_path / "r.nix", block)
     write_nwb(tmp_path / "r.nwb", block)
     for name in ("r.nix", "r.nwb"):
-        back = read(tmp_path / name)
+        back = read_block(tmp_path / name)
         assert_blocks_equal(block, back)
         assert [g.name for g in back.groups] == [g.name for g in block.groups] and len(block.groups) == 12
     with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
         write_nix(tmp_path / "r.nix", block)
     (tmp_path / "x.txt").write_text("hello")
     with pytest.raises(FileFormatError, match="x.txt"):
-        read(tmp_path / "x.txt")
+        read_block(tmp_path / "x.txt")
 
 
 _PLAIN_NEO = """
@@ -522,14 +522,16 @@ def test_bad_annotation_leaves_the_given_nwbfile_untouched(tmp_path, rng):
 
 def test_read_nix_written_directly_by_neo_in_samples(tmp_path, rng):
     pytest.importorskip("nixio")
-    from ann2neo.io.formats import read
+    from ann2neo.io.formats import read_block
 
     block = ann2neo.to_block([ann2neo.to_segment(ann2neo.binarize(rng.normal(size=(30, 4)), layer="h"), name=n)
                               for n in ("train", "test")], model="m")  # NixIO itself cannot store None values
 
     with neo.NixIO(str(tmp_path / "old.nix"), mode="ow") as io:  # how ann2neo 0.1.0 documented NIX export
         io.write_block(block)
-    back = read(tmp_path / "old.nix")
+    back = read_block(tmp_path / "old.nix")
+    recs = ann2neo.read_all(tmp_path / "old.nix")
+    assert list(recs) == ["train", "test"] and recs["test"].n_trials == 30
     for s0, s1 in zip(block.segments, back.segments, strict=True):
         np.testing.assert_array_equal(ann2neo.from_spiketrains(s1.spiketrains),
                                       ann2neo.from_spiketrains(s0.spiketrains))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read", "read_all", "write", "file_format", "FORMATS", "read_npy", "read_zarr"]
+__all__ = ["read", "read_all", "write", "file_format", "FORMATS", "read_npy", "read_zarr", "read_block"]
 
 
 def _reader(module, name):
@@ -279,6 +279,43 @@ def read(path, *, name=None, variables=None, bin_width=None, t_start=None, t_sto
         raise ValueError(f"{str(path)!r} holds {len(recs)} recordings ({', '.join(map(str, recs))}); pick one with "
                          "name=... (or read them all with ann2neo.read_all)")
     return next(iter(recs.values()))
+
+
+def read_block(path):
+    """An NWB or NIX file written by ann2neo as the :class:`neo.Block` written (the lower-level view).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    neo.Block
+        Segment and train names, annotations (``labels``, ...) exactly as
+        written, trains in samples (:func:`ann2neo.io.nwb.read_nwb`,
+        :func:`ann2neo.io.nix.read_nix`).
+
+    Raises
+    ------
+    ann2neo.io.nwb.FileFormatError
+        For other files.
+
+    Examples
+    --------
+    >>> block = read_block("Generalizing.nwb")   # doctest: +SKIP
+    """
+    fmt = file_format(path)
+    if fmt == "nwb":
+        from .nwb import read_nwb
+
+        return read_nwb(path)
+    if fmt == "nix":
+        from .nix import read_nix
+
+        return read_nix(path)
+    from .nwb import FileFormatError
+
+    raise FileFormatError(f"{str(path)!r} is not an NWB or NIX file written by ann2neo; read it with ann2neo.read")
 
 
 #: Writers by format name.

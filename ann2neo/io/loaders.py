@@ -324,7 +324,7 @@ def _unit_of_t(path, t_name, t, width, unit):
     if width is None:
         return None, None
     ratio = width / step
-    for q, text in _NAMED_UNITS:
+    for q, _ in _NAMED_UNITS:
         if np.isclose(ratio, float(q.rescale(pq.s).magnitude), rtol=1e-6):
             return float(q.rescale(pq.s).magnitude), width
     raise ValueError(f"{str(path)!r}: cannot tell the unit of {t_name!r}: its step {step:g} against a bin width "

@@ -31,7 +31,6 @@ import pandas as pd
 import quantities as pq
 
 from ..core.units import check_sample_units, sample
-from ..core.validation import check_real
 from . import _json
 from ._atomic import atomic_path
 from ._recordings import _same, ann_payload, ann_recording, split_recordings
@@ -80,8 +79,9 @@ def write_nix(path, data, *, sample_duration=None, sampling_rate=None, subject=N
         The time one input sample stands for in the file.
     sampling_rate : float, optional
         Deprecated: ``1 / sample_duration`` in Hz.
-    subject, experimenter, institution, keywords, session_description, experiment_description, model_description, identifier, session_start_time
-        As :func:`write_nwb`; kept as annotations of the (first) block when given (a subject as text).
+    subject, experimenter, institution, keywords, session_description, experiment_description
+        As :func:`write_nwb`; these and ``model_description``, ``identifier``,
+        ``session_start_time`` are kept as annotations of the (first) block when given (a subject as text).
     nwbfile : None
         NWB only; refused.
     compression : None

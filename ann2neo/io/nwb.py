@@ -424,7 +424,8 @@ def _default_duration(value):
     return 1 * pq.ms if value is None else value
 
 
-def write_nwb(path, data, *, sample_duration=None, sampling_rate=None, subject=None, experimenter=None, institution=None, keywords=None,
+def write_nwb(path, data, *, sample_duration=None, sampling_rate=None, subject=None, experimenter=None,
+              institution=None, keywords=None,
               session_description=None, experiment_description=None, model_description=None, identifier=None,
               session_start_time=None, nwbfile=None, compression="gzip", overwrite=False) -> None:
     """Write recordings to an NWB file, atomically and without loss.
@@ -434,8 +435,10 @@ def write_nwb(path, data, *, sample_duration=None, sampling_rate=None, subject=N
     path : str or Path
         Target ``.nwb`` file.  Missing parent folders are created; a path that
         is a directory is refused.
-    data : neo.Block, neo.Segment, or mapping of str to SpikeMatrix
-        The recordings.  Spike trains must be in :data:`ann2neo.sample` with
+    data : Recording, mapping of str to Recording, neo.Block, neo.Segment, or mapping of str to SpikeMatrix
+        The recordings.  Recordings of network layers (samples) are written as
+        below; Recordings of neurons (physical time) as a Units table and a
+        trials table (:mod:`ann2neo.io.nwb_units`).  Spike trains must be in :data:`ann2neo.sample` with
         spike times on the integer grid.  A ``{segment name: spike matrix}``
         mapping (bool, shape (n_samples, n_nodes)) is written straight from the
         matrices, without building Neo objects (fastest for large recordings);
@@ -448,9 +451,13 @@ def write_nwb(path, data, *, sample_duration=None, sampling_rate=None, subject=N
         annotations (``model``, ``seed``, ``dataset``, ``condition``, ...), and
         per train ``layer``, ``node``, ``layer_shape``, ``threshold``, name and
         other annotations.
-    sampling_rate : float, default 1000.0
-        Nominal samples per second (Hz): sample k of a segment with offset o is
-        written at (o + k + 0.5) / sampling_rate s; see the module notes.
+    sample_duration : pq.Quantity, default 1 ms
+        The time one input sample stands for in the file (the one concept
+        ``compare`` uses too): sample k of a segment with offset o is written
+        at (o + k + 0.5) * sample_duration; see the module notes.  Not used for
+        recordings of neurons (already in seconds).
+    sampling_rate : float, optional
+        Deprecated alias: ``1 / sample_duration`` in Hz.
     subject : pynwb.file.Subject or dict, optional
         Default: a synthetic-construct subject built from the block annotations.
     experimenter, institution : str, optional
@@ -534,6 +541,11 @@ def write_nwb(path, data, *, sample_duration=None, sampling_rate=None, subject=N
             subject = Subject(**subject)
         elif subject is None and kind != "physical":
             subject = _default_subject(block_ann, start)
+        elif subject is None:
+            import warnings
+
+            warnings.warn("writing neurons without subject=: NWB (and nwbinspector) need the subject (subject_id, "
+                          "species, sex, age); ann2neo does not invent one", UserWarning, stacklevel=2)
         nwbfile = NWBFile(
             session_description=session_description or convention, identifier=identifier or str(uuid.uuid4()),
             session_start_time=start,
@@ -557,8 +569,9 @@ def _open_error(path, exc):
 def _read_tables(path):
     """Read the arrays of an ann2neo NWB file; every hdmf/h5py failure becomes FileFormatError."""
     path = Path(path)
+    opener = open_nwb(path)  # FileNotFoundError, IsADirectoryError as they are
     try:
-        with open_nwb(path) as nwbfile:
+        with opener as nwbfile:
             units, epochs = nwbfile.units, nwbfile.epochs
             legacy = {"node", "layer", "segment", "threshold", "sampling_rate"}
             if units is not None and legacy <= set(units.colnames) and "ann2neo" not in nwbfile.processing:
