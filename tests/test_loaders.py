@@ -11,6 +11,8 @@ import scipy.io
 import ann2neo
 from ann2neo.io.loaders import AmbiguousVariablesError
 
+SUBJECT = {"subject_id": "s1", "species": "Rattus norvegicus", "sex": "U", "age": "P90D/"}
+
 
 def _rates(rec):
     return rec.trial_counts() / rec.observed_duration()
@@ -63,15 +65,15 @@ def test_hippocampal_units_need_t_stop_and_keep_every_spike(real_neurons):
 @pytest.mark.parametrize("fmt", ["nwb", "nix"])
 @pytest.mark.parametrize("file, kwargs", [
     ("10_spikes-1.mat", {"bin_width": 1 * pq.ms}),
-    ("spikes-LFP-1.mat", {"bin_width": 1 * pq.ms}),
+    pytest.param("spikes-LFP-1.mat", {"bin_width": 1 * pq.ms}, marks=pytest.mark.slow),  # NixIO: 36 s, 100 segments
     ("spikes-1.mat", {}),
     ("all_unit.mat", {"t_stop": 1000 * pq.s}),
 ])
 def test_read_write_read_is_exact_for_every_real_recording(real_neurons, tmp_path, file, kwargs, fmt):
-    if fmt == "nix" and file in ("10_spikes-1.mat", "spikes-LFP-1.mat"):
-        pytest.importorskip("nixio")  # Neo's NixIO takes 15-35 s for 50-100 segments
     rec = ann2neo.read(real_neurons / file, **kwargs)
-    ann2neo.write(tmp_path / f"r.{fmt}", rec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)      # no subject / resolution given: not the point here
+        ann2neo.write(tmp_path / f"r.{fmt}", rec)
     back = ann2neo.read(tmp_path / f"r.{fmt}")
     assert back.equals(rec) and back.units["name"].tolist() == rec.units["name"].tolist()
     assert back.is_binned == rec.is_binned and back.condition == rec.condition
@@ -91,22 +93,39 @@ def test_ann_recording_with_labels_round_trips_in_nwb_and_nix(tmp_path, rng):
                                                                                            "hidden#2"]
 
 
-def test_written_stn_file_is_nwbinspector_clean(real_neurons, tmp_path):
+REAL = [("10_spikes-1.mat", {"bin_width": 1 * pq.ms}), ("spikes-LFP-1.mat", {"bin_width": 1 * pq.ms}),
+        ("spikes-1.mat", {}), ("all_unit.mat", {"t_stop": 1000 * pq.s})]
+
+
+@pytest.mark.parametrize("file, kwargs", REAL)
+def test_real_recordings_written_back_are_nwbinspector_clean(real_neurons, tmp_path, file, kwargs):
     from nwbinspector import inspect_nwbfile
 
-    rec = ann2neo.read(real_neurons / "10_spikes-1.mat", bin_width=1 * pq.ms)
-    ann2neo.write_nwb(tmp_path / "stn.nwb", rec, subject={"subject_id": "STN patient", "species": "Homo sapiens",
-                                                          "sex": "U", "age": "P18Y/"})
+    rec = ann2neo.read(real_neurons / file, **kwargs)
+    if file == "all_unit.mat":
+        with pytest.warns(UserWarning, match="resolution of these spike times is unknown"):
+            ann2neo.write_nwb(tmp_path / "x.nwb", rec, subject=SUBJECT)
+        rec.annotations["resolution"] = 40e-6            # every spike time is a multiple of 40 us (data README)
+    ann2neo.write_nwb(tmp_path / "r.nwb", rec, subject=SUBJECT)
     bad = [f"{m.importance.name}: {m.check_function_name}: {m.message}"
-           for m in inspect_nwbfile(nwbfile_path=str(tmp_path / "stn.nwb"))
+           for m in inspect_nwbfile(nwbfile_path=str(tmp_path / "r.nwb"))
            if m.importance.name in ("CRITICAL", "ERROR", "BEST_PRACTICE_VIOLATION")]
     assert bad == []
+    assert ann2neo.read(tmp_path / "r.nwb").equals(rec)
+
+
+def test_written_stn_file_is_plain_nwb(real_neurons, tmp_path):
     import pynwb
 
-    with pynwb.NWBHDF5IO(str(tmp_path / "stn.nwb"), "r") as io:   # plain NWB: trials laid out, directions kept
+    rec = ann2neo.read(real_neurons / "10_spikes-1.mat", bin_width=1 * pq.ms)
+    with pytest.warns(UserWarning, match="without subject="):
+        ann2neo.write_nwb(tmp_path / "stn.nwb", rec)
+    with pynwb.NWBHDF5IO(str(tmp_path / "stn.nwb"), "r") as io:   # trials laid out one after another, directions kept
         f = io.read()
         assert len(f.trials) == 50 and f.trials["direction"][:].tolist()[:3] == rec.conditions()[:3].tolist()
+        assert f.trials["start_time"][:2].tolist() == [0.0, 2.0] and f.trials["time_offset"][1] == 3.0
         assert f.units["unit_name"][:] == ["train"] and len(f.units["spike_times"][0]) == 4696
+        assert f.units.resolution == pytest.approx(0.001)
 
 
 def _nwb(path, units, trials=None):

@@ -24,8 +24,9 @@ ann2neo reads them by these documented rules:
   inferred from ``bin_width / dt`` when that is 1 s, 1 ms, 1 µs or 1 min
   (``t`` in steps of 1 with 1 ms bins is in ms) and refused as ambiguous
   otherwise.  Beside spike times it gives ``t_start`` and ``t_stop``
-  (``spikes-1.mat``: ``[0.001, 177.762)`` s, 177.761 s).  Vectors as long as
-  it (``X``, a position) are signals sampled on it, not spikes.
+  (``spikes-1.mat``: ``[0.001, 177.762)`` s, 177.761 s) and its step is the
+  recording's ``resolution`` annotation.  Vectors as long as it (``X``, a
+  position) are signals sampled on it, not spikes.
 * **Conditions.**  Beside a matrix, each other variable with one value per
   trial (``direction``) is a column of the trials table; the first is the
   condition.
@@ -421,6 +422,7 @@ def _times_from_mat(path, mat, variables, kinds, t_name, t, start, stop, unit, v
         if stop is None:
             stop = (float(t[-1]) + dt) * scale
         ann["extent"] = f"{t_name!r}: [{t_name}[0], {t_name}[-1] + step)"
+        ann["resolution"] = dt * scale  # spike times are on the time vector's grid (seconds)
     else:
         if start is None:
             if first is not None and first < 0:

@@ -8,7 +8,9 @@ understands:
   file's clock, ``obs_intervals`` (the unit's own observation intervals, else
   the windows of its trials), ``unit_name``, ``recording`` and the units
   table's other scalar columns (``layer``, ``node``, ...); ``resolution`` is
-  the bin width of a binned recording.
+  the bin width of a binned recording, else the recording's annotation
+  ``resolution`` (seconds; the step of a MATLAB time vector, or an NWB
+  file's own resolution, set by the readers; a warning when it is unknown).
 * ``trials``: one row per trial with ``start_time``/``stop_time`` on the file's
   clock, ``recording``, ``time_offset`` and the condition columns
   (``direction``, ``label``, ...).  Trials that overlap on the recording's clock
@@ -113,7 +115,7 @@ def add_units_recordings(nwbfile, recordings: dict) -> None:
     for c in trial_cols:
         nwbfile.add_trial_column(c, f"trial condition {c!r}")
     metas = []
-    resolution = None
+    resolution, missing_resolution = None, False
     for rec_name, rec in recordings.items():
         f = _factor(rec)
         off = _offsets(rec)
@@ -129,8 +131,11 @@ def add_units_recordings(nwbfile, recordings: dict) -> None:
         if any(obs_given) and off.any():
             raise ValueError(f"recording {rec_name!r}: units with obs_intervals and trials that overlap on the "
                              "recording's clock cannot share one NWB clock")
-        if rec.is_binned:
-            resolution = rec.bin_width * f if resolution is None else min(resolution, rec.bin_width * f)
+        res = rec.bin_width * f if rec.is_binned else rec.annotations.get("resolution")
+        if res is not None:
+            resolution = float(res) if resolution is None else min(resolution, float(res))
+        else:
+            missing_resolution = True
         windows = np.column_stack([(rec.t_start + off) * f, (rec.t_stop + off) * f])
         for u in range(rec.n_units):
             parts = [(rec.spike_times(k, u) + off[k]) for k in range(rec.n_trials)]
@@ -158,12 +163,18 @@ def add_units_recordings(nwbfile, recordings: dict) -> None:
                 "trial_dtypes": {c: str(rec.trials[c].dtype) for c in rec.trials.columns},
                 "annotations": _storable(rec.annotations, rec_name)}
         metas.append(_json.dumps(meta, f"recording {rec_name!r}"))
-    if resolution is not None:
+    if resolution is not None and not missing_resolution:
         nwbfile.units.resolution = float(resolution)
+    else:
+        import warnings
+
+        warnings.warn("the time resolution of these spike times is unknown (NWB's Units.resolution, which "
+                      "nwbinspector requires): set rec.annotations['resolution'] in seconds (e.g. 40e-6 for 25 kHz "
+                      "sampling) before writing", UserWarning, stacklevel=3)
     module = nwbfile.create_processing_module("ann2neo", "ann2neo provenance: how the recordings were stored")
     module.add(DynamicTable(name="recordings", description="ann2neo recordings in this file, one row each",
                             id=ElementIdentifiers(name="id", data=np.arange(len(metas))), columns=[
-                                VectorData(name="name", description="recording name",
+                                VectorData(name="recording", description="recording name",
                                            data=[str(n) for n in recordings]),
                                 VectorData(name="meta", description="what NWB has no field for (time unit, bins, "
                                            "exact trial extents, dtypes, condition, annotations), as ann2neo's "
@@ -255,7 +266,7 @@ def read_nwb_units(nwbfile, path, *, name=None, t_start=None, t_stop=None) -> di
     metas = {}
     if "ann2neo" in nwbfile.processing and "recordings" in nwbfile.processing["ann2neo"].data_interfaces:
         table = nwbfile.processing["ann2neo"]["recordings"]
-        metas = {str(n): _json.loads(m) for n, m in zip(_text(table["name"].data[:]), _text(table["meta"].data[:]),
+        metas = {str(n): _json.loads(m) for n, m in zip(_text(table["recording"].data[:]), _text(table["meta"].data[:]),
                                                         strict=True)}
     if metas:
         names = list(metas)
@@ -277,7 +288,8 @@ def read_nwb_units(nwbfile, path, *, name=None, t_start=None, t_stop=None) -> di
         rec_units = {c: v[u_sel] for c, v in ucols.items()}
         rec_trials = {c: v[t_sel] for c, v in tcols.items()} if t_sel is not None else None
         out[rec_name] = _recording(path, rec_name, meta, [times[i] for i in u_sel], [obs[i] for i in u_sel],
-                                   ids[u_sel], rec_units, rec_trials, t_start, t_stop)
+                                   ids[u_sel], rec_units, rec_trials, t_start, t_stop,
+                                   resolution=getattr(units, "resolution", None))
     return out
 
 
@@ -291,7 +303,7 @@ def _unit_names(ids, cols):
     return [f"unit {i}" for i in ids]
 
 
-def _recording(path, rec_name, meta, times, obs, ids, ucols, tcols, t_start, t_stop):
+def _recording(path, rec_name, meta, times, obs, ids, ucols, tcols, t_start, t_stop, resolution=None):
     names = _unit_names(ids, ucols)
     if meta is None:
         ucols = {"id": ids, **ucols}
@@ -331,12 +343,14 @@ def _recording(path, rec_name, meta, times, obs, ids, ucols, tcols, t_start, t_s
             per_trial[k][u] = t[lo:hi]
     if meta is not None:
         return _restore(meta, per_trial, offset, names, ucols, tcols, obs)
+    ann = {"source": str(path), "extent": extent}
+    if resolution is not None and np.isfinite(resolution) and resolution > 0:
+        ann["resolution"] = float(resolution)
     condition = next(iter(tcols)) if len(tcols) == 1 else None
     return Recording.from_spike_times(per_trial, t_start=starts * pq.s, t_stop=stops * pq.s, time_unit=pq.s,
                                       unit_names=names,
                                       units={**ucols, "obs_intervals": obs}, trials=tcols or None,
-                                      condition=condition,
-                                      annotations={"source": str(path), "extent": extent})
+                                      condition=condition, annotations=ann)
 
 
 def _restore(meta, per_trial, offset, names, ucols, tcols, obs):
