@@ -236,3 +236,26 @@ def test_options_that_do_not_apply_and_the_deprecated_loader(tmp_path, rng):
         warnings.simplefilter("error")
         with pytest.raises(ann2neo.UnitError):
             ann2neo.read(tmp_path / "v.mat", t_stop=2 * ann2neo.sample)
+
+
+def test_plain_neo_nix_in_seconds_and_ann_files(tmp_path, rng):
+    import neo
+
+    pytest.importorskip("nixio")
+    block = neo.Block(name="b")
+    for k in range(2):
+        seg = neo.Segment(name=f"trial {k}", stim=k)
+        seg.spiketrains.append(neo.SpikeTrain([1.0 + k, 2.0] * pq.s, t_stop=3 * pq.s, name="n1"))
+        block.segments.append(seg)
+    with neo.NixIO(str(tmp_path / "x.nix"), mode="ow") as io:
+        io.write_block(block)
+    rec = ann2neo.read(tmp_path / "x.nix")
+    assert (rec.n_units, rec.n_trials) == (1, 2) and rec.trials["stim"].tolist() == [0, 1]
+    np.testing.assert_array_equal(rec.spike_times(1, "n1"), [2.0, 2.0])
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        ann2neo.read(tmp_path / "missing.mat")
+    m = rng.random((40, 5)) < 0.3
+    np.save(tmp_path / "layer.npy", m)
+    layer = ann2neo.read(tmp_path / "layer.npy")
+    assert layer.time_base == "sample" and np.array_equal(layer.spike_matrix(), m)
+    assert ann2neo.io.file_format(tmp_path / "x.nix") == "nix"

@@ -352,7 +352,7 @@ def _binned_from_mat(path, mat, variables, t_name, t, start, stop, width, unit, 
             raise ValueError(f"{str(path)!r}: variable {v!r} has {bad} NaN or Inf bins; a missing bin is not "
                              "silence and not a spike: drop those trials or fill them in MATLAB first")
     time_axis = t is not None and t.size == n_bins
-    t_unit = None
+    t_unit, width_given = None, width is not None
     if time_axis:
         t_unit, width = _unit_of_t(path, t_name, t, width, unit)
     if width is None:
@@ -388,7 +388,7 @@ def _binned_from_mat(path, mat, variables, t_name, t, start, stop, width, unit, 
     binned = counts.astype(bool) if counts.max(initial=0) <= 1 else counts.astype(np.uint16 if counts.max() < 2 ** 16
                                                                                    else np.uint64)
     condition = next(iter(cols), None)
-    ann["bin_width_source"] = "given" if unit is None or t is None else f"step of {t_name!r}"
+    ann["bin_width_source"] = "given" if width_given else f"step of {t_name!r}"
     return Recording.from_binned(binned, width * pq.s, t_start=start * pq.s, time_unit=pq.s,
                                  unit_names=list(variables), trials=cols or None, condition=condition,
                                  annotations=ann)

@@ -198,7 +198,8 @@ def _write_physical(path, recordings, metadata, overwrite):
         block.name = rec_name
         block.groups = []  # trains name their unit; groups are rebuilt on reading
         block.annotations.clear()
-        block.annotate(**metadata) if not blocks else None
+        if not blocks:
+            block.annotate(**metadata)
         units = {c: rec.units[c].to_numpy() for c in rec.units.columns if c != "obs_intervals"}
         obs = list(rec.units["obs_intervals"]) if "obs_intervals" in rec.units else None
         meta = {"time_unit": rec.unit_name, "t_start": rec.t_start, "t_stop": rec.t_stop,
