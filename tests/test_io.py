@@ -9,6 +9,7 @@ from pathlib import Path
 import neo
 import numpy as np
 import pytest
+import quantities as pq
 
 import ann2neo
 
@@ -83,14 +84,18 @@ def test_nwb_round_trip_is_lossless(tmp_path, block):
 def test_nwb_other_nominal_rates_and_matrix_mapping(tmp_path, rng, rate):
     m = ann2neo.binarize(rng.normal(size=(333, 7)), layer="h")
     path = tmp_path / "m.nwb"
-    write_nwb(path, {"a": m, "b": m[:50]}, sampling_rate=rate)
+    if rate == 250.0:
+        with pytest.warns(DeprecationWarning, match="sampling_rate= is deprecated: give sample_duration="):
+            write_nwb(path, {"a": m, "b": m[:50]}, sampling_rate=rate)   # the deprecated alias
+    else:
+        write_nwb(path, {"a": m, "b": m[:50]}, sample_duration=(1 / rate) * pq.s)
     back = read_nwb_matrices(path)
     np.testing.assert_array_equal(back["a"], m)
     np.testing.assert_array_equal(back["b"], m[:50])
     with pynwb.NWBHDF5IO(str(path), "r") as io:
         f = io.read()
         times = f.units["spike_times"].target.data[:]
-        assert f.units.resolution == 1 / rate
+        assert f.units.resolution == pytest.approx(1 / rate, rel=1e-12)
         # segment b sits after segment a and one empty sample: sample k of b at (334 + k + 0.5) / rate s
         first_b = f.units["spike_times"][7]
         np.testing.assert_allclose(first_b, (334 + np.flatnonzero(m[:50, 0]) + 0.5) / rate, rtol=0, atol=1e-9)
@@ -149,7 +154,7 @@ def test_off_grid_spike_times_are_refused_not_rounded(tmp_path, rng):
     m = np.zeros((4, 1), dtype=bool)
     m[[0, 1, 2, 3], 0] = True
     path = tmp_path / "g.nwb"
-    write_nwb(path, {"s": m}, sampling_rate=1.0, compression=None)
+    write_nwb(path, {"s": m}, sample_duration=1 * pq.s, compression=None)
     with h5py.File(path, "r+") as f:
         f["units/spike_times"][:] = [0.4, 0.6, 1.5, 2.5]  # old reader gave [0, 1, 2, 2]
     with pytest.raises(FileFormatError, match="not at sample centres"):
@@ -447,8 +452,12 @@ def test_matrix_mapping_with_annotations_and_bad_arguments(tmp_path, rng):
     assert seg.annotations["split"] == "test" and np.array_equal(seg.annotations["labels"], labels)
     with pytest.raises(ValueError, match="compression must be one of"):
         write_nwb(tmp_path / "b.nwb", {"test": m}, compression="zip")
-    with pytest.raises(ValueError, match="sampling_rate must be"):
+    with pytest.raises(ValueError, match="sampling_rate must be"), pytest.warns(DeprecationWarning):
         write_nwb(tmp_path / "b.nwb", {"test": m}, sampling_rate=0)
+    with pytest.raises(ValueError, match="sample_duration must be positive"):
+        write_nwb(tmp_path / "b.nwb", {"test": m}, sample_duration=0 * pq.ms)
+    with pytest.raises(ann2neo.UnitError, match="sample_duration must be a physical time"):
+        write_nwb(tmp_path / "b.nwb", {"test": m}, sample_duration=1 * ann2neo.sample)
     with pytest.raises(ValueError, match="'labels' must be a 1-D integer array with one value per time step"):
         write_nwb(tmp_path / "b.nwb", {"test": (m, {"labels": labels[:5]})})
     with pytest.raises(TypeError, match="data must be a neo.Block"):
