@@ -1,14 +1,20 @@
 """NWB export and import of ANN spike recordings (pynwb), lossless and fast.
 
+Recordings of neurons (physical time) are written and read by
+:mod:`ann2neo.io.nwb_units`; this module's :func:`write_nwb` and
+:func:`read_nwb_recordings` dispatch to it, and :class:`open_nwb` is the one
+place any NWB file is opened for reading.
+
 **Time convention.**  NWB stores spike times in seconds.  ann2neo gives each
 segment (recording, e.g. a data split) its own range on one file time axis:
 segment ``i`` occupies samples ``[o_i + t_start, o_i + t_stop)`` where the
 sample offset ``o_i`` is one sample after the end of the previous segment
 (``o_0 = 0``; the empty sample keeps epochs from touching, which pynapple
 would otherwise trim with a warning).  Sample ``k`` of segment ``i`` is
-written at the *centre* of its bin, ``(o_i + k + 0.5) / sampling_rate``
-seconds, with a nominal ``sampling_rate`` of 1000 Hz by default (one sample is
-a nominal millisecond, so a window of 100 samples is 0.1 s).  Spike times are
+written at the *centre* of its bin, ``(o_i + k + 0.5) * sample_duration``
+(``sampling_rate = 1 / sample_duration``, the nominal rate), with a
+``sample_duration`` of 1 ms by default (one sample is a nominal
+millisecond, so a window of 100 samples is 0.1 s).  Spike times are
 therefore never integers (nwbinspector's ``check_spike_times_not_in_samples``
 passes), the Units table's ``resolution`` is ``1 / sampling_rate`` s (0.001 s;
 nwbinspector flags resolutions above 0.01 s, which is why the nominal rate is
