@@ -259,3 +259,17 @@ def test_plain_neo_nix_in_seconds_and_ann_files(tmp_path, rng):
     layer = ann2neo.read(tmp_path / "layer.npy")
     assert layer.time_base == "sample" and np.array_equal(layer.spike_matrix(), m)
     assert ann2neo.io.file_format(tmp_path / "x.nix") == "nix"
+
+
+def test_layer_recording_with_string_classes_and_extra_columns_round_trips(tmp_path, rng):
+    m = rng.random((40, 6)) < 0.3
+    rec = ann2neo.Recording.from_matrix(m, labels=np.array(["cat", "dog"])[rng.integers(0, 2, 40)],
+                                        trials={"sample_index": np.arange(40)[::-1].copy(), "w": rng.random(40)},
+                                        annotations={"split": "test"})
+    rec.units["depth"] = np.arange(6) * 1.5
+    for fmt in ("nwb", "nix"):
+        ann2neo.write(tmp_path / f"s.{fmt}", {"test": rec})
+        back = ann2neo.read(tmp_path / f"s.{fmt}")
+        assert back.equals(rec) and back.condition == "label" and back.annotations["split"] == "test"
+        assert list(back.trials.columns) == list(rec.trials.columns)
+        assert list(back.units.columns) == list(rec.units.columns)

@@ -243,9 +243,15 @@ def ann_payload(rec) -> tuple:
                          "trials start elsewhere (a selection?): rebuild it with Recording.from_matrix")
     ann = {k: v for k, v in rec.annotations.items() if k not in ("trials",)}
     trials = rec.trials
+
+    def plain(values):  # Neo refuses object arrays in annotations: strings become a str array
+        if values.dtype == object and all(isinstance(v, str) for v in values.tolist()):
+            return np.array(values.tolist(), dtype=str)
+        return values
+
     extra_trials = {}
     for col in trials.columns:
-        values = trials[col].to_numpy()
+        values = plain(trials[col].to_numpy())
         if col == rec.condition and values.dtype.kind in "iu":
             ann["labels"] = values
         elif col == "sample_index" and values.dtype.kind in "iu":
@@ -256,7 +262,7 @@ def ann_payload(rec) -> tuple:
     ann["ann2neo_columns"] = {"trials": list(trials.columns), "units": [c for c in rec.units.columns]}
     if extra_trials:
         ann["ann2neo_trials"] = extra_trials
-    extra_units = {c: rec.units[c].to_numpy() for c in rec.units.columns if c not in ("name", "node", "layer")}
+    extra_units = {c: plain(rec.units[c].to_numpy()) for c in rec.units.columns if c not in ("name", "node", "layer")}
     if extra_units:
         ann["ann2neo_units"] = extra_units
     return m, ann, rec.units["name"].tolist()
