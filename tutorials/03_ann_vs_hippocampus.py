@@ -47,8 +47,8 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_ne
 #
 # The MATLAB file holds one vector of spike times (in seconds) per unit. `ann2neo.read` turns it
 # into a `Recording` (16 units x 1 trial, in seconds; the file does not state when the recording
-# stopped, so `t_stop` is given) and `to_neo()` into `neo.SpikeTrain`s in physical time, keeping every spike (some ISIs are below 1 ms, which a
-# 1 ms binning would merge).
+# stopped, so `t_stop` is given) and `to_neo()` into `neo.SpikeTrain`s in physical time, keeping
+# every spike (some ISIs are below 1 ms, which a 1 ms binning would merge).
 
 # %%
 real = ann2neo.read(DATA / "all_unit.mat", variables="unit_t", t_start=0 * pq.s, t_stop=1000 * pq.s)
