@@ -1,6 +1,5 @@
 """ann2neo analyze FILE and ann2neo compare ANN REAL: tables, JSON, figures, manifest."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,9 +8,6 @@ import quantities as pq
 import ann2neo
 from ann2neo.cli import main
 from ann2neo.experiments.files import parse_duration
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_neurons"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
 
 
 @pytest.fixture
@@ -47,19 +43,27 @@ def test_analyze_a_spike_matrix_file(ann_npy, tmp_path, capsys):
     assert "in samples" in capsys.readouterr().err
 
 
-@needs_data
-def test_analyze_and_compare_real_recordings(ann_npy, tmp_path):
+def test_analyze_and_compare_real_recordings(ann_npy, tmp_path, real_neurons):
+    import warnings
+
+    DATA = real_neurons  # noqa: N806
     path, m = ann_npy
     out = tmp_path / "stn"
     assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--out", str(out)]) == 0
-    rec = json.loads((out / "results.json").read_text())["recordings"]["units"]
+    rec = json.loads((out / "results.json").read_text())["recordings"]["10_spikes-1"]  # the recording's name
     assert rec["rate_unit"] == "Hz" and rec["mfr"] == pytest.approx((58.66 + 35.26) / 2, abs=0.01)
     cmp_out = tmp_path / "cmp"
+    hpc = tmp_path / "all_unit.nwb"  # the .mat does not state when the recording stopped; this NWB file does
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ann2neo.write(hpc, ann2neo.read(DATA / "all_unit.mat", t_stop=1000 * pq.s))
     assert main(["compare", str(path), str(DATA / "all_unit.mat"), "--sample-duration", "1ms",
+                 "--out", str(tmp_path / "c0")]) == 2   # t_stop is never the last spike
+    assert main(["compare", str(path), str(hpc), "--sample-duration", "1ms",
                  "--out", str(cmp_out)]) == 0
     meta = json.loads((cmp_out / "comparison.json").read_text())
     assert meta["binning"]["n_spikes"] == 35_112 and meta["binning"]["n_lost"] == 20
     assert {r["quantity"] for r in meta["ks"]} >= {"cv_isi", "cv_dispersion", "lv_dispersion"}
     assert (cmp_out / "comparison.png").stat().st_size > 20_000
-    assert main(["compare", str(path), str(DATA / "all_unit.mat"), "--sample-duration", "1",
+    assert main(["compare", str(path), str(hpc), "--sample-duration", "1",
                  "--out", str(tmp_path / "c2")]) == 2

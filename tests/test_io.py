@@ -9,6 +9,7 @@ from pathlib import Path
 import neo
 import numpy as np
 import pytest
+import quantities as pq
 
 import ann2neo
 
@@ -83,14 +84,18 @@ def test_nwb_round_trip_is_lossless(tmp_path, block):
 def test_nwb_other_nominal_rates_and_matrix_mapping(tmp_path, rng, rate):
     m = ann2neo.binarize(rng.normal(size=(333, 7)), layer="h")
     path = tmp_path / "m.nwb"
-    write_nwb(path, {"a": m, "b": m[:50]}, sampling_rate=rate)
+    if rate == 250.0:
+        with pytest.warns(DeprecationWarning, match="sampling_rate= is deprecated: give sample_duration="):
+            write_nwb(path, {"a": m, "b": m[:50]}, sampling_rate=rate)   # the deprecated alias
+    else:
+        write_nwb(path, {"a": m, "b": m[:50]}, sample_duration=(1 / rate) * pq.s)
     back = read_nwb_matrices(path)
     np.testing.assert_array_equal(back["a"], m)
     np.testing.assert_array_equal(back["b"], m[:50])
     with pynwb.NWBHDF5IO(str(path), "r") as io:
         f = io.read()
         times = f.units["spike_times"].target.data[:]
-        assert f.units.resolution == 1 / rate
+        assert f.units.resolution == pytest.approx(1 / rate, rel=1e-12)
         # segment b sits after segment a and one empty sample: sample k of b at (334 + k + 0.5) / rate s
         first_b = f.units["spike_times"][7]
         np.testing.assert_allclose(first_b, (334 + np.flatnonzero(m[:50, 0]) + 0.5) / rate, rtol=0, atol=1e-9)
@@ -149,7 +154,7 @@ def test_off_grid_spike_times_are_refused_not_rounded(tmp_path, rng):
     m = np.zeros((4, 1), dtype=bool)
     m[[0, 1, 2, 3], 0] = True
     path = tmp_path / "g.nwb"
-    write_nwb(path, {"s": m}, sampling_rate=1.0, compression=None)
+    write_nwb(path, {"s": m}, sample_duration=1 * pq.s, compression=None)
     with h5py.File(path, "r+") as f:
         f["units/spike_times"][:] = [0.4, 0.6, 1.5, 2.5]  # old reader gave [0, 1, 2, 2]
     with pytest.raises(FileFormatError, match="not at sample centres"):
@@ -301,20 +306,20 @@ def test_pynapple_reads_per_split_numbers(tmp_path, rng):
 
 def test_nix_round_trip_and_read_dispatch(tmp_path, block):
     pytest.importorskip("nixio")
-    from ann2neo.io.formats import read
+    from ann2neo.io.formats import read_block
     from ann2neo.io.nix import write_nix
 
     write_nix(tmp_path / "r.nix", block)
     write_nwb(tmp_path / "r.nwb", block)
     for name in ("r.nix", "r.nwb"):
-        back = read(tmp_path / name)
+        back = read_block(tmp_path / name)
         assert_blocks_equal(block, back)
         assert [g.name for g in back.groups] == [g.name for g in block.groups] and len(block.groups) == 12
     with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
         write_nix(tmp_path / "r.nix", block)
     (tmp_path / "x.txt").write_text("hello")
     with pytest.raises(FileFormatError, match="x.txt"):
-        read(tmp_path / "x.txt")
+        read_block(tmp_path / "x.txt")
 
 
 _PLAIN_NEO = """
@@ -447,8 +452,12 @@ def test_matrix_mapping_with_annotations_and_bad_arguments(tmp_path, rng):
     assert seg.annotations["split"] == "test" and np.array_equal(seg.annotations["labels"], labels)
     with pytest.raises(ValueError, match="compression must be one of"):
         write_nwb(tmp_path / "b.nwb", {"test": m}, compression="zip")
-    with pytest.raises(ValueError, match="sampling_rate must be"):
+    with pytest.raises(ValueError, match="sampling_rate must be"), pytest.warns(DeprecationWarning):
         write_nwb(tmp_path / "b.nwb", {"test": m}, sampling_rate=0)
+    with pytest.raises(ValueError, match="sample_duration must be positive"):
+        write_nwb(tmp_path / "b.nwb", {"test": m}, sample_duration=0 * pq.ms)
+    with pytest.raises(ann2neo.UnitError, match="sample_duration must be a physical time"):
+        write_nwb(tmp_path / "b.nwb", {"test": m}, sample_duration=1 * ann2neo.sample)
     with pytest.raises(ValueError, match="'labels' must be a 1-D integer array with one value per time step"):
         write_nwb(tmp_path / "b.nwb", {"test": (m, {"labels": labels[:5]})})
     with pytest.raises(TypeError, match="data must be a neo.Block"):
@@ -522,14 +531,16 @@ def test_bad_annotation_leaves_the_given_nwbfile_untouched(tmp_path, rng):
 
 def test_read_nix_written_directly_by_neo_in_samples(tmp_path, rng):
     pytest.importorskip("nixio")
-    from ann2neo.io.formats import read
+    from ann2neo.io.formats import read_block
 
     block = ann2neo.to_block([ann2neo.to_segment(ann2neo.binarize(rng.normal(size=(30, 4)), layer="h"), name=n)
                               for n in ("train", "test")], model="m")  # NixIO itself cannot store None values
 
     with neo.NixIO(str(tmp_path / "old.nix"), mode="ow") as io:  # how ann2neo 0.1.0 documented NIX export
         io.write_block(block)
-    back = read(tmp_path / "old.nix")
+    back = read_block(tmp_path / "old.nix")
+    recs = ann2neo.read_all(tmp_path / "old.nix")
+    assert list(recs) == ["train", "test"] and recs["test"].n_trials == 30
     for s0, s1 in zip(block.segments, back.segments, strict=True):
         np.testing.assert_array_equal(ann2neo.from_spiketrains(s1.spiketrains),
                                       ann2neo.from_spiketrains(s0.spiketrains))

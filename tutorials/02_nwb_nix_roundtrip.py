@@ -66,7 +66,7 @@ print("nwbinspector: critical, errors and best-practice violations:", len(issues
 
 # %%
 for path in (OUT / "rec.nwb", OUT / "rec.nix"):
-    back = ann2neo.read(path)
+    back = ann2neo.read_block(path)  # the Block as written; ann2neo.read(path, name=...) gives a Recording
     for original, seg in zip(block.segments, back.segments, strict=True):
         assert np.array_equal(ann2neo.as_spike_matrix(seg), ann2neo.as_spike_matrix(original))
         assert np.array_equal(seg.annotations["labels"], original.annotations["labels"])

@@ -45,13 +45,14 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_ne
 # %% [markdown]
 # ## 1. The real neurons, in seconds
 #
-# The MATLAB file holds one vector of spike times (in seconds) per unit. `load_recording` turns it
-# into `neo.SpikeTrain`s in physical time, keeping every spike (some ISIs are below 1 ms, which a
-# 1 ms binning would merge).
+# The MATLAB file holds one vector of spike times (in seconds) per unit. `ann2neo.read` turns it
+# into a `Recording` (16 units x 1 trial, in seconds; the file does not state when the recording
+# stopped, so `t_stop` is given) and `to_neo()` into `neo.SpikeTrain`s in physical time, keeping
+# every spike (some ISIs are below 1 ms, which a 1 ms binning would merge).
 
 # %%
-real = ann2neo.load_recording(DATA / "all_unit.mat", variables="unit_t", t_start=0 * pq.s, t_stop=1000 * pq.s)
-real_trains = real.segments[0].spiketrains  # a neo.Block with one segment of 16 trains
+real = ann2neo.read(DATA / "all_unit.mat", variables="unit_t", t_start=0 * pq.s, t_stop=1000 * pq.s)
+real_trains = real.to_neo().segments[0].spiketrains  # one trial (segment) of 16 trains
 print(len(real_trains), "units,", sum(len(st) for st in real_trains), "spikes")
 
 # %% [markdown]

@@ -758,6 +758,43 @@ class Recording:
             return Recording(binned=self._binned[k][:, u], bin_width=self.bin_width, **common)
         return Recording(spike_times=[[self._times[i][j] for j in u] for i in k], **common)
 
+    def rescaled(self, time_unit) -> Recording:
+        """The same recording in another physical time unit (e.g. ``pq.ms``); times are multiplied, not rounded.
+
+        Parameters
+        ----------
+        time_unit : pq unit or str
+            A physical time unit; recordings in samples cannot be rescaled.
+
+        Returns
+        -------
+        Recording
+
+        Raises
+        ------
+        ann2neo.UnitError
+            For a recording in samples or a unit that is not a physical time.
+
+        Examples
+        --------
+        >>> import quantities as pq
+        >>> rec = Recording.from_spike_times([[0.5]], t_start=0 * pq.s, t_stop=1 * pq.s)
+        >>> rec.rescaled(pq.ms).spike_times(0, 0), rec.rescaled(pq.ms).t_stop
+        (array([500.]), array([1000.]))
+        """
+        unit = _time_unit(time_unit)
+        if self.time_base == "sample" or unit is sample:
+            raise UnitError("only recordings in physical time can be rescaled: a sample has no duration")
+        f = float(pq.Quantity(1.0, self.time_unit).rescale(unit).magnitude)
+        units = self.units.copy()
+        if "obs_intervals" in units:
+            units["obs_intervals"] = [None if o is None else o * f for o in units["obs_intervals"]]
+        common = dict(time_unit=unit, t_start=self.t_start * f, t_stop=self.t_stop * f, units=units,
+                      trials=self.trials, condition=self.condition, annotations=self.annotations)
+        if self._binned is not None:
+            return Recording(binned=self._binned, bin_width=self.bin_width * f, **common)
+        return Recording(spike_times=[[t * f for t in trial] for trial in self._times], **common)
+
     def groupby(self, column=None):
         """Yield ``(condition value, Recording of its trials)`` in sorted order of the values."""
         values = self.conditions(column)

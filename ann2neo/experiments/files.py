@@ -3,7 +3,7 @@
 Both read any recording ann2neo knows — a spike matrix in ``.npy`` (samples ×
 nodes), an ann2neo NWB or NIX file, a spike store (``.zarr``), or a recording
 of real neurons (``.mat``, any NWB file's Units table, any file Neo reads,
-through :func:`ann2neo.load_recording`) — and write into a new or empty
+through :func:`ann2neo.read_all`) — and write into a new or empty
 folder: CSV tables, a JSON summary, PNG figures and ``manifest.json`` last
 (the run folder convention of ``ann2neo reproduce``).
 """
@@ -71,11 +71,11 @@ def load_any(path, *, variables=None, bin_width=None) -> dict:
     path : str or Path
         ``.npy`` (bool or 0/1 matrix, samples × nodes; memory-mapped), ``.zarr``
         (spike store, read lazily), an ann2neo NWB/NIX file (one entry per
-        segment, in samples), or anything :func:`ann2neo.load_recording` reads
-        (physical time: one entry per segment, or ``"units"`` when every
-        segment holds one train, e.g. trials).
+        segment, in samples), or anything :func:`ann2neo.read_all` reads
+        (physical time: a list of the trains of every trial and unit).
+        Use :func:`ann2neo.read_all` for Recordings (units, trials, conditions).
     variables, bin_width
-        Passed to :func:`ann2neo.load_recording` for MATLAB files.
+        Passed to :func:`ann2neo.read_all` for MATLAB files.
 
     Returns
     -------
@@ -88,38 +88,25 @@ def load_any(path, *, variables=None, bin_width=None) -> dict:
     ann2neo.FileFormatError, ValueError
         If the file cannot be read as a recording.
     """
-    from ..io.formats import read
-    from ..io.loaders import load_recording
-    from ..io.nwb import FileFormatError
+    from ..io.formats import read_all
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no file at {path}")
-    if path.suffix == ".npy":
-        try:  # never unpickle: an object array is refused
-            return {path.stem: np.load(path, mmap_mode="r", allow_pickle=False)}
-        except ValueError as err:
-            raise ValueError(f"{path} cannot be read as a spike matrix ({err}); save a bool or 0/1 array "
-                             "(samples x nodes) without Python objects") from None
-    if path.suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
-        from ..io.store import read_store
-
-        return read_store(path, lazy=True)
-    if path.is_dir():
+    if path.is_dir() and not (path.suffix == ".zarr" or (path / "zarr.json").exists()):
         raise IsADirectoryError(f"{path} is a folder, not a recording file (a spike store is a folder with "
                                 "zarr.json); give a file: .npy, .mat, .nwb, .nix, or a format Neo reads")
-    if path.suffix in (".nwb", ".nix", ".h5"):
-        try:
-            block = read(path)
-        except (FileFormatError, ValueError):
-            block = None  # not written by ann2neo: a recording of real neurons
-        if block is not None:
-            return {seg.name or f"segment{i}": list(seg.spiketrains) for i, seg in enumerate(block.segments)}
-    block = load_recording(path, variables=variables, bin_width=bin_width)
-    segments = [seg for seg in block.segments if seg.spiketrains]
-    if len(segments) > 1 and all(len(seg.spiketrains) == 1 for seg in segments):
-        return {"units": [seg.spiketrains[0] for seg in segments]}  # one train per trial: a population of trials
-    return {seg.name or f"segment{i}": list(seg.spiketrains) for i, seg in enumerate(segments)}
+    recordings = read_all(path, variables=variables, bin_width=bin_width,
+                          lazy=True if path.suffix == ".zarr" or (path / "zarr.json").exists() else False)
+    out = {}
+    for name, rec in recordings.items():  # the analysis still takes matrices and trains: the old dict
+        if not hasattr(rec, "time_base"):
+            out[name] = rec                                   # a lazy store layer
+        elif rec.time_base == "sample":
+            out[name] = rec.spike_matrix()
+        else:
+            out[name] = [st for seg in rec.to_neo().segments for st in seg.spiketrains]
+    return out
 
 
 def _window_for(data, window):

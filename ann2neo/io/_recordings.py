@@ -218,3 +218,101 @@ def recordings_of(data):
                                      f"value per time step ({rec.t_stop - rec.t_start}), got dtype {arr.dtype} "
                                      f"shape {arr.shape}")
     return recs, block
+
+
+# ----------------------------------------------------------------------------- ann2neo.Recording of a layer
+
+#: Segment annotations that carry a layer Recording's trials/units tables beyond the labels series.
+RECORDING_KEYS = ("ann2neo_condition", "ann2neo_trials", "ann2neo_units", "ann2neo_columns")
+
+
+def ann_payload(rec) -> tuple:
+    """``(SpikeMatrix, segment annotations, unit names)`` of a network-layer Recording (one-bin trials).
+
+    The condition column goes to the compact ``labels`` series (8 bytes per
+    sample) when it holds integers, the ``sample_index`` column to its series;
+    every other trials or units column is kept in tagged JSON annotations.
+    """
+    from ..core.recording import Recording
+
+    if not isinstance(rec, Recording) or rec.time_base != "sample":
+        raise TypeError("expected a Recording in samples")
+    m = rec.spike_matrix()
+    if not np.array_equal(rec.t_start, np.arange(rec.n_trials)):
+        raise ValueError("a network-layer recording is written as samples 0, 1, ..., n - 1 in order; this one's "
+                         "trials start elsewhere (a selection?): rebuild it with Recording.from_matrix")
+    ann = {k: v for k, v in rec.annotations.items() if k not in ("trials",)}
+    trials = rec.trials
+
+    def plain(values):  # Neo refuses object arrays in annotations: strings become a str array
+        if values.dtype == object and all(isinstance(v, str) for v in values.tolist()):
+            return np.array(values.tolist(), dtype=str)
+        return values
+
+    extra_trials = {}
+    for col in trials.columns:
+        values = plain(trials[col].to_numpy())
+        if col == rec.condition and values.dtype.kind in "iu":
+            ann["labels"] = values
+        elif col == "sample_index" and values.dtype.kind in "iu":
+            ann["sample_index"] = values
+        else:
+            extra_trials[col] = values
+    ann["ann2neo_condition"] = rec.condition
+    ann["ann2neo_columns"] = {"trials": list(trials.columns), "units": [c for c in rec.units.columns]}
+    if extra_trials:
+        ann["ann2neo_trials"] = extra_trials
+    extra_units = {c: plain(rec.units[c].to_numpy()) for c in rec.units.columns if c not in ("name", "node", "layer")}
+    if extra_units:
+        ann["ann2neo_units"] = extra_units
+    return m, ann, rec.units["name"].tolist()
+
+
+def ann_recording(matrix, annotations: dict, unit_names):
+    """Inverse of :func:`ann_payload`: a layer Recording from a matrix, segment annotations and unit names."""
+    import pandas as pd
+
+    from ..core.recording import Recording
+
+    ann = dict(annotations)
+    labels = ann.pop("labels", None)
+    cond = ann.pop("ann2neo_condition", "label" if labels is not None else None)
+    columns = ann.pop("ann2neo_columns", None)
+    extra_trials = dict(ann.pop("ann2neo_trials", None) or {})
+    extra_units = ann.pop("ann2neo_units", None) or {}
+    if "sample_index" in ann and ann["sample_index"] is not None:
+        extra_trials["sample_index"] = np.asarray(ann.pop("sample_index"))
+    names = [str(n) for n in unit_names] if unit_names is not None and all(unit_names) \
+        and len(set(unit_names)) == len(unit_names) else None
+    label_col = cond if cond is not None else "label"
+    rec = Recording.from_matrix(matrix, labels=labels, layer=getattr(matrix, "layer", None), unit_names=names,
+                                condition=label_col, trials=extra_trials or None, annotations=ann)
+    if labels is None and cond is not None:
+        rec.condition = cond
+    for c, v in extra_units.items():
+        rec.units[c] = v
+    if columns is not None:
+        rec.trials = rec.trials[list(columns["trials"])]
+        rec.units = rec.units[[c for c in columns["units"] if c in rec.units]]
+    rec.trials = pd.DataFrame(rec.trials).reset_index(drop=True)
+    return rec
+
+
+def split_recordings(data):
+    """``(kind, {name: Recording})`` when ``data`` is a Recording or a mapping of them, else ``(None, None)``.
+
+    ``kind`` is ``"sample"`` or ``"physical"``; a mapping that mixes both is refused.
+    """
+    from ..core.recording import Recording
+
+    if isinstance(data, Recording):
+        data = {str(data.annotations.get("name") or "recording"): data}
+    if not isinstance(data, Mapping) or not data or not all(isinstance(v, Recording) for v in data.values()):
+        if isinstance(data, Mapping) and any(isinstance(v, Recording) for v in data.values()):
+            raise TypeError("a mapping to write holds Recordings and other objects; give one kind")
+        return None, None
+    kinds = {v.time_base for v in data.values()}
+    if len(kinds) != 1:
+        raise ValueError("recordings in samples (network layers) and in physical time (neurons) go to separate "
+                         "files")
+    return kinds.pop(), {str(k): v for k, v in data.items()}

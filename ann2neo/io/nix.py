@@ -27,18 +27,18 @@ from pathlib import Path
 
 import neo
 import numpy as np
+import pandas as pd
 import quantities as pq
 
 from ..core.units import check_sample_units, sample
-from ..core.validation import check_real
 from . import _json
 from ._atomic import atomic_path
 from ._hdf5 import check_self_contained
 from ._names import check_storable_name
-from ._recordings import _same
+from ._recordings import _same, ann_payload, ann_recording, split_recordings
 from .nwb import FileFormatError
 
-__all__ = ["write_nix", "read_nix"]
+__all__ = ["write_nix", "read_nix", "read_nix_recordings"]
 
 _GRID_TOL = 1e-6
 
@@ -61,17 +61,35 @@ def _tag(obj, annotations, rate):
         {"name": obj.name, "description": obj.description, "annotations": dict(annotations)}, "annotations")
 
 
-def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
-    """Write a block of ann2neo spike trains to a NIX file that plain Neo can read, atomically.
+def write_nix(path, data, *, sample_duration=None, sampling_rate=None, subject=None, experimenter=None,
+              institution=None, keywords=None, session_description=None, experiment_description=None,
+              model_description=None, identifier=None, session_start_time=None, nwbfile=None, compression=None,
+              overwrite=False) -> None:
+    """Write recordings to a NIX file that plain Neo can read, atomically; the parameters of :func:`write_nwb`.
 
     Parameters
     ----------
     path : str or Path
         Target ``.nix`` file; parent folders are created.
-    block : neo.Block or neo.Segment
-        Spike trains in :data:`ann2neo.sample`, spike times on the integer grid.
-    sampling_rate : float, default 1000.0
-        Nominal samples per second (Hz) used for the seconds stored.
+    data : neo.Block, neo.Segment, Recording, or mapping of str to Recording or spike matrix
+        Spike trains in :data:`ann2neo.sample` (spike times on the integer
+        grid), or Recordings.  Network-layer Recordings become one segment
+        each (labels and other trial columns as annotations); Recordings in
+        physical time become one Neo block each (:meth:`ann2neo.Recording.to_neo`:
+        a Segment per trial, times in the recording's own unit, exact) with
+        ann2neo's tagged JSON of the tables in the annotation
+        ``ann2neo_recording``.
+    sample_duration : pq.Quantity, default 1 ms
+        The time one input sample stands for in the file.
+    sampling_rate : float, optional
+        Deprecated: ``1 / sample_duration`` in Hz.
+    subject, experimenter, institution, keywords, session_description, experiment_description
+        As :func:`write_nwb`; these and ``model_description``, ``identifier``,
+        ``session_start_time`` are kept as annotations of the (first) block when given (a subject as text).
+    nwbfile : None
+        NWB only; refused.
+    compression : None
+        NWB only (Neo's NixIO does not compress); ignored.
     overwrite : bool, default False
 
     Raises
@@ -95,7 +113,33 @@ def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
     --------
     >>> write_nix("rec.nix", ann2neo.to_block([ann2neo.to_segment(spikes, name="test")]))  # doctest: +SKIP
     """
-    rate = check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
+    from .nwb import _default_duration, _rate
+
+    rate = _rate(_default_duration(sample_duration), sampling_rate)
+    if nwbfile is not None:
+        raise TypeError("nwbfile= is for write_nwb; a NIX file has no NWBFile")
+    metadata = {k: (v if isinstance(v, (str, list, tuple)) else str(v)) for k, v in {
+        "subject": subject, "experimenter": experimenter, "institution": institution, "keywords": keywords,
+        "session_description": session_description, "experiment_description": experiment_description,
+        "model_description": model_description, "identifier": identifier,
+        "session_start_time": session_start_time}.items() if v is not None}
+    kind, mapping = split_recordings(data)
+    if kind == "physical":
+        _write_physical(path, mapping, metadata, overwrite)
+        return
+    if kind == "sample":
+        data = neo.Block(name=None)
+        for rec_name, rec in mapping.items():
+            seg = _layer_segment(rec_name, rec)
+            seg.block = data
+            data.segments.append(seg)
+    elif isinstance(data, dict):
+        from ._recordings import recordings_of
+
+        recordings_of(data)  # the writer's checks
+        data = neo.Block(segments=[_matrix_segment(k, v) for k, v in data.items()])
+    block = data
+    block.annotations.update(metadata)
     if isinstance(block, neo.Segment):
         block = neo.Block(segments=[block])
     if not isinstance(block, neo.Block):
@@ -138,6 +182,143 @@ def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
             io.write_block(out)
 
 
+def _layer_segment(name, rec) -> neo.Segment:
+    from ..core.conversion import to_segment
+
+    matrix, ann, unit_names = ann_payload(rec)
+    seg = to_segment(matrix, name=name, **ann)
+    for st, unit in zip(seg.spiketrains, unit_names, strict=True):
+        st.name = unit
+    return seg
+
+
+def _matrix_segment(name, value) -> neo.Segment:
+    from ..core.conversion import to_segment
+
+    if isinstance(value, tuple):
+        return to_segment(value[0], name=name, **dict(value[1]))
+    return to_segment(value, name=name)
+
+
+def _write_physical(path, recordings, metadata, overwrite):
+    blocks = []
+    for rec_name, rec in recordings.items():
+        block = rec.to_neo()
+        block.name = rec_name
+        block.groups = []  # trains name their unit; groups are rebuilt on reading
+        block.annotations.clear()
+        if not blocks:
+            block.annotate(**metadata)
+        units = {c: rec.units[c].to_numpy() for c in rec.units.columns if c != "obs_intervals"}
+        obs = list(rec.units["obs_intervals"]) if "obs_intervals" in rec.units else None
+        meta = {"time_unit": rec.unit_name, "t_start": rec.t_start, "t_stop": rec.t_stop,
+                "binned": None if not rec.is_binned else
+                {"bin_width": rec.bin_width, "dtype": str(rec.binned.dtype), "n_bins": rec.n_bins},
+                "condition": rec.condition, "units": units, "obs_intervals": obs,
+                "trials": {c: rec.trials[c].to_numpy() for c in rec.trials.columns},
+                "annotations": {k: v for k, v in rec.annotations.items() if k != "trials"}}
+        block.annotations["ann2neo_recording"] = _json.dumps(meta, f"recording {rec_name!r}")
+        for seg in block.segments:
+            seg.annotations = {k: v for k, v in seg.annotations.items() if not isinstance(v, (np.ndarray,))}
+            for st in seg.spiketrains:
+                st.annotations = {"unit": st.annotations["unit"], "trial": st.annotations["trial"]}
+        blocks.append(block)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with neo.NixIO(str(tmp), mode="ow") as io:
+            io.write_all_blocks(blocks)
+
+
+def _read_physical(blocks, name=None) -> dict:
+    from ..core.recording import Recording, floor_bins
+
+    out = {}
+    for block in blocks:
+        if name is not None and block.name != name:
+            continue
+        meta = _json.loads(block.annotations["ann2neo_recording"])
+        events = Recording.from_neo(block)
+        unit = pq.s if meta["time_unit"] == "s" else pq.Quantity(1.0, meta["time_unit"]).units
+        units = pd.DataFrame(meta["units"])
+        if meta["obs_intervals"] is not None:
+            units["obs_intervals"] = meta["obs_intervals"]
+        t0 = np.asarray(meta["t_start"], np.float64)
+        common = dict(time_unit=unit, t_start=t0, t_stop=np.asarray(meta["t_stop"], np.float64), units=units,
+                      trials=pd.DataFrame(meta["trials"], index=pd.RangeIndex(t0.size)),
+                      condition=meta["condition"], annotations=meta["annotations"])
+        order = [events._unit_index(n) for n in units["name"]]
+        times = [[events.spike_times(k, u) for u in order] for k in range(events.n_trials)]
+        binned = meta["binned"]
+        if binned is None:
+            out[block.name] = Recording(spike_times=times, **common)
+            continue
+        width, n_bins = float(binned["bin_width"]), int(binned["n_bins"])
+        counts = np.zeros((t0.size, len(order), n_bins), dtype=np.int64)
+        for k, trial in enumerate(times):
+            for u, x in enumerate(trial):
+                idx = floor_bins((x - t0[k]) / width)
+                counts[k, u] = np.bincount(idx[(idx >= 0) & (idx < n_bins)], minlength=n_bins)
+        out[block.name] = Recording(binned=counts.astype(binned["dtype"]), bin_width=width, **common)
+    return out
+
+
+def read_nix_recordings(path, *, name=None, t_start=None, t_stop=None) -> dict:
+    """Read a NIX file written by :func:`write_nix` (or Neo) into Recordings.
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str, optional
+        Read only this recording (segment of network layers, or block of neurons).
+    t_start, t_stop
+        Not used (NIX trains state their extent); refused if given.
+
+    Returns
+    -------
+    dict of str to Recording
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+    FileFormatError
+        If the file cannot be read.
+    ValueError
+        For an unknown ``name``.
+
+    Examples
+    --------
+    >>> read_nix_recordings("rec.nix")                   # doctest: +SKIP
+    """
+    from ..core.conversion import as_spike_matrix
+    from ..core.recording import Recording
+
+    if t_start is not None or t_stop is not None:
+        raise ValueError(f"{str(path)!r}: NIX trains state their t_start and t_stop; do not pass them")
+    blocks = _read_blocks(path)
+    if blocks and all("ann2neo_recording" in b.annotations for b in blocks):
+        names = [b.name for b in blocks]
+        if name is not None and name not in names:
+            raise ValueError(f"{str(path)!r} has no recording {name!r}; it holds {names}")
+        return _read_physical(blocks, name)
+    try:
+        block = _ann_block(path, blocks)
+    except FileFormatError:
+        if len(blocks) != 1:
+            raise
+        return {blocks[0].name or Path(path).stem: Recording.from_neo(blocks[0])}  # a Neo file in physical time
+    names = [s.name for s in block.segments]
+    if name is not None and name not in names:
+        raise ValueError(f"{str(path)!r} has no recording {name!r}; it holds {names}")
+    out = {}
+    for i, seg in enumerate(block.segments):
+        if name is not None and seg.name != name:
+            continue
+        ann = dict(seg.annotations)
+        matrix = as_spike_matrix(seg)
+        out[seg.name if seg.name is not None else f"segment {i}"] = ann_recording(
+            matrix, ann, [st.name for st in seg.spiketrains])
+    return out
+
+
 def _in_samples(block) -> bool:
     from ..core.units import is_sample_unit
 
@@ -175,8 +356,10 @@ def read_nix(path) -> neo.Block:
     >>> block = read_nix("rec.nix")                             # doctest: +SKIP
     >>> ann2neo.from_spiketrains(block.segments[0].spiketrains)  # doctest: +SKIP
     """
-    from ..core.conversion import to_block
+    return _ann_block(path, _read_blocks(path))
 
+
+def _read_blocks(path):
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"path {str(path)!r} is a directory, not a NIX file")
@@ -188,6 +371,12 @@ def read_nix(path) -> neo.Block:
             blocks = io.read_all_blocks()
     except Exception as exc:  # noqa: BLE001 - nixio/h5py raise many kinds
         raise FileFormatError(f"{str(path)!r} cannot be read as a NIX file: {type(exc).__name__}: {exc}") from exc
+    return blocks
+
+
+def _ann_block(path, blocks):
+    from ..core.conversion import to_block
+
     if len(blocks) == 1 and "ann2neo_annotations" not in blocks[0].annotations and _in_samples(blocks[0]):
         return blocks[0]  # written with neo.NixIO directly from ann2neo objects (ann2neo 0.1.0 way)
     if len(blocks) != 1 or "ann2neo_annotations" not in blocks[0].annotations:

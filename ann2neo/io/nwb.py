@@ -1,14 +1,20 @@
 """NWB export and import of ANN spike recordings (pynwb), lossless and fast.
 
+Recordings of neurons (physical time) are written and read by
+:mod:`ann2neo.io.nwb_units`; this module's :func:`write_nwb` and
+:func:`read_nwb_recordings` dispatch to it, and :class:`open_nwb` is the one
+place any NWB file is opened for reading.
+
 **Time convention.**  NWB stores spike times in seconds.  ann2neo gives each
 segment (recording, e.g. a data split) its own range on one file time axis:
 segment ``i`` occupies samples ``[o_i + t_start, o_i + t_stop)`` where the
 sample offset ``o_i`` is one sample after the end of the previous segment
 (``o_0 = 0``; the empty sample keeps epochs from touching, which pynapple
 would otherwise trim with a warning).  Sample ``k`` of segment ``i`` is
-written at the *centre* of its bin, ``(o_i + k + 0.5) / sampling_rate``
-seconds, with a nominal ``sampling_rate`` of 1000 Hz by default (one sample is
-a nominal millisecond, so a window of 100 samples is 0.1 s).  Spike times are
+written at the *centre* of its bin, ``(o_i + k + 0.5) * sample_duration``
+(``sampling_rate = 1 / sample_duration``, the nominal rate), with a
+``sample_duration`` of 1 ms by default (one sample is a nominal
+millisecond, so a window of 100 samples is 0.1 s).  Spike times are
 therefore never integers (nwbinspector's ``check_spike_times_not_in_samples``
 passes), the Units table's ``resolution`` is ``1 / sampling_rate`` s (0.001 s;
 nwbinspector flags resolutions above 0.01 s, which is why the nominal rate is
@@ -62,10 +68,10 @@ from . import _json
 from ._atomic import atomic_path
 from ._hdf5 import check_self_contained
 from ._names import check_storable_name
-from ._recordings import SERIES_KEYS, recordings_of
+from ._recordings import SERIES_KEYS, ann_payload, ann_recording, recordings_of, split_recordings
 
-__all__ = ["write_nwb", "add_recordings", "read_nwb", "read_nwb_matrices", "FileFormatError",
-           "SYNTHETIC_SPECIES"]
+__all__ = ["write_nwb", "add_recordings", "read_nwb", "read_nwb_matrices", "read_nwb_recordings", "open_nwb",
+           "FileFormatError", "SYNTHETIC_SPECIES"]
 
 #: NCBI Taxonomy "synthetic construct", the species of an artificial network.
 SYNTHETIC_SPECIES = "http://purl.obolibrary.org/obo/NCBITaxon_32630"
@@ -74,6 +80,66 @@ _GRID_TOL = 1e-6  # samples
 
 class FileFormatError(ValueError):
     """A file is damaged, truncated or not in the layout ann2neo wrote."""
+
+
+def _rate(sample_duration, sampling_rate) -> float:
+    """Samples per second from ``sample_duration`` (a time), or the deprecated ``sampling_rate`` (Hz)."""
+    import warnings
+
+    import quantities as pq
+
+    from ..core.units import as_time
+
+    if sampling_rate is not None:
+        warnings.warn("sampling_rate= is deprecated: give sample_duration= (e.g. 1 * pq.ms), the time one input "
+                      "sample stands for in the file", DeprecationWarning, stacklevel=3)
+        return check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
+    duration = float(as_time(sample_duration, "sample_duration", unit=pq.s).magnitude)
+    if not duration > 0:
+        raise ValueError(f"sample_duration must be positive, got {sample_duration}")
+    return 1.0 / duration
+
+
+class open_nwb:  # noqa: N801 - used as a function: ``with open_nwb(path) as nwbfile``
+    """Open an NWB file for reading: the one place ann2neo opens NWB (checks, errors, closing).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    context manager giving a pynwb.NWBFile
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+    FileFormatError
+        If pynwb cannot read it.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise IsADirectoryError(f"path {str(self.path)!r} is a directory, not an NWB file")
+        if not self.path.exists():
+            raise FileNotFoundError(f"no such file: {str(self.path)!r}")
+
+    def __enter__(self):
+        from pynwb import NWBHDF5IO
+
+        check_self_contained(self.path)  # no external links, virtual datasets or external storage
+        try:
+            self._io = NWBHDF5IO(str(self.path), "r")
+            return self._io.read()
+        except Exception as exc:  # noqa: BLE001 - h5py/hdmf raise OSError, KeyError, RuntimeError...
+            if getattr(self, "_io", None) is not None:
+                self._io.close()
+            raise _open_error(self.path, exc) from exc
+
+    def __exit__(self, *exc):
+        self._io.close()
+        return False
 
 
 def _version() -> str:
@@ -171,7 +237,7 @@ def _default_subject(block_ann, start):
                                + (f"; model: {model}" if model is not None else ""))
 
 
-def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
+def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", sampling_rate=None):
     """Add ann2neo recordings (Units, epochs, per-sample series, provenance) to an NWBFile in memory.
 
     Parameters
@@ -181,10 +247,12 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
         ``ann2neo`` processing module yet.
     data : neo.Block, neo.Segment or mapping of str to spike matrix
         See :func:`write_nwb`.
-    sampling_rate : float, default 1000.0
-        Nominal samples per second (Hz).
+    sample_duration : pq.Quantity, default 1 ms
+        The time one input sample stands for in the file (a nominal 1 kHz).
     compression : {"gzip", "lzf", None}, default "gzip"
         HDF5 filter for the large datasets.
+    sampling_rate : float, optional
+        Deprecated: ``1 / sample_duration`` in Hz.
 
     Returns
     -------
@@ -208,9 +276,21 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
     from pynwb import TimeSeries
     from pynwb.misc import Units
 
-    rate = check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
+    rate = _rate(_default_duration(sample_duration), sampling_rate)
     check_option(compression, "compression", ("gzip", "lzf", None))
+    kind, mapping = split_recordings(data)
+    if kind == "physical":
+        from .nwb_units import add_units_recordings
+
+        add_units_recordings(nwbfile, mapping)
+        return nwbfile
+    if kind == "sample":
+        data = {name: ann_payload(rec)[:2] for name, rec in mapping.items()}
+        unit_names = {name: ann_payload(rec)[2] for name, rec in mapping.items()}
     recs, block = recordings_of(data)
+    if kind == "sample":
+        for rec in recs:
+            rec.unit_names = unit_names[rec.name]
     if nwbfile.units is not None:
         raise ValueError("nwbfile already has a Units table; ann2neo writes its own (use a fresh NWBFile)")
     if nwbfile.epochs is not None:
@@ -350,7 +430,20 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
     return nwbfile
 
 
-def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=None, institution=None, keywords=None,
+def _s():
+    import quantities as pq
+
+    return pq.s
+
+
+def _default_duration(value):
+    import quantities as pq
+
+    return 1 * pq.ms if value is None else value
+
+
+def write_nwb(path, data, *, sample_duration=None, sampling_rate=None, subject=None, experimenter=None,
+              institution=None, keywords=None,
               session_description=None, experiment_description=None, model_description=None, identifier=None,
               session_start_time=None, nwbfile=None, compression="gzip", overwrite=False) -> None:
     """Write recordings to an NWB file, atomically and without loss.
@@ -360,8 +453,10 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
     path : str or Path
         Target ``.nwb`` file.  Missing parent folders are created; a path that
         is a directory is refused.
-    data : neo.Block, neo.Segment, or mapping of str to SpikeMatrix
-        The recordings.  Spike trains must be in :data:`ann2neo.sample` with
+    data : Recording, mapping of str to Recording, neo.Block, neo.Segment, or mapping of str to SpikeMatrix
+        The recordings.  Recordings of network layers (samples) are written as
+        below; Recordings of neurons (physical time) as a Units table and a
+        trials table (:mod:`ann2neo.io.nwb_units`).  Spike trains must be in :data:`ann2neo.sample` with
         spike times on the integer grid.  A ``{segment name: spike matrix}``
         mapping (bool, shape (n_samples, n_nodes)) is written straight from the
         matrices, without building Neo objects (fastest for large recordings);
@@ -374,9 +469,13 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
         annotations (``model``, ``seed``, ``dataset``, ``condition``, ...), and
         per train ``layer``, ``node``, ``layer_shape``, ``threshold``, name and
         other annotations.
-    sampling_rate : float, default 1000.0
-        Nominal samples per second (Hz): sample k of a segment with offset o is
-        written at (o + k + 0.5) / sampling_rate s; see the module notes.
+    sample_duration : pq.Quantity, default 1 ms
+        The time one input sample stands for in the file (the one concept
+        ``compare`` uses too): sample k of a segment with offset o is written
+        at (o + k + 0.5) * sample_duration; see the module notes.  Not used for
+        recordings of neurons (already in seconds).
+    sampling_rate : float, optional
+        Deprecated alias: ``1 / sample_duration`` in Hz.
     subject : pynwb.file.Subject or dict, optional
         Default: a synthetic-construct subject built from the block annotations.
     experimenter, institution : str, optional
@@ -431,7 +530,8 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
         raise IsADirectoryError(f"path {str(path)!r} is a directory; give a file path such as {str(path / 'x.nwb')!r}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"path {str(path)!r} exists; pass overwrite=True to replace it")
-    rate = check_real(sampling_rate, "sampling_rate", min_value=0, include_min=False)
+    rate = _rate(_default_duration(sample_duration), sampling_rate)
+    kind, _ = split_recordings(data)
     metadata = {"subject": subject, "experimenter": experimenter, "institution": institution, "keywords": keywords,
                 "session_description": session_description, "experiment_description": experiment_description,
                 "model_description": model_description, "identifier": identifier,
@@ -451,17 +551,26 @@ def write_nwb(path, data, *, sampling_rate=1000.0, subject=None, experimenter=No
         convention = (f"ann2neo recording of artificial-network nodes: one input sample is one time step; sample k "
                       f"of a segment with sample offset o is stored at (o + k + 0.5) / {rate:g} s (nominal sampling "
                       f"rate {rate:g} Hz); each segment is an epoch.")
+        if kind == "physical":
+            convention = ("ann2neo recordings of real neurons: spike times in seconds in the Units table, one row "
+                          "of the trials table per trial (see its time_offset column); the ann2neo processing "
+                          "module holds what NWB has no field for.")
         if isinstance(subject, dict):
             subject = Subject(**subject)
-        elif subject is None:
+        elif subject is None and kind != "physical":
             subject = _default_subject(block_ann, start)
+        elif subject is None:
+            import warnings
+
+            warnings.warn("writing neurons without subject=: NWB (and nwbinspector) need the subject (subject_id, "
+                          "species, sex, age); ann2neo does not invent one", UserWarning, stacklevel=2)
         nwbfile = NWBFile(
             session_description=session_description or convention, identifier=identifier or str(uuid.uuid4()),
             session_start_time=start,
             experiment_description=str(experiment_description) if experiment_description is not None else None,
             notes=convention, subject=subject, experimenter=experimenter, institution=institution,
             keywords=list(keywords) if keywords is not None else None)
-    add_recordings(nwbfile, data, sampling_rate=rate, compression=compression)
+    add_recordings(nwbfile, data, sample_duration=(1.0 / rate) * _s(), compression=compression)
     with atomic_path(path, overwrite=overwrite) as tmp:
         with NWBHDF5IO(str(tmp), "w") as io:
             io.write(nwbfile)
@@ -477,26 +586,19 @@ def _open_error(path, exc):
 
 def _read_tables(path):
     """Read the arrays of an ann2neo NWB file; every hdmf/h5py failure becomes FileFormatError."""
-    from pynwb import NWBHDF5IO
-
     path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"path {str(path)!r} is a directory, not an NWB file")
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    check_self_contained(path)  # no external links, virtual datasets or external storage
+    opener = open_nwb(path)  # FileNotFoundError, IsADirectoryError as they are
     try:
-        with NWBHDF5IO(str(path), "r") as io:
-            nwbfile = io.read()
+        with opener as nwbfile:
             units, epochs = nwbfile.units, nwbfile.epochs
             legacy = {"node", "layer", "segment", "threshold", "sampling_rate"}
             if units is not None and legacy <= set(units.colnames) and "ann2neo" not in nwbfile.processing:
                 return _legacy_tables(path, nwbfile)
             if units is None or epochs is None or "ann2neo" not in nwbfile.processing or \
                     "sample_offset" not in epochs.colnames:
-                raise FileFormatError(f"{str(path)!r} is not an NWB file written by this ann2neo version (no units/"
-                                      "epochs/ann2neo provenance); read other NWB files with "
-                                      "ann2neo.load_recording")
+                raise FileFormatError(f"{str(path)!r} is not an NWB file of network layers written by this "
+                                      "ann2neo version (no units/epochs/ann2neo provenance); read NWB files of "
+                                      "neurons with ann2neo.read")
             block_table = nwbfile.processing["ann2neo"]["block"]
             out = {
                 "rate": float(block_table["sampling_rate"].data[0]),
@@ -625,14 +727,19 @@ def read_nwb_matrices(path) -> dict:
     >>> spikes.shape, spikes.layer_shape                 # doctest: +SKIP
     ((450, 64), (64,))
     """
+    return _matrices(path, _read_tables(path))
+
+
+def _matrices(path, tables, names=None) -> dict:
     from ..core.binarize import SpikeMatrix
 
-    tables = _read_tables(path)
     idx, counts, bounds = _sample_indices(path, tables)
     seg = np.array(tables["segment"], dtype=object)
     starts = np.concatenate([[0], np.cumsum(counts)])
     out = {}
     for name, (_, _, n_samples) in zip(tables["epoch_names"], tables["epochs"], strict=True):
+        if names is not None and name not in names:
+            continue
         units = np.flatnonzero(seg == name)
         t_stop = int(bounds[units, 1].max()) if units.size else n_samples
         transposed = np.zeros((units.size, t_stop), dtype=bool)  # fill rows (contiguous), transpose once
@@ -732,3 +839,73 @@ def read_nwb(path) -> neo.Block:
         if tables["experiment_description"]:
             block.annotate(model=tables["experiment_description"])
     return block
+
+
+def _is_layer_file(path) -> bool:
+    """True for an NWB file of network layers written by ann2neo (this layout or 0.1.0's)."""
+    import h5py
+
+    try:
+        with h5py.File(Path(path), "r") as f:
+            if "processing/ann2neo/block" in f:
+                return True
+            units = f.get("units")
+            return units is not None and all(c in units for c in ("node", "layer", "segment", "sampling_rate"))
+    except Exception:  # noqa: BLE001 - open_nwb reports an unreadable file
+        return False
+
+
+def read_nwb_recordings(path, *, name=None, t_start=None, t_stop=None) -> dict:
+    """Read any NWB file into Recordings: ann2neo network layers, or the Units/trials tables of neurons.
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str, optional
+        Read only this recording (a segment such as ``"test"``, or a recording
+        name); an unknown name raises and lists the names.
+    t_start, t_stop : float (seconds), optional
+        Extent of a file of neurons without trials or observation intervals.
+
+    Returns
+    -------
+    dict of str to Recording
+        Network layers: one Recording of one-bin trials per segment (labels as
+        the condition ``label``).  Neurons: see :mod:`ann2neo.io.loaders` and
+        :mod:`ann2neo.io.nwb_units`.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+    FileFormatError
+        If the file is damaged or has no Units table.
+    ValueError
+        For an unknown ``name``, or a missing ``t_stop``.
+
+    Examples
+    --------
+    >>> read_nwb_recordings("rec.nwb")["test"]       # doctest: +SKIP
+    Recording(64 units x 450 trials x 1 bin of 1 sample; condition 'label': 0 (45), ...)
+    """
+    if not _is_layer_file(path):
+        from .nwb_units import read_nwb_units
+
+        with open_nwb(path) as nwbfile:
+            return read_nwb_units(nwbfile, path, name=name, t_start=t_start, t_stop=t_stop)
+    if t_start is not None or t_stop is not None:
+        raise ValueError(f"{str(path)!r} holds network layers in samples; t_start/t_stop do not apply")
+    tables = _read_tables(path)
+    names = tables["epoch_names"]
+    if name is not None and name not in names:
+        raise ValueError(f"{str(path)!r} has no recording {name!r}; it holds {names}")
+    matrices = _matrices(path, tables, None if name is None else [name])
+    out = {}
+    for seg_name, (payload, _, _) in zip(names, tables["epochs"], strict=True):
+        if seg_name not in matrices:
+            continue
+        ann = dict(payload["annotations"])
+        for key, info in payload["series"].items():
+            ann[key] = tables["series"][info["series"]].astype(info["dtype"])
+        unit_names = [n for n, s in zip(tables["unit_name"], tables["segment"], strict=True) if s == seg_name]
+        out[seg_name] = ann_recording(matrices[seg_name], ann, unit_names)
+    return out
