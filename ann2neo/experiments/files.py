@@ -72,8 +72,10 @@ def load_any(path, *, variables=None, bin_width=None) -> dict:
         segment, in samples), or anything :func:`ann2neo.load_recording` reads
         (physical time: one entry per segment, or ``"units"`` when every
         segment holds one train, e.g. trials).
-    variables, bin_width
-        Passed to :func:`ann2neo.load_recording` for MATLAB files.
+    variables : str or list of str, optional
+        MATLAB variables holding the spikes; passed to :func:`ann2neo.load_recording`.
+    bin_width : pq.Quantity, optional
+        Bin width of a MATLAB trial x bin matrix; passed to :func:`ann2neo.load_recording`.
 
     Returns
     -------
@@ -174,8 +176,10 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
         Add the Poisson-model diagnostics (not for chunked stores, which are
         analysed without loading them).
     overwrite : bool, default False
-    variables, bin_width
-        For MATLAB files, see :func:`ann2neo.load_recording`.
+    variables : str or list of str, optional
+        For MATLAB files, see :func:`load_any`.
+    bin_width : pq.Quantity, optional
+        For MATLAB files, see :func:`load_any`.
     figures : bool, default True
     argv : list of str, optional
         Command line recorded in the manifest.
@@ -251,8 +255,10 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
         ANN Fano window in samples.
     real_window : pq.Quantity or str, default 100 ms
     overwrite : bool, default False
-    variables, bin_width
-        For a MATLAB file of recorded neurons.
+    variables : str or list of str, optional
+        For a MATLAB file of recorded neurons, see :func:`load_any`.
+    bin_width : pq.Quantity, optional
+        For a MATLAB file of recorded neurons, see :func:`load_any`.
     argv : list of str, optional
 
     Returns
