@@ -26,7 +26,7 @@ import ann2neo  # noqa: E402
 
 project = "ann2neo"
 author = "ann2neo developers"
-copyright = "ann2neo developers, BSD-3-Clause"  # noqa: A001
+copyright = "ann2neo developers, BSD-3-Clause"
 release = ann2neo.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -102,4 +102,5 @@ def _tutorial_notebooks(app):
 
 
 def setup(app):
+    """Sphinx hook: make the tutorial notebooks before the sources are read."""
     app.connect("builder-inited", _tutorial_notebooks)
