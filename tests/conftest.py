@@ -1,5 +1,6 @@
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,3 +30,16 @@ def hetero_matrix(rng):
 
 def elephant_quiet():
     warnings.filterwarnings("ignore", message="Binning discarded")
+
+
+#: The real recordings beside the repository (``../shared/data/real_neurons``), or $ANN2NEO_REAL_NEURONS.
+REAL_NEURONS = Path(os.environ.get("ANN2NEO_REAL_NEURONS",
+                                   Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_neurons"))
+
+
+@pytest.fixture(scope="session")
+def real_neurons():
+    """Folder of the real spike recordings (see its README); the tests that need it skip without it."""
+    if not (REAL_NEURONS / "10_spikes-1.mat").exists():
+        pytest.skip(f"real recordings not found at {REAL_NEURONS} (set ANN2NEO_REAL_NEURONS)")
+    return REAL_NEURONS

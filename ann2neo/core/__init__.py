@@ -9,8 +9,10 @@ from .conversion import (
                          to_segment,
                          to_spiketrains,
 )
-from .units import UnitError, as_samples, sample
+from .recording import Recording
+from .units import UnitError, as_samples, as_time, parse_duration, sample
 
-__all__ = ["sample", "UnitError", "as_samples", "SpikeMatrix", "binarize", "threshold_for_dtype",
+__all__ = ["sample", "UnitError", "as_samples", "as_time", "parse_duration", "Recording",
+           "SpikeMatrix", "binarize", "threshold_for_dtype",
            "as_spike_matrix", "to_spiketrains", "iter_spiketrains", "from_spiketrains", "to_segment", "to_block",
            "spike_matrix"]

@@ -20,7 +20,8 @@ import numbers
 import numpy as np
 import quantities as pq
 
-__all__ = ["sample", "UnitError", "as_samples", "is_sample_unit", "check_sample_units"]
+__all__ = ["sample", "UnitError", "as_samples", "is_sample_unit", "check_sample_units", "is_physical_time", "as_time",
+           "parse_duration"]
 
 
 def _define_sample_unit():
@@ -150,3 +151,121 @@ def check_sample_units(spiketrain, what: str = "spike train") -> None:
                 f"works on sample-index time (ann2neo.sample). Build the train with "
                 f"units=ann2neo.sample, or convert recorded times to sample indices first."
             )
+
+
+_DURATION_UNITS = {"ms": pq.ms, "s": pq.s, "us": pq.us, "min": pq.min, "sample": sample, "samples": sample}
+
+
+def is_physical_time(quantity) -> bool:
+    """Return True if ``quantity`` is a physical time (s, ms, ...), False for samples or anything else.
+
+    Parameters
+    ----------
+    quantity : pq.Quantity
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_physical_time(5 * pq.ms), is_physical_time(5 * sample)
+    (True, False)
+    """
+    if not isinstance(quantity, pq.Quantity) or any(u.name == "sample" for u in quantity.dimensionality):
+        return False
+    return quantity.dimensionality.simplified == pq.s.dimensionality
+
+
+def as_time(value, name: str = "value", *, unit=None):
+    """Check a scalar time quantity in physical time (s, ms, ...), refusing samples.
+
+    The one check for every physical time an ann2neo function takes (``t_start``,
+    ``bin_width``, a window of recorded spike trains): :data:`sample` is defined
+    as one second inside ``quantities``, so it must be refused here or it would
+    silently become one.
+
+    Parameters
+    ----------
+    value : pq.Quantity or None
+        A scalar time.  ``None`` is returned as is.
+    name : str
+        Argument name for error messages.
+    unit : pq unit, optional
+        Rescale the result to this unit.
+
+    Returns
+    -------
+    pq.Quantity or None
+        The scalar quantity (rescaled when ``unit`` is given).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a quantity (a plain number has no unit).
+    UnitError
+        If it is in samples, or not a time.
+    ValueError
+        If it is not a finite scalar.
+
+    Examples
+    --------
+    >>> as_time(50 * pq.ms, "bin_width", unit=pq.s)
+    array(0.05) * s
+    """
+    if value is None:
+        return None
+    if not isinstance(value, pq.Quantity):
+        raise TypeError(f"{name} must be a time with a unit (e.g. 0.5 * pq.s, or '500ms' on the command line), "
+                        f"got {value!r}")
+    if value.size != 1:
+        raise ValueError(f"{name} must be a scalar time, got shape {value.shape}")
+    if not is_physical_time(value):
+        raise UnitError(f"{name} must be a physical time (s, ms, ...), got {value}"
+                        + (": a sample has no duration in physical time" if any(
+                            u.name == "sample" for u in value.dimensionality) else ""))
+    value = value.reshape(())
+    if not np.isfinite(float(value.magnitude)):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value.rescale(unit) if unit is not None else value
+
+
+def parse_duration(text):
+    """Parse ``"100"`` (samples), ``"100 samples"``, ``"50ms"``, ``"0.1 s"`` into a number or a quantity.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    int or pq.Quantity
+        A plain int for samples, a time quantity otherwise.
+
+    Raises
+    ------
+    ValueError
+        For text that is not a positive number with an optional unit among ms, s, us, min, samples.
+
+    Examples
+    --------
+    >>> parse_duration("100"), parse_duration("50ms")
+    (100, array(50.) * ms)
+    """
+    import re
+
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([a-z]*)\s*", str(text))
+    if not match or match.group(2) not in ("", *_DURATION_UNITS):
+        raise ValueError(f"cannot read {text!r} as a duration: give samples (100) or a time (50ms, 0.1s)")
+    try:
+        value = float(match.group(1))
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a duration: give samples (100) or a time (50ms, 0.1s)") from None
+    unit = match.group(2)
+    if unit in ("", "sample", "samples"):
+        if not value.is_integer() or value < 1:
+            raise ValueError(f"a window in samples must be a positive whole number, got {text!r}")
+        return int(value)
+    if not (value > 0 and np.isfinite(value)):
+        raise ValueError(f"a duration must be positive and finite, got {text!r}")
+    return value * _DURATION_UNITS[unit]
