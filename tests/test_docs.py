@@ -1,6 +1,5 @@
 """The data dictionary (docs/analyze-compare.md) names every column and key that the CLI writes."""
 import json
-import os
 import re
 from pathlib import Path
 
@@ -11,8 +10,6 @@ import pytest
 from ann2neo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("ANN2NEO_REAL_NEURONS", ROOT.parent / "shared" / "data" / "real_neurons"))
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
 
 
 def documented(page):
@@ -42,15 +39,14 @@ def test_analyze_columns_of_an_ann_recording_are_documented(ann_npy, tmp_path):
     assert written - documented("analyze-compare.md") == set()
 
 
-@needs_data
-def test_analyze_and_compare_columns_of_real_neurons_are_documented(ann_npy, tmp_path):
+def test_analyze_and_compare_columns_of_real_neurons_are_documented(ann_npy, tmp_path, real_neurons):
     doc = documented("analyze-compare.md")
     out = tmp_path / "a"
-    assert main(["analyze", str(DATA / "all_unit.mat"), "--no-figures", "--out", str(out)]) == 0
+    assert main(["analyze", str(real_neurons / "all_unit.mat"), "--no-figures", "--out", str(out)]) == 0
     assert (columns(out, "nodes_*.csv") | columns(out, "summary.csv")) - doc == set()
     cmp = tmp_path / "c"
-    assert main(["compare", str(ann_npy), str(DATA / "all_unit.mat"), "--sample-duration", "1ms", "--window", "20",
-                 "--out", str(cmp)]) == 0
+    assert main(["compare", str(ann_npy), str(real_neurons / "all_unit.mat"), "--sample-duration", "1ms",
+                 "--window", "20", "--out", str(cmp)]) == 0
     assert columns(cmp, "compare_*.csv") - doc == set()
     meta = json.loads((cmp / "comparison.json").read_text())
     assert (set(meta) | set(meta["binning"])) - doc == set()
