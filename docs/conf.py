@@ -97,6 +97,11 @@ def _tutorial_notebooks(app):
     out.mkdir()
     for script in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py")):
         notebook = jupytext.read(script, fmt="py:percent")
+        # run as the script would be (tutorial 3 finds the data next to the repository from __file__);
+        # the cell is executed but not shown
+        setup = jupytext.reads(f"__file__ = {str(script)!r}", fmt="py:percent").cells[0]
+        setup.metadata["tags"] = ["remove-cell"]
+        notebook.cells.insert(0, setup)
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         jupytext.write(notebook, out / f"{script.stem}.ipynb")
 
