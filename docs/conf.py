@@ -41,7 +41,6 @@ extensions = [
 
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "grid-paper-mnist.toml"]
 templates_path = ["_templates"]
-suppress_warnings = ["myst.header"]  # pages may start below level-1 headings when included
 
 # --- API reference: one page per module, generated from the docstrings -------------------------
 autosummary_generate = True
