@@ -1,19 +1,19 @@
-"""pytest configuration for the doctests of the package: ``python -m pytest --doctest-modules ann2neo``.
+"""pytest configuration for the doctests: ``python -m pytest --doctest-modules --doctest-glob="*.md" ann2neo docs``.
 
-The Examples sections of the docstrings run as doctests in CI (``.ci/run``).  Each runs in a
-fresh temporary folder (an Example that writes a file leaves nothing behind), with ``np``,
-``pq`` and ``ann2neo`` already imported.  ``ann2neo/keras/monitor.py`` is not collected: it
-subclasses ``keras.callbacks.Callback``, so importing it imports Keras and TensorFlow (seconds,
-and hundreds of MB), and its Example trains a network (``+SKIP``).  No other module imports
-TensorFlow at import time; of the Examples, only :func:`ann2neo.keras.record`'s imports Keras
-(it runs a small model).
+The Examples sections of the docstrings, and the ``>>>`` examples of the pages in ``docs/``,
+run as doctests in CI (``.ci/run``).  Each runs in a fresh temporary folder (an Example that
+writes a file leaves nothing behind), with ``np``, ``pq`` and ``ann2neo`` already imported.
+``ann2neo/keras/monitor.py`` is not collected: it subclasses ``keras.callbacks.Callback``, so
+importing it imports Keras and TensorFlow (seconds, and hundreds of MB), and its Example trains
+a network (``+SKIP``).  No other module imports TensorFlow at import time; of the Examples, only
+:func:`ann2neo.keras.record`'s imports Keras (it runs a small model).
 """
 import numpy as np
 import pytest
 import quantities as pq
 from _pytest.doctest import DoctestItem
 
-collect_ignore = ["ann2neo/keras/monitor.py"]
+collect_ignore = ["ann2neo/keras/monitor.py", "docs/conf.py", "docs/_build", "docs/jupyter_execute"]
 
 
 @pytest.fixture(autouse=True)
