@@ -40,11 +40,11 @@ extensions = [
 ]
 
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "grid-paper-mnist.toml"]
-templates_path = ["_templates"]
 
 # --- API reference: one page per module, generated from the docstrings -------------------------
-autosummary_generate = True
-autosummary_imported_members = False  # every object once, in the module that defines it
+# The pages are written by _api_pages below (autosummary's own recursion would take the module
+# ann2neo.core.binarize for the function of that name); autosummary only draws summary tables.
+autosummary_generate = False
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"  # the numpydoc sections state the types
 numpydoc_show_class_members = False
@@ -105,6 +105,84 @@ def _tutorial_notebooks(app):
         jupytext.write(notebook, out / f"{script.stem}.ipynb")
 
 
+def _api_pages(app):
+    """Write ``docs/generated/<module>.rst`` for every public module of ann2neo (one page each).
+
+    A package's page holds its docstring and the list of its modules; a module's page its
+    docstring, a summary table and every member it exports (``__all__``, else the public classes
+    and functions it defines), each documented once, in the module that defines it.
+    """
+    import importlib
+    import inspect
+    import pkgutil
+
+    out = DOCS / "generated"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    names = ["ann2neo"] + sorted(m.name for m in pkgutil.walk_packages(ann2neo.__path__, "ann2neo.")
+                                 if not any(part.startswith("_") for part in m.name.split(".")))
+    for name in names:
+        module = importlib.import_module(name)
+        lines = [name, "=" * len(name), "", f".. automodule:: {name}", ""]
+        if hasattr(module, "__path__"):  # a package: its modules
+            children = [n for n in names if n != name and n.rsplit(".", 1)[0] == name]
+            lines += [".. toctree::", "   :maxdepth: 1", "", *(f"   {n}" for n in children), ""]
+            (out / f"{name}.rst").write_text("\n".join(lines))
+            continue
+        exported = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
+        members = []
+        for member in exported:
+            value = getattr(module, member)
+            defined_here = getattr(value, "__module__", None) == name
+            if inspect.isclass(value) and defined_here:
+                kind = "autoexception" if issubclass(value, BaseException) else "autoclass"
+            elif inspect.isfunction(value) and defined_here:
+                kind = "autofunction"
+            elif hasattr(module, "__all__") and not (inspect.isclass(value) or inspect.isfunction(value)
+                                                     or inspect.ismodule(value)):
+                kind = "autodata"
+            else:
+                continue  # imported from elsewhere: documented there
+            members.append((member, kind))
+        if members:
+            lines += [".. rubric:: Summary", "", ".. autosummary::", "", *(f"   {m}" for m, _ in members), ""]
+        for member, kind in members:
+            lines += [f".. {kind}:: {member}", *(["   :members:"] if kind == "autoclass" else []), ""]
+        (out / f"{name}.rst").write_text("\n".join(lines))
+
+
+def _public_name_reference(app, env, node, contnode):
+    """Link a public name (``ann2neo.analyze``) to the place it is documented (its defining module)."""
+    import importlib
+
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("ann2neo."):
+        return None
+    parts = target.split(".")
+    for i in range(len(parts) - 1, 0, -1):  # the longest importable module, then attributes
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[i:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return None
+        break
+    else:
+        return None
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not (isinstance(module, str) and isinstance(qualname, str)) or f"{module}.{qualname}" == target:
+        return None
+    found = env.get_domain("py").resolve_any_xref(env, node["refdoc"], app.builder, f"{module}.{qualname}", node,
+                                                   contnode)
+    return found[0][1] if found else None
+
+
 def setup(app):
-    """Sphinx hook: make the tutorial notebooks before the sources are read."""
+    """Sphinx hooks: make the tutorial notebooks before the sources are read; link public names."""
     app.connect("builder-inited", _tutorial_notebooks)
+    app.connect("builder-inited", _api_pages)
+    app.connect("missing-reference", _public_name_reference)
