@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import sys
 import warnings
 
+_DISK_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _BOOL_OFF = {"diagnostics": "--no-diagnostics", "figures": "--no-figures"}
 
 
@@ -99,10 +101,8 @@ def _files_command(args, raw) -> int:
             print()
             print(result.ks.to_string(index=False, float_format="%.3g"))
             print("\n".join(result.notes))
-    except (FileNotFoundError, FileExistsError, NotADirectoryError, FileFormatError, UnitError, TypeError,
-            ValueError) as err:
-        print(f"ann2neo {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    except (OSError, FileFormatError, UnitError, TypeError, ValueError) as err:
+        return _error(args.command, err)
     print(f"\nWrote {args.out}/ (CSV, JSON, PNG; manifest.json last).")
     return 0
 
@@ -115,7 +115,8 @@ def _add_config_options(parser, multi=(), suppress=False):
     for f in dataclasses.fields(ReproduceConfig):
         meta = dict(f.metadata)
         help_text = meta.pop("help")
-        default = getattr(defaults, f.name)
+        # the field's own default (dataset: None, so that --data alone is not taken for --data with --dataset)
+        default = f.default if f.default is not dataclasses.MISSING else getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
         unset = {"default": argparse.SUPPRESS} if suppress else {}
         if f.name in _BOOL_OFF:
@@ -226,61 +227,85 @@ def _grid(args, raw) -> int:
             (axes if k in GRID_AXES else settings)[k] = v
         configs = grid_configs(axes, **settings)
     except (TypeError, ValueError, OSError) as err:
-        print(f"ann2neo grid: error: {err}", file=sys.stderr)
-        return 2
+        return _error("grid", err)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
     _import_tensorflow_quietly()
     try:
         table = run_grid(args.out, configs, overwrite=args.overwrite, argv=["ann2neo", *raw])
-    except (DatasetUnavailableError, TypeError, ValueError, FileExistsError, NotADirectoryError) as err:
-        print(f"ann2neo grid: error: {err}", file=sys.stderr)
-        return 2
+    except (DatasetUnavailableError, TypeError, ValueError, OSError) as err:
+        return _error("grid", err)
     print(f"\n{len(configs)} cells, {len(table)} rows: {args.out}/grid.csv, grid_hypotheses.csv, grid.md, "
           f"cells/*/report.md; manifest.json last.")
     return 0
 
 
+def _error(command, err) -> int:
+    """One line on stderr for an error the user can act on; exit status 2."""
+    text = str(err) if not isinstance(err, OSError) or not err.strerror else (
+        f"{err.strerror}: {err.filename!r}" if err.filename else err.strerror)
+    if isinstance(err, OSError) and err.errno in _DISK_ERRNOS:
+        text += " (choose an --out on a writable file system with free space; an unfinished run folder has no " \
+                "manifest.json and is marked incomplete)"
+    text = " ".join(text.split())  # one line, whatever the message holds
+    print(f"ann2neo {command}: error: {text}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``ann2neo`` command; returns the exit status."""
+    """Entry point of the ``ann2neo`` command; returns the exit status.
+
+    Bad input exits with status 2 and one line on stderr; an interrupt
+    (Ctrl-C, SIGINT) exits with status 130 and one line.
+    """
     raw = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(raw)
-    if args.command == "check-run":
-        return _check_run(args.folder)
-    if args.command == "grid":
-        return _grid(args, raw)
-    if args.command in ("analyze", "compare"):
-        return _files_command(args, raw)
+    try:
+        if args.command == "check-run":
+            return _check_run(args.folder)
+        if args.command == "grid":
+            return _grid(args, raw)
+        if args.command in ("analyze", "compare"):
+            return _files_command(args, raw)
+        return _reproduce(args, raw)
+    except KeyboardInterrupt:
+        print(f"\nann2neo {args.command}: interrupted (SIGINT); the run folder, if any, has no manifest.json and is "
+              f"marked incomplete", file=sys.stderr)
+        return 130
+
+
+def _reproduce(args, raw) -> int:
     from .experiments.config import ReproduceConfig
     from .experiments.data import DatasetUnavailableError
+    from .io._lock import run_lock
     from .io.manifest import prepare_run_dir
 
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(ReproduceConfig)}
-    try:
-        config = ReproduceConfig(**settings)
-        # --out is checked here, before any work; reproduce() prepares it again (idempotent)
-        from .experiments.reproduce import OUTPUT_PATTERNS, reproduce
+    with contextlib.ExitStack() as stack:
+        try:
+            config = ReproduceConfig(**settings)
+            # --out is locked and checked here, before any work; reproduce() prepares it again (idempotent)
+            from .experiments.reproduce import OUTPUT_PATTERNS, reproduce
 
-        prepare_run_dir(args.out, args.overwrite, owned=OUTPUT_PATTERNS)
-    except (TypeError, ValueError, FileExistsError, NotADirectoryError) as err:
-        print(f"ann2neo reproduce: error: {err}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    # flags are logged as WARNING lines and listed after the table; no second copy as Python warnings
-    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
-    _import_tensorflow_quietly()
-    progress = sys.stderr.isatty() if config.progress is None else config.progress
-    redirect = contextlib.nullcontext()
-    if progress:
-        from tqdm.contrib.logging import logging_redirect_tqdm
+            stack.enter_context(run_lock(args.out))
+            prepare_run_dir(args.out, args.overwrite, owned=OUTPUT_PATTERNS)
+        except (TypeError, ValueError, OSError) as err:
+            return _error("reproduce", err)
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+        # flags are logged as WARNING lines and listed after the table; no second copy as Python warnings
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
+        _import_tensorflow_quietly()
+        progress = sys.stderr.isatty() if config.progress is None else config.progress
+        redirect = contextlib.nullcontext()
+        if progress:
+            from tqdm.contrib.logging import logging_redirect_tqdm
 
-        redirect = logging_redirect_tqdm()
-    try:
-        with redirect:
-            table = reproduce(args.out, config, overwrite=True, argv=["ann2neo", *raw])
-    except (DatasetUnavailableError, TypeError, ValueError) as err:
-        print(f"ann2neo reproduce: error: {err}", file=sys.stderr)
-        return 2
+            redirect = logging_redirect_tqdm()
+        try:
+            with redirect:
+                table = reproduce(args.out, config, overwrite=True, argv=["ann2neo", *raw])
+        except (DatasetUnavailableError, TypeError, ValueError, OSError) as err:
+            return _error("reproduce", err)
     _print_table(table)
     print(f"\nWrote {args.out}/: results.csv, results.json, nodes.csv, comparisons.csv, reproduce.log, one NWB file "
           f"per condition, and manifest.json last (check with: ann2neo check-run {args.out}).")

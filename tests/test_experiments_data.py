@@ -132,7 +132,10 @@ def test_cli_options_come_from_the_config():
     args = _parser().parse_args(["reproduce"])
     defaults = ReproduceConfig()
     for f in dataclasses.fields(ReproduceConfig):
-        assert getattr(args, f.name) == getattr(defaults, f.name), f.name
+        if f.name != "dataset":  # None on the command line: mnist5k unless --data is given
+            assert getattr(args, f.name) == getattr(defaults, f.name), f.name
+    assert args.dataset is None and defaults.dataset == "mnist5k"
+    assert ReproduceConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ReproduceConfig)}) == defaults
     args = _parser().parse_args(["reproduce", "--mem-epochs", "7", "--conditions", "Random", "MemRetrainAll",
                                  "--no-figures", "--layers", "hidden", "conv"])
     assert (args.mem_epochs, args.conditions, args.figures, args.layers) == (

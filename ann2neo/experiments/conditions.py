@@ -14,7 +14,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["Condition", "CONDITION_TABLE", "CONDITIONS", "ARCHITECTURES", "HIDDEN", "build_model", "build_mlp",
+           "parameter_count", "check_model_memory",
            "compile_model", "train", "trainable_layers", "coinciding", "train_conditions"]
 
 log = logging.getLogger("ann2neo.reproduce")
@@ -122,6 +125,96 @@ def build_model(architecture, input_shape, width=128, n_classes=10, seed=0):
     x = keras.layers.Dense(width, activation="relu", name=HIDDEN)(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="output")(x)
     return keras.Model(inputs, outputs, name=f"{architecture}{width}")
+
+
+#: Weights of Keras' DenseNet121 feature extractor (include_top=False), whatever the input size.
+_DENSENET_FEATURE_PARAMS = 7_037_504
+
+
+def parameter_count(architecture, input_shape, width=128, n_classes=10) -> int:
+    """Number of weights :func:`build_model` creates, computed without building it (no TensorFlow).
+
+    Parameters
+    ----------
+    architecture : {"mlp", "cnn", "densenet121"}
+    input_shape : tuple of int
+        One sample's shape (as for :func:`build_model`).
+    width, n_classes : int
+
+    Returns
+    -------
+    int
+        Trainable and non-trainable weights together (Keras' ``count_params``).
+
+    Examples
+    --------
+    >>> parameter_count("mlp", (8, 8), width=16, n_classes=10)  # 64*16 + 16 + 16*10 + 10
+    1210
+    """
+    shape = tuple(int(s) for s in input_shape)
+    if architecture in ("cnn", "densenet121") and len(shape) == 2:
+        shape = shape + (1,)
+    if architecture == "mlp":
+        features, base = int(np.prod(shape)), 0
+    elif architecture == "cnn":
+        h, w, c = shape[0], shape[1], shape[-1]
+        features, base = max(h - 2, 0) * max(w - 2, 0) * 32, 3 * 3 * c * 32 + 32
+    elif architecture == "densenet121":
+        features, base = 1024 * (shape[0] // 32) * (shape[1] // 32), _DENSENET_FEATURE_PARAMS
+    else:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}; got {architecture!r}")
+    return base + features * width + width + width * n_classes + n_classes
+
+
+def _physical_memory() -> int:
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: no estimate, no refusal
+        return 0
+
+
+def check_model_memory(architecture, input_shape, width, n_classes, n_models, memory=None) -> int:
+    """Refuse a network too large for this machine, before it is built.
+
+    Parameters
+    ----------
+    architecture, input_shape, width, n_classes
+        As for :func:`build_model`.
+    n_models : int
+        Networks the run keeps at once (the untrained base, one clone per
+        condition, the training-dynamics network).
+    memory : int, optional
+        Bytes available; default this machine's physical memory.
+
+    Returns
+    -------
+    int
+        Estimated bytes: 4 per float32 weight, for ``n_models`` networks plus
+        two more copies while training (gradients, the weights copied into a
+        clone).
+
+    Raises
+    ------
+    ValueError
+        If the estimate exceeds ``memory``; the message gives the parameter
+        count and the estimate.
+
+    Examples
+    --------
+    >>> check_model_memory("mlp", (8, 8), 16, 10, n_models=3, memory=10**9)
+    24200
+    """
+    params = parameter_count(architecture, input_shape, width, n_classes)
+    need = 4 * params * (int(n_models) + 2)
+    memory = _physical_memory() if memory is None else int(memory)
+    if memory and need > memory:
+        raise ValueError(f"width {width} gives a {architecture} network of {params:,} weights on inputs of shape "
+                         f"{tuple(input_shape)}: about {need / 2**30:,.1f} GiB for the {n_models} networks this "
+                         f"run keeps, more than this machine's {memory / 2**30:,.1f} GiB of memory; choose a "
+                         f"smaller --width")
+    return need
 
 
 def build_mlp(input_shape, width=128, n_classes=10, seed=0):

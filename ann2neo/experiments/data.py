@@ -59,8 +59,16 @@ def _keras_dataset(name: str):
 
 def _npz(path):
     path = Path(path)
+    need = "--data needs an .npz archive with x_train, y_train, x_test, y_test (numpy.savez)"
     try:
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DatasetUnavailableError(f"cannot read {path} as a .npz archive: {err}; {need}") from err
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise DatasetUnavailableError(f"{path} holds a single array of shape {np.shape(loaded)}, not an archive; "
+                                      f"{need}")
+    try:
+        with loaded as data:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(data.files)
             if missing:
                 raise DatasetUnavailableError(f"{path} lacks the arrays {sorted(missing)}; it needs "

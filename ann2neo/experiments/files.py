@@ -19,6 +19,8 @@ import quantities as pq
 
 from ..core.units import sample
 from ..io._atomic import atomic_path, write_text
+from ..io._lock import run_lock
+from ..io._names import unique_file_names
 
 __all__ = ["parse_duration", "load_any", "analyze_file", "compare_files"]
 
@@ -96,11 +98,18 @@ def load_any(path, *, variables=None, bin_width=None) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"no file at {path}")
     if path.suffix == ".npy":
-        return {path.stem: np.load(path, mmap_mode="r")}
+        try:  # never unpickle: an object array is refused
+            return {path.stem: np.load(path, mmap_mode="r", allow_pickle=False)}
+        except ValueError as err:
+            raise ValueError(f"{path} cannot be read as a spike matrix ({err}); save a bool or 0/1 array "
+                             "(samples x nodes) without Python objects") from None
     if path.suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
         from ..io.store import read_store
 
         return read_store(path, lazy=True)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a recording file (a spike store is a folder with "
+                                "zarr.json); give a file: .npy, .mat, .nwb, .nix, or a format Neo reads")
     if path.suffix in (".nwb", ".nix", ".h5"):
         try:
             block = read(path)
@@ -196,23 +205,28 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
         For a missing file, an output folder that is not new or empty, or a
         recording or window that cannot be analysed.
     """
+    if isinstance(window, str):
+        window = parse_duration(window)
+    recordings = load_any(path, variables=variables, bin_width=bin_width)
+    with run_lock(out):
+        return _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures, argv)
+
+
+def _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures, argv):
     import warnings
 
     from ..analysis.report import analyze
     from ..analysis.statistics import SmallSampleWarning, is_chunked
     from ..io.manifest import jsonable, prepare_run_dir, write_manifest
 
-    if isinstance(window, str):
-        window = parse_duration(window)
-    recordings = load_any(path, variables=variables, bin_width=bin_width)
     out = prepare_run_dir(out, overwrite, owned=("nodes_*.csv", "summary.csv", "results.json", "*.png")).resolve()
     rows, written, results = [], [], {}
-    for name, data in recordings.items():
+    safe_names = unique_file_names(recordings)
+    for (name, data), safe in zip(recordings.items(), safe_names, strict=True):
         w = _window_for(data, window)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SmallSampleWarning)
             result = analyze(data, window=w, diagnostics=diagnostics and not is_chunked(data))
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
         nodes_csv = out / f"nodes_{safe}.csv"
         write_text(nodes_csv, result.nodes.to_csv())
         written.append(nodes_csv)
@@ -272,10 +286,6 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     ann2neo.UnitError
         For a ``sample_duration`` that is not a time.
     """
-    from ..analysis.compare import compare
-    from ..io.manifest import jsonable, prepare_run_dir, write_manifest
-    from ..plotting import plot_comparison
-
     if isinstance(sample_duration, str):
         sample_duration = parse_duration(sample_duration)
     if isinstance(real_window, str):
@@ -288,6 +298,17 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     ann = anns[ann_recording]
     reals = load_any(real_path, variables=variables, bin_width=bin_width)
     real = [st for trains in reals.values() for st in trains]
+    with run_lock(out):
+        return _compare_into(ann_path, real_path, out, ann, ann_recording, real, sample_duration, window,
+                             real_window, overwrite, argv)
+
+
+def _compare_into(ann_path, real_path, out, ann, ann_recording, real, sample_duration, window, real_window,
+                  overwrite, argv):
+    from ..analysis.compare import compare
+    from ..io.manifest import jsonable, prepare_run_dir, write_manifest
+    from ..plotting import plot_comparison
+
     out = prepare_run_dir(out, overwrite, owned=("compare_*.csv", "comparison.json", "comparison.png")).resolve()
     result = compare(np.asarray(ann) if not isinstance(ann, list) else ann, real, sample_duration=sample_duration,
                      window=window, real_window=real_window)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io._atomic import write_text
+from ..io._lock import LOCK_NAME, run_lock
 from ..io.manifest import MANIFEST, check_run, prepare_run_dir, write_manifest
 from .config import ReproduceConfig
 from .reproduce import _checkpoint
@@ -128,13 +129,18 @@ def run_grid(out, configs, *, overwrite=False, argv=None) -> pd.DataFrame:
     pandas.DataFrame
         All cells' rows, with ``architecture``, ``width``, ``dataset``, ``seed`` and ``cell`` first.
     """
-    from .reproduce import reproduce
-
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file, not a folder")
+    with run_lock(out):  # one grid per folder: a second one refuses
+        return _run_grid(out, configs, overwrite, argv)
+
+
+def _run_grid(out, configs, overwrite, argv):
+    from .reproduce import reproduce
+
     marker = out / "grid.json"
-    if out.exists() and any(out.iterdir()) and not marker.exists() and not overwrite:
+    if any(p.name != LOCK_NAME for p in out.iterdir()) and not marker.exists() and not overwrite:
         raise FileExistsError(f"--out {out} is not empty and holds no grid; choose a new folder or pass --overwrite")
     if overwrite:
         prepare_run_dir(out, True, owned=("cells", "figures", "grid.*", "grid_*", MANIFEST))

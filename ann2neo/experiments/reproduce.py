@@ -9,6 +9,7 @@ the stages from one :class:`~ann2neo.experiments.config.ReproduceConfig`.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -27,8 +28,9 @@ from ..analysis.diagnostics import compare_firing_rates
 from ..analysis.report import analyze
 from ..core.conversion import to_block, to_segment
 from ..io._atomic import write_text
+from ..io._lock import run_lock
 from ..io.manifest import MANIFEST, jsonable, package_versions, prepare_run_dir, write_manifest
-from .conditions import CONDITION_TABLE, build_model, train_conditions
+from .conditions import CONDITION_TABLE, build_model, check_model_memory, train_conditions
 from .config import MIN_WINDOWS, ReproduceConfig, fano_window
 from .data import load_dataset
 
@@ -97,7 +99,8 @@ def load_stage(config: ReproduceConfig) -> RunData:
     Raises
     ------
     ValueError
-        If a split is shorter than one Fano window.
+        If a split is shorter than one Fano window, or the networks would not
+        fit in memory (:func:`~.conditions.check_model_memory`).
     ann2neo.experiments.data.DatasetUnavailableError
         If the dataset cannot be loaded.
     """
@@ -116,6 +119,9 @@ def load_stage(config: ReproduceConfig) -> RunData:
                              f"({', '.join(f'{n} samples' for n in short.values())}); choose a window <= "
                              f"{min(sizes.values())}")
     n_classes = int(max(y_train.max(), y_test.max())) + 1
+    # the base network, one clone per condition and the training-dynamics network live at once
+    check_model_memory(config.architecture, x_train.shape[1:], config.width, n_classes,
+                       n_models=1 + len(config.conditions) + (config.dynamics_epochs > 0))
     return RunData(x_train, y_train, x_test, y_test, shuffled, orders, window, note, n_classes)
 
 
@@ -181,6 +187,61 @@ def _chance(labels) -> float:
     return float(np.bincount(labels).max() / len(labels))
 
 
+def near_chance(accuracy: float, chance: float) -> bool:
+    """Whether an accuracy is too close to chance for a network that was trained to beat it.
+
+    Near chance means below ``chance + min(chance, (1 - chance) / 2)``: twice
+    chance for many classes (0.2 at 10 balanced classes), halfway from chance
+    to perfect for few (0.75 at 2 classes).
+
+    Examples
+    --------
+    >>> near_chance(0.099, 0.1), near_chance(0.85, 0.1), near_chance(0.7, 0.5)
+    (True, False, True)
+    """
+    return accuracy < chance + min(chance, (1.0 - chance) / 2)
+
+
+def criterion_flag(condition: str, split: str, trained_on: str, trained: bool, accuracy: float,
+                   chance: float) -> str:
+    """The flag of a condition that fails its own criterion on this row ("" when it meets it or has none).
+
+    A network trained on the true labels (Generalizing) must beat chance on
+    the test split; a network trained on shuffled labels (the memorizing
+    conditions) must beat chance on its shuffled training labels; the
+    untrained Random network has no criterion.
+
+    Parameters
+    ----------
+    condition : str
+    split : {"train", "test"}
+        The row's split.
+    trained_on : {"true", "shuffled"}
+        The labels the condition's network was trained on.
+    trained : bool
+        False for an untrained network (Random).
+    accuracy, chance : float
+        The row's accuracy and the majority-class fraction of its labels.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> criterion_flag("Generalizing", "test", "true", True, 0.099, 0.101)
+    'Generalizing near chance (test accuracy 0.099, chance 0.101): it did not learn; train longer or check the data'
+    """
+    if not trained or not near_chance(accuracy, chance):
+        return ""
+    if split == "test" and trained_on == "true":
+        return (f"{condition} near chance (test accuracy {accuracy:.3f}, chance {chance:.3f}): it did not learn; "
+                f"train longer or check the data")
+    if split == "train" and trained_on == "shuffled":
+        return f"memorization near chance (train accuracy {accuracy:.3f} on shuffled labels, chance {chance:.3f})"
+    return ""
+
+
 def _flags(summary, n_windows, window, *, condition_row=None):
     flags = [f for f in str(summary.get("flags", "") or "").split("; ") if f]
     n_nodes = summary["n_nodes"]
@@ -218,16 +279,14 @@ def record_stage(config: ReproduceConfig, data: RunData, networks: dict):
     for condition in config.conditions:
         net = networks[condition]
         model = net["model"]
-        chance = _chance(net["labels"])
         for split in ("train", "test"):
             x, labels = (data.x_train, net["labels"]) if split == "train" else (data.x_test, data.y_test)
+            chance = _chance(labels)
             order = data.orders[split]
             _, accuracy = model.evaluate(x, labels, batch_size=config.batch_size, verbose=0)
             label_kind = net["label_kind"] if split == "train" else "true"
-            memo = None
-            if split == "train" and label_kind == "shuffled" and accuracy < 2 * chance:
-                memo = (f"memorization near chance (train accuracy {accuracy:.3f} on shuffled labels, "
-                        f"chance {chance:.3f})")
+            memo = criterion_flag(condition, split, net["label_kind"], net["history"] is not None, accuracy,
+                                  chance) or None
             spikes_by_layer = record(model, x[order], layers=list(config.layers) if config.layers else None,
                                      batch_size=config.batch_size, progress=progress)
             for layer, spikes in spikes_by_layer.items():
@@ -393,8 +452,15 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
     return files
 
 
+class _LogFile(logging.FileHandler):
+    """The run's log file; a record that cannot be written (full disk) is dropped without a traceback."""
+
+    def handleError(self, record):  # noqa: N802 - logging's name
+        pass
+
+
 def _setup_logging(out: Path):
-    handler = logging.FileHandler(out / "reproduce.log", mode="w")
+    handler = _LogFile(out / "reproduce.log", mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("ann2neo")
     logger.setLevel(logging.INFO)
@@ -450,8 +516,14 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
     """
     config = ReproduceConfig(**settings) if config is None else config.replace(**settings)
     out = Path(out)
-    if write_files:
-        prepare_run_dir(out, overwrite, owned=OUTPUT_PATTERNS)  # before any work
+    with contextlib.ExitStack() as stack:
+        if write_files:
+            stack.enter_context(run_lock(out))  # one run per folder: a second one refuses
+            prepare_run_dir(out, overwrite, owned=OUTPUT_PATTERNS)  # before any work
+        return _run(out, config, write_files, argv)
+
+
+def _run(out, config, write_files, argv):
     logger, handler = _setup_logging(out) if write_files else (None, None)
     started = time.perf_counter()
     try:
@@ -498,6 +570,11 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
             write_manifest(out, files + ["reproduce.log"], config=config.to_dict(), argv=argv,
                            extra={"seed": config.seed})
         return table
+    except BaseException as err:  # noqa: BLE001 - recorded, then raised again: the log says why the run stopped
+        if handler is not None:
+            what = "interrupted (SIGINT)" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
+            log.error("run failed, the folder is incomplete (no %s): %s", MANIFEST, what)
+        raise
     finally:
         if handler is not None:
             logger.removeHandler(handler)

@@ -7,7 +7,10 @@ Three kinds of source:
   trial × bin matrices (``1`` = a spike in that bin) with a bin width;
 * **NWB files** from any writer: the Units table's spike times, one train per
   unit;
-* **anything Neo reads** (:func:`neo.io.get_io`: NIX, Blackrock, Plexon, Spike2, ...).
+* **anything Neo reads** (:func:`neo.io.get_io`: NIX, Blackrock, Plexon, Spike2, ...),
+  except formats that unpickle (Neo's ``PickleIO``: ``.pkl``, ``.pickle``):
+  opening a pickle runs any code it holds, so ann2neo refuses them before any
+  Neo IO is created (:data:`UNSAFE_NEO_IOS`).
 
 Layout of the returned :class:`neo.Block`:
 
@@ -31,11 +34,61 @@ import quantities as pq
 
 from ..core.units import UnitError
 
-__all__ = ["load_recording", "AmbiguousVariablesError"]
+__all__ = ["load_recording", "AmbiguousVariablesError", "MissingVariableError", "UnsafeFormatError",
+           "UNSAFE_NEO_IOS", "SAFE_FORMATS"]
+
+#: Neo IO classes that unpickle the file (running any code it holds): never instantiated.
+UNSAFE_NEO_IOS = ("PickleIO",)
+#: Extensions of pickle-based files (Python pickle, joblib, dill), refused whatever IO claims them.
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pck", ".pcl", ".joblib", ".dill")
+#: What to use instead, for the messages.
+SAFE_FORMATS = ".mat, .nwb, .nix, .npy, .zarr, or a recording-system format Neo reads (Blackrock, Plexon, Spike2, ...)"
 
 
 class AmbiguousVariablesError(ValueError):
     """The file holds several candidate spike variables; pass ``variables=``."""
+
+
+class MissingVariableError(KeyError, ValueError):
+    """A variable named in ``variables=`` is not in the MATLAB file (a KeyError and a ValueError)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def _file_format_error():
+    from .nwb import FileFormatError
+
+    return FileFormatError
+
+
+class UnsafeFormatError(ValueError):
+    """A file whose format would run code when opened (a pickle); ann2neo never opens one."""
+
+
+def _refuse_pickle(path, why):
+    raise UnsafeFormatError(f"{str(path)!r} is {why}: opening it would run any code it holds, so ann2neo never "
+                            f"unpickles. Save the spikes as {SAFE_FORMATS} and load that file")
+
+
+def _safe_neo_io(path):
+    """Neo's ``get_io`` without the IOs that unpickle: refused before any IO class is instantiated."""
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        _refuse_pickle(path, "a Python pickle")
+    try:
+        candidates = neo.io.list_candidate_ios(str(path))
+    except (OSError, ValueError) as exc:
+        raise _file_format_error()(f"{str(path)!r}: no Neo IO reads this file ({exc}); ann2neo reads "
+                                   f"{SAFE_FORMATS}") from exc
+    safe = [io for io in candidates if io.__name__ not in UNSAFE_NEO_IOS and "pickle" not in io.__name__.lower()]
+    if candidates and not safe:
+        _refuse_pickle(path, f"read only by {', '.join(io.__name__ for io in candidates)}, which unpickles")
+    for io in safe:  # as neo.io.get_io, over the safe candidates only
+        try:
+            return io(str(path))
+        except Exception:  # noqa: BLE001, S112 - get_io tries the next candidate on any failure
+            continue
+    raise _file_format_error()(f"{str(path)!r}: no Neo IO reads this file; ann2neo reads {SAFE_FORMATS}")
 
 
 def _describe(mat: dict) -> str:
@@ -55,9 +108,22 @@ def _time_quantity(value, name):
     return value.rescale(pq.s)
 
 
+def _matlab_object(value):
+    """'function handle' / 'MATLAB object' / 'opaque MATLAB object' for such loadmat results, else None."""
+    from scipy.io.matlab import MatlabFunction, MatlabObject, MatlabOpaque
+
+    for kind, name in ((MatlabFunction, "a MATLAB function handle"), (MatlabOpaque, "an opaque MATLAB object"),
+                       (MatlabObject, "a MATLAB class object")):
+        if isinstance(value, kind):
+            return name
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return next((k for k in map(_matlab_object, value.ravel()) if k), None)
+    return None
+
+
 def _kind(value):
     """'cell', 'binary', 'vector' or None for a MATLAB variable."""
-    if not isinstance(value, np.ndarray):
+    if not isinstance(value, np.ndarray) or _matlab_object(value):
         return None
     if value.dtype == object:
         items = [np.asarray(v) for v in value.ravel()]
@@ -100,7 +166,14 @@ def _load_mat(path, variables, units, t_start, t_stop, bin_width):
         variables = [variables]
     missing = [v for v in variables if v not in mat]
     if missing:
-        raise KeyError(f"{str(path)!r} has no variable {missing[0]!r}; variables found: {_describe(mat)}")
+        raise MissingVariableError(f"{str(path)!r} has no variable {missing[0]!r}; variables found: "
+                                   f"{_describe(mat)}")
+    for v in variables:
+        what = _matlab_object(mat[v])
+        if what:
+            raise ValueError(f"{str(path)!r}: variable {v!r} is {what}; ann2neo reads only numeric arrays and cell "
+                             "arrays of numbers (spike times or a 0/1 trial x bin matrix), never MATLAB code or "
+                             "objects")
     kinds = [_kind(mat[v]) for v in variables]
     if "binary" in kinds:
         if len(variables) != 1:
@@ -182,8 +255,10 @@ def _load_trial_matrix(path, mat, var, units, t_start, bin_width):
 def _load_nwb_units(path, units, t_start, t_stop):
     from pynwb import NWBHDF5IO
 
+    from ._hdf5 import check_self_contained
     from .nwb import FileFormatError
 
+    check_self_contained(path)
     try:
         with NWBHDF5IO(str(path), "r") as io:
             f = io.read()
@@ -261,13 +336,18 @@ def load_recording(path, *, variables=None, units=pq.s, t_start=None, t_stop=Non
         If one of them is not a physical time (e.g. Hz, or ann2neo's sample).
     AmbiguousVariablesError
         If ``variables`` is needed; the message lists the variables found.
-    KeyError
-        If a named variable is not in the file.
+    MissingVariableError
+        If a named variable is not in the file (a KeyError and a ValueError;
+        the message lists the variables found).
+    UnsafeFormatError
+        For a pickle-based file (``.pkl``, ``.pickle``, ...): it is refused
+        before any Neo IO is created, since unpickling runs code.
     ann2neo.io.nwb.FileFormatError
         If the file cannot be read.
     ValueError
         For a matrix without ``bin_width``, spikes outside ``[t_start, t_stop]``,
-        or NaN spike times.
+        NaN spike times, or a named MATLAB variable that is a function handle
+        or class object.
 
     Examples
     --------
@@ -294,12 +374,7 @@ def load_recording(path, *, variables=None, units=pq.s, t_start=None, t_stop=Non
         return _load_mat(path, variables, units, t_start, t_stop, bin_width)
     if suffix == ".nwb":
         return _load_nwb_units(path, units, t_start, t_stop)
-    try:
-        io = neo.io.get_io(str(path))
-    except (OSError, IOError, ValueError) as exc:
-        from .nwb import FileFormatError
-
-        raise FileFormatError(f"{str(path)!r}: no Neo IO reads this file: {exc}") from exc
+    io = _safe_neo_io(path)
     block = io.read_block()
     for seg in block.segments:
         seg.spiketrains = [st.rescale(units) for st in seg.spiketrains]

@@ -22,7 +22,8 @@ import numpy as np
 
 from ._atomic import write_text
 
-__all__ = ["MANIFEST", "RunStatus", "prepare_run_dir", "write_manifest", "check_run", "sha256", "package_versions"]
+__all__ = ["MANIFEST", "RunStatus", "UnsafeOverwriteError", "prepare_run_dir", "write_manifest", "check_run", "sha256",
+           "package_versions"]
 
 #: File name of the manifest of a run folder, written last.
 MANIFEST = "manifest.json"
@@ -71,6 +72,56 @@ def package_versions() -> dict:
     return versions
 
 
+class UnsafeOverwriteError(ValueError):
+    """``--overwrite`` would delete a file outside the run folder, or one changed since the run: refused."""
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _listed_targets(out: Path, manifest: Path) -> list:
+    """Files of the earlier run that ``--overwrite`` may delete, all checked before anything is deleted.
+
+    Every entry must be a relative path whose resolved location (symlinks
+    followed) lies inside ``out``, and an existing file must still have the
+    SHA-256 the manifest records; otherwise :class:`UnsafeOverwriteError`.
+    """
+    try:
+        entries = json.loads(manifest.read_text()).get("files", [])
+        entries = [(str(e["path"]), e.get("sha256")) for e in entries]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []  # an unreadable manifest lists nothing: only the run's own file patterns are removed
+    root = out.resolve()
+    targets = []
+    for rel, digest in entries:
+        where = f"--out {out}: {MANIFEST} lists {rel!r}"
+        pure = Path(rel)
+        if pure.is_absolute() or ".." in pure.parts or "\x00" in rel or not pure.parts:
+            raise UnsafeOverwriteError(f"{where}, which is not a path inside the folder; --overwrite deletes only "
+                                       f"the run's own files. Nothing was deleted: check {MANIFEST} or choose "
+                                       f"another --out")
+        full = out / pure
+        if not _inside(full.resolve(), root):
+            raise UnsafeOverwriteError(f"{where}, which leads outside the folder through a symbolic link "
+                                       f"(to {full.resolve()}); nothing was deleted: remove the link or choose "
+                                       f"another --out")
+        if not (full.exists() or full.is_symlink()):
+            continue
+        if full.is_dir() or not full.is_file():
+            raise UnsafeOverwriteError(f"{where}, but it is now a folder or a special file; nothing was deleted: "
+                                       f"move it away or choose another --out")
+        if digest is None or sha256(full) != digest:
+            raise UnsafeOverwriteError(f"{where}, but that file has changed since the run (checksum differs); "
+                                       f"nothing was deleted: move it out of the folder or choose another --out")
+        targets.append(full)
+    return targets
+
+
 def prepare_run_dir(out, overwrite: bool = False, owned=()) -> Path:
     """Check an output folder before any work starts, and empty it of an earlier run when allowed.
 
@@ -79,12 +130,16 @@ def prepare_run_dir(out, overwrite: bool = False, owned=()) -> Path:
     out : str or Path
         Folder to create or reuse.
     overwrite : bool, default False
-        Allow a non-empty folder.  The earlier run's manifest is deleted first
-        (so the folder is marked incomplete from that moment), then the files
-        it lists and the files matching ``owned``; other files are kept.
+        Allow a non-empty folder.  Every file the earlier run's manifest lists
+        is checked first: it must lie inside ``out`` (after resolving symbolic
+        links) and still have the SHA-256 the manifest records.  Then the
+        manifest is deleted (so the folder is marked incomplete from that
+        moment), then the listed files and the entries matching ``owned``
+        (symbolic links among them are removed, never followed); other files
+        are kept.
     owned : sequence of str
-        Glob patterns of files and folders this kind of run writes (removed on
-        overwrite even when an older run left no manifest).
+        Glob patterns of files and folders this kind of run writes, relative to
+        ``out`` (removed on overwrite even when an older run left no manifest).
 
     Returns
     -------
@@ -96,29 +151,50 @@ def prepare_run_dir(out, overwrite: bool = False, owned=()) -> Path:
         If ``out`` (or a parent) is an existing file.
     FileExistsError
         If ``out`` is a non-empty folder and ``overwrite`` is False.
+    ann2neo.io._lock.RunLockedError
+        If another live process holds the folder's lock (a FileExistsError).
+    UnsafeOverwriteError
+        If the manifest lists a path outside ``out`` (``../x``, ``/abs``, a
+        symbolic link leading out) or a file changed since the run: nothing
+        is deleted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> prepare_run_dir(tempfile.mkdtemp()).is_dir()
+    True
     """
+    from ._lock import LOCK_NAME, RunLockedError, lock_holder
+
     out = Path(out)
     for p in (out, *out.parents):
         if p.exists() and not p.is_dir():
             raise NotADirectoryError(f"--out {out}: {p} is a file, not a folder")
-    if out.exists() and any(out.iterdir()):
+    holder = lock_holder(out) if out.is_dir() else None
+    if holder is not None:
+        raise RunLockedError(f"--out {out} is in use by another ann2neo run (process {holder}); wait for it to "
+                             f"finish or choose another folder")
+    if out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
         if not overwrite:
             raise FileExistsError(f"--out {out} is not empty; choose a new folder or pass --overwrite "
                                   f"(overwrite=True) to replace the run in it")
         manifest = out / MANIFEST
-        listed = []
-        if manifest.exists():
-            try:
-                listed = [f["path"] for f in json.loads(manifest.read_text()).get("files", [])]
-            except (ValueError, KeyError, TypeError):
-                listed = []
+        listed = _listed_targets(out, manifest) if manifest.is_file() else []
+        root = out.resolve()
+        owned_paths = []
+        for pattern in owned:
+            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+                raise ValueError(f"owned pattern {pattern!r} must be relative to the run folder")
+            for p in out.glob(pattern):
+                if p.name != LOCK_NAME and _inside(p.parent.resolve(), root):
+                    owned_paths.append(p)
+        if manifest.exists() or manifest.is_symlink():
             manifest.unlink()
-        targets = {out / p for p in listed} | {p for pattern in owned for p in out.glob(pattern)}
-        for target in sorted(targets, key=lambda p: len(p.parts), reverse=True):
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
+        for target in sorted(set(listed) | set(owned_paths), key=lambda p: len(p.parts), reverse=True):
+            if target.is_symlink() or not target.is_dir():
+                target.unlink(missing_ok=True)  # a link is removed, never followed
+            else:
+                shutil.rmtree(target)  # does not follow links inside the folder
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -33,6 +33,8 @@ from ..core.units import check_sample_units, sample
 from ..core.validation import check_real
 from . import _json
 from ._atomic import atomic_path
+from ._hdf5 import check_self_contained
+from ._names import check_storable_name
 from ._recordings import _same
 from .nwb import FileFormatError
 
@@ -45,6 +47,8 @@ def _plain(annotations):
     """Annotations NIX stores natively (for readers without ann2neo)."""
     out = {}
     for k, v in annotations.items():
+        if isinstance(v, str) and "\x00" in v:
+            continue  # HDF5 cannot store it as a plain string; it is kept in the tagged JSON
         if isinstance(v, (str, bool)) or (isinstance(v, numbers.Real) and np.isfinite(float(v))):
             out[k] = v.item() if isinstance(v, np.generic) else v
     return out
@@ -77,8 +81,8 @@ def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
     ann2neo.UnitError
         If a train is not in samples.
     ValueError
-        If a spike time is off the sample grid, two segments share a name or
-        ``sampling_rate`` is not positive.
+        If a spike time is off the sample grid, two segments share a name, a
+        name holds a NUL character, or ``sampling_rate`` is not positive.
     TypeError
         If ``block`` is not a Block or Segment, or an annotation cannot be stored.
 
@@ -97,6 +101,11 @@ def write_nix(path, block, *, sampling_rate=1000.0, overwrite=False) -> None:
     if not isinstance(block, neo.Block):
         raise TypeError(f"block must be a neo.Block or neo.Segment, got {type(block).__name__}")
     names = [s.name if s.name is not None else f"segment {i}" for i, s in enumerate(block.segments)]
+    check_storable_name(block.name, f"block name {block.name!r}")
+    for name, seg in zip(names, block.segments, strict=True):  # HDF5 names end at NUL: say which, before writing
+        check_storable_name(name, f"segment {name!r}")
+        for j, st in enumerate(seg.spiketrains):
+            check_storable_name(st.name, f"segment {name!r} spike train {j} name {st.name!r}")
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"two segments are named {dup!r}; segment names must be unique within a file")
@@ -173,6 +182,7 @@ def read_nix(path) -> neo.Block:
         raise IsADirectoryError(f"path {str(path)!r} is a directory, not a NIX file")
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
+    check_self_contained(path)  # no external links, virtual datasets or external storage
     try:
         with neo.NixIO(str(path), mode="ro") as io:
             blocks = io.read_all_blocks()

@@ -60,6 +60,8 @@ from ..core.units import sample
 from ..core.validation import check_option, check_real
 from . import _json
 from ._atomic import atomic_path
+from ._hdf5 import check_self_contained
+from ._names import check_storable_name
 from ._recordings import SERIES_KEYS, recordings_of
 
 __all__ = ["write_nwb", "add_recordings", "read_nwb", "read_nwb_matrices", "FileFormatError",
@@ -193,8 +195,8 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
     ------
     ValueError
         If the file already holds units/epochs/ann2neo data, a segment name is
-        repeated, a spike time is off the sample grid, or an annotation cannot
-        be stored; see :func:`write_nwb`.
+        repeated or holds a NUL character, a spike time is off the sample grid,
+        or an annotation cannot be stored; see :func:`write_nwb`.
 
     Examples
     --------
@@ -217,6 +219,15 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
         raise ValueError("nwbfile already has an 'ann2neo' processing module")
     names = [r.name if r.name is not None else f"segment {i}" for i, r in enumerate(recs)]
     block_name = str(block.name) if block is not None and block.name is not None else "default"
+    check_storable_name(block_name, f"block name {block_name!r}")
+    for rec, name in zip(recs, names, strict=True):  # HDF5 strings end at NUL: say which name, before writing
+        check_storable_name(name, f"segment {name!r}")
+        for key in ("split", "condition", "dataset"):
+            check_storable_name(rec.annotations.get(key), f"segment {name!r} annotation {key!r}")
+        for j, unit in enumerate(rec.unit_names):
+            check_storable_name(unit, f"segment {name!r} spike train {j} name {unit!r}")
+        for layer in dict.fromkeys(x for x in rec.layer if isinstance(x, str)):
+            check_storable_name(layer, f"segment {name!r} layer {layer!r}")
     offsets, end = [], 0
     for rec in recs:
         offsets.append(end)
@@ -473,6 +484,7 @@ def _read_tables(path):
         raise IsADirectoryError(f"path {str(path)!r} is a directory, not an NWB file")
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
+    check_self_contained(path)  # no external links, virtual datasets or external storage
     try:
         with NWBHDF5IO(str(path), "r") as io:
             nwbfile = io.read()
