@@ -180,7 +180,13 @@ def check_model_memory(architecture, input_shape, width, n_classes, n_models, me
 
     Parameters
     ----------
-    architecture, input_shape, width, n_classes
+    architecture : {"mlp", "cnn", "densenet121"}
+        As for :func:`build_model`.
+    input_shape : tuple of int
+        As for :func:`build_model`.
+    width : int
+        As for :func:`build_model`.
+    n_classes : int
         As for :func:`build_model`.
     n_models : int
         Networks the run keeps at once (the untrained base, one clone per
