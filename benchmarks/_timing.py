@@ -27,3 +27,20 @@ def interleaved(fns, rounds):
             fn()
             times[name].append(time.perf_counter() - t)
     return {name: (min(v), float(np.median(v))) for name, v in times.items()}
+
+
+def interleaved_wall_cpu(fns, rounds):
+    """Like :func:`interleaved`, with CPU time too: {name: (min wall, median wall, min CPU)} in seconds.
+
+    CPU time is the whole process's (``time.process_time``: every thread, so numba's worker
+    threads count), which compares work done by a multi-threaded route with a single-threaded one.
+    """
+    wall = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            c, t = time.process_time(), time.perf_counter()
+            fn()
+            wall[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    return {name: (min(wall[name]), float(np.median(wall[name])), min(cpu[name])) for name in fns}

@@ -396,13 +396,13 @@ def node_statistics(spikes, window=100, *, ddof=0, client=None) -> pd.DataFrame:
         lazy=True)[layer]``) for recordings larger than memory: computed chunk by
         chunk with Dask, giving the same numbers (:mod:`ann2neo.analysis.chunked`).
         Spike trains in physical time go to :mod:`ann2neo.analysis.physical`.
-    client : dask.distributed.Client, optional
-        Cluster for a chunked input; default Dask's local threaded scheduler.
     window : int or pq.Quantity in samples, default 100
         Window of the Fano factor (paper: 100 samples).
     ddof : {0, 1}, default 0
         Variance of the Fano factor and the CV: 0 as Elephant, 1 the sample
         variance.  The ``*_dispersion`` ratios do not depend on it.
+    client : dask.distributed.Client, optional
+        Cluster for a chunked input; default Dask's local threaded scheduler.
 
     Returns
     -------

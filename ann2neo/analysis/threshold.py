@@ -45,7 +45,7 @@ def threshold_sweep(activations, *, thresholds=(-0.5, -0.1, 0.0, 0.1, 0.25, 0.5,
 
     Parameters
     ----------
-    activations : array_like of float, shape (n_samples, n_nodes) or (n_samples, *layer_shape)
+    activations : array_like of float, shape (n_samples, n_nodes) or (n_samples, ``*layer_shape``)
         Float activations of the layer on a probe set, in the order fed.
     thresholds : sequence of float
         Absolute thresholds (rule ``"absolute"``); empty to skip.

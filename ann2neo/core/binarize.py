@@ -231,7 +231,7 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
 
     Parameters
     ----------
-    activations : array_like, shape (n_samples, n_nodes) or (n_samples, *layer_shape)
+    activations : array_like, shape (n_samples, n_nodes) or (n_samples, ``*layer_shape``)
         Real-valued activations of one layer (bool, integer or floating
         dtype), one row per input sample in the order the samples were fed
         to the network.  Extra axes are flattened to nodes in C order; the
@@ -260,7 +260,13 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
 
     Examples
     --------
-    >>> binarize(np.array([[0.5, -1.0], [0.0, 2.0]])).astype(int)
+    >>> spikes = binarize(np.array([[0.5, -1.0], [0.0, 2.0]]), layer="hidden")
+    >>> spikes
+    SpikeMatrix([[ True, False],
+                 [False,  True]])
+    >>> spikes.layer, spikes.layer_shape, spikes.threshold
+    ('hidden', (2,), 0.0)
+    >>> np.asarray(spikes, dtype=int)  # a plain ndarray of 0/1
     array([[1, 0],
            [0, 1]])
     """

@@ -190,7 +190,10 @@ class Recording:
 
     See Also
     --------
-    Recording.from_matrix, Recording.from_binned, Recording.from_spike_times, Recording.from_neo
+    Recording.from_matrix : A network layer, one trial of one bin per input sample.
+    Recording.from_binned : Trials of binned spike counts (trial x bin matrices).
+    Recording.from_spike_times : Spike times of units over trials.
+    Recording.from_neo : A Block's segments as trials, its spike trains as units.
 
     Examples
     --------
@@ -384,7 +387,7 @@ class Recording:
             time (e.g. ``-1 * pq.s``).
         time_unit : pq unit, optional
             Default: the unit of ``bin_width``.
-        unit_names, trials, condition, units, annotations
+        unit_names, trials, condition, units, annotations : optional
             As in :class:`Recording`.
 
         Returns
@@ -435,7 +438,7 @@ class Recording:
             Required: a recording's extent is not its first and last spike.
         time_unit : pq unit, optional
             Default: the unit of ``t_start`` when it is a quantity.
-        unit_names, trials, condition, units, annotations
+        unit_names, trials, condition, units, annotations : optional
             As in :class:`Recording`.
 
         Returns

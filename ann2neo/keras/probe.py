@@ -20,7 +20,7 @@ def record_activations(model, x, layers=None, batch_size=256) -> dict:
     ----------
     model : keras.Model
         A built Sequential or Functional Keras 3 model (any backend).
-    x : ndarray, shape (n_probe, *input_shape)
+    x : ndarray, shape (n_probe, ``*input_shape``)
         Probe inputs.
     layers : str or list of str, optional
         Layer names; default the last hidden layer.
@@ -28,7 +28,7 @@ def record_activations(model, x, layers=None, batch_size=256) -> dict:
 
     Returns
     -------
-    dict of str to ndarray, shape (n_probe, *layer_shape)
+    dict of str to ndarray, shape (n_probe, ``*layer_shape``)
         The layers' outputs as the backend computed them (float32 usually).
 
     Raises

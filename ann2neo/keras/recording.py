@@ -448,7 +448,7 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     before it; they are checked, and so is every input batch, whatever the
     backend fuses.  Outputs of layers that only move, select or take the
     maximum of values (Flatten, Reshape, Concatenate, Dropout, MaxPooling, ...)
-    are finite when their inputs are, so only their inputs are checked.  Left
+    are finite when their inputs are, so only their inputs are checked.
     The weights of every layer on the path are checked once per call.  Left
     unseen: NaN created *inside* a fused op from finite inputs and weights (an
     overflow to ``inf - inf``), which the backend does not expose.
