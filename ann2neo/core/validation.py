@@ -32,12 +32,12 @@ def _kind(value) -> str:
 def ml_dtype_kind(dtype) -> str | None:
     """``"f"`` or ``"i"`` for a real dtype of ``ml_dtypes`` (bfloat16, float8, float6, float4, int4, ...), else None.
 
-    NumPy gives these dtypes the kind ``"V"``, but they hold real numbers:
+    NumPy gives most of these dtypes the kind ``"V"``, but they hold real numbers:
     every float type of ``ml_dtypes`` is exact in float32, every integer type
     in int8/uint8.
     """
     dtype = np.dtype(dtype)
-    if dtype.kind != "V" or not getattr(dtype.type, "__module__", "").startswith("ml_dtypes"):
+    if not getattr(dtype.type, "__module__", "").startswith("ml_dtypes"):
         return None
     import ml_dtypes
 
