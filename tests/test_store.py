@@ -72,7 +72,7 @@ def test_silent_chunks_are_written_and_read_as_silence(tmp_path):
 
 
 def test_a_store_without_all_chunks_written_warns_for_missing_chunks(tmp_path):
-    """Stores written before this check skipped silent chunks: their absent chunks are read as silence, with a warning."""
+    """Stores written before all_chunks_written skipped silent chunks: absent ones read as silence, with a warning."""
     path = tmp_path / "old.zarr"
     spikes = _write(path)["hidden"]
     _edit_json(path / "hidden" / "zarr.json", lambda m: m["attributes"].pop("all_chunks_written"))
