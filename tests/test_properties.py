@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
@@ -147,8 +147,8 @@ def _elements(dtype):
     dtype = np.dtype(dtype)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        near = [st.integers(max(info.min, c - 3), min(info.max, c + 3)) for c in (0, info.min, info.max, 2**53)
-                if info.min <= c <= info.max]
+        near = [st.integers(max(info.min, c - 3), min(info.max, c + 3)) for c in (0, info.min, info.max, 2**53, 2**53)
+                if info.min <= c <= info.max]  # 2**53 twice: where float64 stops holding every integer
         return st.one_of(st.integers(int(info.min), int(info.max)), *near)
     if dtype.kind == "f":
         return hnp.from_dtype(dtype, allow_nan=False, allow_infinity=False)
@@ -189,6 +189,8 @@ def _reference(values, threshold):
 
 @FAST
 @given(case=activations_and_threshold())
+@example(case=(np.array([[2**53 + 1]]), np.int64(2**53 + 1)))  # issue 15, W9: the threshold was rounded to 2**53
+@example(case=(np.array([[2.0**53 + 2, 2.0**53 + 4]]), 2**53 + 3))  # an int threshold between two float64 values
 def test_binarize_equals_the_exact_comparison_at_every_dtype(case):
     values, threshold = case
     np.testing.assert_array_equal(ann2neo.binarize(values, threshold), _reference(values, threshold))

@@ -213,7 +213,8 @@ def threshold_for_dtype(threshold, dtype):
         import ml_dtypes
 
         bf = ml_dtypes.bfloat16
-        t = np.array(threshold, dtype=np.float32).astype(bf)
+        with np.errstate(over="ignore"):  # beyond float32: inf, stepped down to bfloat16's maximum below
+            t = np.array(float(threshold), dtype=np.float32).astype(bf)
         if float(t) > threshold:  # rounded up: one step down through the bit pattern
             bits = t.view(np.uint16)
             if float(t) > 0:

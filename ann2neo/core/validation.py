@@ -134,7 +134,8 @@ def check_real(value, name: str, *, min_value: float | None = None, max_value: f
     try:
         result = float(value)
     except OverflowError:  # an int beyond float64
-        raise ValueError(f"{name} must be finite, got {value!r}, beyond the float64 range") from None
+        raise ValueError(f"{name} must be finite, got an integer of {len(str(abs(int(value))))} digits, beyond "
+                         f"the float64 range") from None
     if np.isnan(result):
         if allow_nan:
             return result
