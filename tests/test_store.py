@@ -186,3 +186,20 @@ def test_a_store_of_the_old_layout_still_reads(tmp_path):
     shutil.move(path / "conv%2F1", path / "conv|1")
     _edit_json(path / "zarr.json", lambda m: m["attributes"].pop("layer_keys"))
     np.testing.assert_array_equal(read_store(path)["conv/1"], spikes["conv/1"])
+
+
+def test_legacy_layer_names_that_leave_the_store_are_refused(tmp_path):
+    """A store without layer_keys whose layers list '..': the name would address the folder above the store."""
+    path = tmp_path / "run.zarr"
+    _write(path)
+    _edit_json(path / "zarr.json", lambda m: (m["attributes"].pop("layer_keys"),
+                                              m["attributes"].__setitem__("layers", [".."])))
+    with pytest.raises(FileFormatError, match="no array name inside the store"):
+        read_store(path)
+
+
+def test_an_empty_store_reads_as_no_samples(tmp_path):
+    path = tmp_path / "empty.zarr"
+    _StoreWriter(path, ["h"], [(5,)], threshold=0.0, model_name="m").close(0)
+    assert read_store(path)["h"].shape == (0, 5)
+    assert read_store(path, lazy=True)["h"].compute().shape == (0, 5)

@@ -407,6 +407,9 @@ def read_store(path, layers=None, *, lazy=False):
     keys = attrs.get("layer_keys")
     if keys is None:  # written before layer_keys
         keys = [_legacy_layer_key(n) for n in names]
+        if not all(_safe_key(k) for k in keys):
+            raise _damaged(path, "the group's attribute", f"layers = {names!r} holds a name that is no array name "
+                                                          f"inside the store")
     elif isinstance(keys, list) and len(keys) != len(names):
         raise _damaged(path, "the group's attributes", f"list {len(names)} layers {names} but {len(keys)} array "
                                                        f"names (layer_keys)")
@@ -433,7 +436,10 @@ def read_store(path, layers=None, *, lazy=False):
         if lazy:
             import dask.array as da
 
-            row_chunks = tuple(stop - start for start, stop in _chunk_rows(arr)) or (0,)
+            row_chunks = tuple(stop - start for start, stop in _chunk_rows(arr))
+            if not row_chunks:  # no samples
+                result[name] = da.zeros((0, n_nodes), dtype=bool)
+                continue
             result[name] = da.map_blocks(_unpack_block, path, name, key, arr, n_nodes, check_files, dtype=bool,
                                          chunks=(row_chunks, (n_nodes,)), meta=np.empty((0, 0), dtype=bool),
                                          name=f"ann2neo-store-{name}-" + _token(path, key, arr))
