@@ -88,3 +88,18 @@ def test_analyze_a_chunked_recording_equals_the_in_memory_analysis(hetero_matrix
     writer.close(1050)
     stored = ann2neo.analyze(read_store(tmp_path / "rec.zarr", lazy=True)["h"], window=100)
     np.testing.assert_array_equal(stored.nodes["fano_factor"], ref.nodes["fano_factor"])
+
+
+def test_dask_array_of_unknown_chunk_sizes_gets_a_clear_error(hetero_matrix):
+    """U1: chunk sizes lost by boolean indexing gave "cannot convert float NaN to integer"."""
+    import ann2neo
+
+    a = da.from_array(hetero_matrix, chunks=(100, 40))
+    unknown = a[a[:, 0] | True]
+    with pytest.raises(ValueError, match=r"unknown size.*compute_chunk_sizes\(\)"):
+        ann2neo.analyze(unknown, window=100)
+    with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
+        node_sums_chunked(unknown, 100)
+    known = unknown.compute_chunk_sizes()  # what the message says to do works
+    ref = node_sums(hetero_matrix, 100)
+    np.testing.assert_array_equal(node_sums_chunked(known, 100)["count"], ref["count"])

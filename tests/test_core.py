@@ -308,3 +308,69 @@ def test_binarize_bfloat16_like_the_recorder():
     ml_dtypes = pytest.importorskip("ml_dtypes")
     values = np.array([[0.2998, 0.30005, 0.3, 0.5, -1.0]], dtype=np.float32).astype(ml_dtypes.bfloat16)
     np.testing.assert_array_equal(ann2neo.binarize(values, 0.3), values.astype(np.float64) > 0.3)
+
+
+# --- hostile inputs (issue 15) ---
+
+def test_masked_arrays_are_refused_unless_nothing_is_masked():
+    """W6: numpy.ma's mask was dropped by np.asarray, so masked samples counted with their hidden values."""
+    m = np.random.default_rng(3).random((400, 4)) < 0.3
+    masked = np.ma.masked_array(m, mask=np.zeros_like(m))
+    masked.mask[:100] = True
+    with pytest.raises(TypeError, match=r"400 masked elements.*Fill them .*drop the masked samples"):
+        ann2neo.analyze(masked)
+    with pytest.raises(TypeError, match=r"activations: a masked array with 1 masked element;"):
+        ann2neo.binarize(np.ma.masked_array([[1.0, -1.0]], mask=[[True, False]]))
+    clear = np.ma.masked_array(m)  # nothing masked: the data as they are
+    assert ann2neo.analyze(clear, window=20).summary["mfr"] == pytest.approx(m.mean(), rel=1e-12)
+    np.testing.assert_array_equal(ann2neo.binarize(np.ma.masked_array([[1.0, -1.0]])), [[True, False]])
+
+
+def test_integer_thresholds_are_compared_exactly():
+    """W9: an int64 threshold above 2**53 was rounded to a float before the comparison."""
+    big = 2**53 + 1
+    assert not ann2neo.binarize(np.array([[big]]), np.int64(big))[0, 0]
+    values = np.array([[big - 2, big - 1, big, big + 1, big + 2]], dtype=np.int64)
+    for t in (big, np.int64(big), big + 1, np.uint64(big - 1)):
+        expected = np.array([[int(v) > int(t) for v in values[0]]])  # Python ints: exact
+        np.testing.assert_array_equal(ann2neo.binarize(values, t), expected)
+    # a float64 activation and an int threshold between two floats: 2**53 + 3 lies between 2**53 + 2 and + 4
+    floats = np.array([[2.0**53 + 2, 2.0**53 + 4]])
+    np.testing.assert_array_equal(ann2neo.binarize(floats, 2**53 + 3), [[False, True]])
+    u = np.array([[2**64 - 1, 2**64 - 2]], dtype=np.uint64)
+    np.testing.assert_array_equal(ann2neo.binarize(u, np.uint64(2**64 - 2)), [[True, False]])
+
+
+def test_xarray_dims_are_honoured_or_refused():
+    """W11: a DataArray with dims ("node", "sample") was read as 4 samples of 500 nodes."""
+    xr = pytest.importorskip("xarray")
+    m = np.random.default_rng(5).random((500, 4)) < [0.1, 0.2, 0.5, 0.8]
+    ref = ann2neo.analyze(m, window=50).nodes
+    for dims, data in ((("node", "sample"), m.T), (("time", "unit"), m), (("neuron", "trial"), m.T),
+                       (("Sample", "dim_1"), m), (("dim_0", "nodes"), m)):
+        got = ann2neo.analyze(xr.DataArray(data, dims=dims), window=50).nodes
+        np.testing.assert_array_equal(got["n_spikes"], ref["n_spikes"], err_msg=str(dims))
+    for dims in (("dim_0", "dim_1"), ("time", "trial"), ("a", "b")):
+        with pytest.raises(ValueError, match=r"cannot tell samples from nodes.*dims=\('sample', 'node'\)"):
+            ann2neo.analyze(xr.DataArray(m, dims=dims))
+    act = np.random.default_rng(6).normal(size=(3, 30, 2))  # (node-ish, sample, channel) activations
+    spikes = ann2neo.binarize(xr.DataArray(act, dims=("x", "sample", "c")))
+    assert spikes.layer_shape == (3, 2)
+    np.testing.assert_array_equal(spikes, act.transpose(1, 0, 2).reshape(30, 6) > 0)
+
+
+def test_ml_dtypes_are_real_numbers():
+    """U3: a bfloat16 threshold was refused as "not a real number"; float8 activations likewise."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    values = np.array([[0.2998, 0.30005, 0.3, 0.5, -1.0, 0.25]])
+    exact = values.astype(ml_dtypes.bfloat16).astype(np.float64) > float(ml_dtypes.bfloat16(0.3))
+    np.testing.assert_array_equal(ann2neo.binarize(values.astype(ml_dtypes.bfloat16), ml_dtypes.bfloat16(0.3)),
+                                  exact)
+    for name in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3b11fnuz"):
+        dtype = getattr(ml_dtypes, name)
+        f8 = values.astype(dtype)
+        for t in (0.3, -0.5, ml_dtypes.bfloat16(0.25), dtype(0.5)):
+            np.testing.assert_array_equal(ann2neo.binarize(f8, t), f8.astype(np.float64) > float(t), err_msg=name)
+    assert ann2neo.binarize(np.array([[3, -2]], dtype=ml_dtypes.int4), 0).tolist() == [[True, False]]
+    spikes = np.array([[1, 0], [0, 1]], dtype=ml_dtypes.bfloat16)  # 0/1 in bfloat16 is a spike matrix
+    assert ann2neo.analyze(spikes, window=1).summary["n_nodes"] == 2

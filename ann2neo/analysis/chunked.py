@@ -54,7 +54,8 @@ def as_dask_array(spikes, chunks="auto"):
     Raises
     ------
     ValueError
-        If the array is not 2-D or has no samples or nodes.
+        If the array is not 2-D, has no samples or nodes, or has chunks of
+        unknown size (NaN, as after boolean indexing).
     TypeError
         If its dtype is not bool or integer.
     """
@@ -66,6 +67,10 @@ def as_dask_array(spikes, chunks="auto"):
                                else chunks)
     if spikes.ndim != 2:
         raise ValueError(f"spikes must be a 2-D matrix (n_samples, n_nodes), got shape {spikes.shape}")
+    if any(np.isnan(size) for size in spikes.shape):
+        raise ValueError(f"spikes: a dask array with chunks of unknown size (shape {spikes.shape}, as after boolean "
+                         f"indexing); every chunk's first sample must be known to join the chunks: call "
+                         f"spikes.compute_chunk_sizes() first")
     if spikes.shape[0] == 0 or spikes.shape[1] == 0:
         raise ValueError(f"spikes hold no samples or no nodes (shape {spikes.shape})")
     if spikes.dtype.kind not in "biu":

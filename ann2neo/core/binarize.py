@@ -1,9 +1,12 @@
 """Thresholding activations into spikes: activation > threshold is a spike."""
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
-from .validation import check_real_array, check_threshold
+from .validation import check_real_array, check_threshold, ml_dtype_kind
 
 __all__ = ["SpikeMatrix", "binarize", "threshold_for_dtype"]
 
@@ -147,6 +150,18 @@ def _column_key(key):
     return key[1]
 
 
+def _exact_threshold(threshold):
+    """A validated threshold, kept exact: a Python int for an integer threshold, else a float.
+
+    ``float(np.int64(2**53 + 1))`` is ``2**53``; Python compares ints and
+    floats exactly, so keeping the int keeps every comparison exact.
+    """
+    value = check_threshold(threshold)
+    if isinstance(threshold, (numbers.Integral, np.integer)):
+        return int(threshold)
+    return value
+
+
 def threshold_for_dtype(threshold, dtype):
     """The threshold to compare in ``dtype`` so that ``x > t_d`` equals exact ``x > threshold``.
 
@@ -155,11 +170,13 @@ def threshold_for_dtype(threshold, dtype):
 
     Parameters
     ----------
-    threshold : float
-        Finite threshold.
+    threshold : int or float
+        Finite threshold.  An integer threshold (Python or numpy int) is used
+        exactly, never rounded to a float (``2**53 + 1`` stays itself).
     dtype : numpy dtype or str
         Dtype of the activations: floating (float16, bfloat16, float32,
-        float64), integer or bool.
+        float64, or another ``ml_dtypes`` float such as float8), integer or
+        bool.
 
     Returns
     -------
@@ -167,7 +184,10 @@ def threshold_for_dtype(threshold, dtype):
         For floating dtypes, ``t_d``: the largest value of ``dtype`` that is
         ``<= threshold``.  For integers ``floor(threshold)`` as a value of the
         dtype, ``-inf`` below its range (every value spikes) and its maximum
-        above it (none does).  Bool compares as int8.
+        above it (none does).  Bool compares as int8.  For the ``ml_dtypes``
+        floats other than bfloat16 (float8, float6, float4), whose values are
+        all exact in float32, the float32 ``t_d``; for their integers (int4,
+        ...) the int8 or uint8 one.
 
     Notes
     -----
@@ -185,13 +205,16 @@ def threshold_for_dtype(threshold, dtype):
     >>> bool(np.float16(0.30005) > threshold_for_dtype(0.3, np.float16))
     True
     """
-    threshold = check_threshold(threshold)
+    threshold = _exact_threshold(threshold)
     name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    if name != "bfloat16" and ml_dtype_kind(np.dtype(dtype)) is not None:
+        return threshold_for_dtype(threshold, _ml_compute_dtype(np.dtype(dtype)))
     if name == "bfloat16":
         import ml_dtypes
 
         bf = ml_dtypes.bfloat16
-        t = np.array(threshold, dtype=np.float32).astype(bf)
+        with np.errstate(over="ignore"):  # beyond float32: inf, stepped down to bfloat16's maximum below
+            t = np.array(float(threshold), dtype=np.float32).astype(bf)
         if float(t) > threshold:  # rounded up: one step down through the bit pattern
             bits = t.view(np.uint16)
             if float(t) > 0:
@@ -206,17 +229,27 @@ def threshold_for_dtype(threshold, dtype):
     if dtype.kind == "b":
         dtype = np.dtype(np.int8)
     if np.issubdtype(dtype, np.floating):
-        t = dtype.type(threshold)
-        if float(t) > threshold:
+        with np.errstate(over="ignore"):  # beyond the dtype's range: inf, stepped down to its maximum below
+            t = dtype.type(threshold)
+        if float(t) > threshold:  # an exact comparison, also for an int threshold
             t = np.nextafter(t, dtype.type(-np.inf))
         return t
     info = np.iinfo(dtype)
-    floor = np.floor(threshold)
+    floor = math.floor(threshold)  # a Python int: exact for every int and float threshold
     if floor < info.min:
         return -np.inf
     if floor >= info.max:
         return dtype.type(info.max)
-    return dtype.type(int(floor))
+    return dtype.type(floor)
+
+
+def _ml_compute_dtype(dtype):
+    """The numpy dtype that holds every value of an ``ml_dtypes`` dtype exactly (float32, int8 or uint8)."""
+    if ml_dtype_kind(dtype) == "f":
+        return np.dtype(np.float32)
+    import ml_dtypes
+
+    return np.dtype(np.int8 if ml_dtypes.iinfo(dtype).min < 0 else np.uint8)
 
 
 def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
@@ -237,8 +270,10 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
         to the network.  Extra axes are flattened to nodes in C order; the
         original per-sample shape is kept as ``layer_shape``.  The input is
         not modified.
-    threshold : float, default 0.0
-        Activation threshold.
+    threshold : float or int, default 0.0
+        Activation threshold (also a numpy or ``ml_dtypes`` scalar such as
+        bfloat16).  Compared exactly: an integer threshold is not rounded to
+        a float.
     layer : str, optional
         Layer name stored with the result.
 
@@ -252,11 +287,13 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
     TypeError
         If ``activations`` are not real numbers (complex numbers have no
         order; timedelta, datetime, strings and objects are not activations),
-        or ``threshold`` is not a real number.
+        are a masked array with masked elements, or ``threshold`` is not a
+        real number.
     ValueError
         If ``activations`` has fewer than 2 dimensions, no samples or no nodes,
-        contains NaN or ±Inf (their spike/no-spike meaning is undefined), or if
-        ``threshold`` is not finite.
+        contains NaN or ±Inf (their spike/no-spike meaning is undefined), is an
+        ``xarray.DataArray`` without a sample dim, or if ``threshold`` is not
+        finite.
 
     Examples
     --------
@@ -270,6 +307,7 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
     array([[1, 0],
            [0, 1]])
     """
+    exact = _exact_threshold(threshold)
     threshold = check_threshold(threshold)
     arr = check_real_array(activations, "activations")
     if arr.ndim < 2:
@@ -284,6 +322,8 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
     if n_nodes == 0:
         raise ValueError(f"the layer is empty: activations of shape {arr.shape} hold no nodes")
     flat = arr.reshape(n_samples, n_nodes)
+    if flat.dtype.name != "bfloat16" and ml_dtype_kind(flat.dtype) is not None:  # float8, int4, ...: exact upcast
+        flat = flat.astype(_ml_compute_dtype(flat.dtype))
     if np.issubdtype(flat.dtype, np.floating) or flat.dtype.name == "bfloat16":
         finite = np.isfinite(flat)
         if not finite.all():
@@ -296,5 +336,5 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
                 f"{first}: {flat[first]}. A NaN activation is neither a spike nor silence; fix the model "
                 f"or the data before binarizing."
             )
-    spikes = flat > threshold_for_dtype(threshold, flat.dtype)
+    spikes = flat > threshold_for_dtype(exact, flat.dtype)
     return SpikeMatrix(spikes, layer_shape=layer_shape, threshold=threshold, layer=layer)

@@ -29,6 +29,36 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+def ml_dtype_kind(dtype) -> str | None:
+    """``"f"`` or ``"i"`` for a real dtype of ``ml_dtypes`` (bfloat16, float8, float6, float4, int4, ...), else None.
+
+    NumPy gives most of these dtypes the kind ``"V"``, but they hold real numbers:
+    every float type of ``ml_dtypes`` is exact in float32, every integer type
+    in int8/uint8.
+    """
+    dtype = np.dtype(dtype)
+    if not getattr(dtype.type, "__module__", "").startswith("ml_dtypes"):
+        return None
+    import ml_dtypes
+
+    for kind, info in (("f", ml_dtypes.finfo), ("i", ml_dtypes.iinfo)):
+        try:
+            info(dtype)
+        except (TypeError, ValueError):
+            continue
+        return kind
+    return None
+
+
+def _is_real_scalar(value) -> bool:
+    """True for a real number: int, float, a numpy real scalar or an ``ml_dtypes`` scalar (bfloat16, float8)."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, (complex, np.complexfloating)):
+        return False
+    if isinstance(value, (numbers.Real, np.number)):
+        return True
+    return isinstance(value, np.generic) and ml_dtype_kind(value.dtype) is not None
+
+
 def check_integer(value, name: str, *, min_value: int | None = None, max_value: int | None = None) -> int:
     """Return ``value`` as a Python int, or raise.
 
@@ -81,7 +111,7 @@ def check_real(value, name: str, *, min_value: float | None = None, max_value: f
 
     Parameters
     ----------
-    value : int, float or numpy real scalar
+    value : int, float, numpy real scalar or ml_dtypes scalar (bfloat16, float8)
     name : str
     min_value, max_value : float, optional
     include_min, include_max : bool, default True
@@ -99,10 +129,13 @@ def check_real(value, name: str, *, min_value: float | None = None, max_value: f
     ValueError
         For NaN (unless allowed), ±Inf, or a value outside the bounds.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)) \
-            or isinstance(value, (complex, np.complexfloating)):
+    if not _is_real_scalar(value):
         raise TypeError(f"{name} must be a real number, got {value!r} ({_kind(value)})")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond float64
+        raise ValueError(f"{name} must be finite, got an integer of {len(str(abs(int(value))))} digits, beyond "
+                         f"the float64 range") from None
     if np.isnan(result):
         if allow_nan:
             return result
@@ -196,17 +229,61 @@ def check_threshold(threshold) -> float:
     return check_real(threshold, "threshold")
 
 
+#: Dimension names (lower case) of an xarray.DataArray that hold samples, and that hold nodes.
+SAMPLE_DIMS = ("sample", "samples", "time", "times", "trial", "trials", "step", "steps", "timestep", "timesteps",
+               "bin", "bins")
+NODE_DIMS = ("node", "nodes", "unit", "units", "neuron", "neurons", "channel", "channels", "cell", "cells")
+
+
+def _from_xarray(values, name: str) -> np.ndarray:
+    """The data of an ``xarray.DataArray`` with its sample dim first, found by the dims' names, or raise."""
+    dims = tuple(values.dims)
+    lowered = [str(d).lower() for d in dims]
+    samples = [d for d, low in zip(dims, lowered, strict=True) if low in SAMPLE_DIMS]
+    nodes = [d for d, low in zip(dims, lowered, strict=True) if low in NODE_DIMS]
+    if len(samples) == 1:
+        sample_dim = samples[0]
+    elif not samples and len(dims) == 2 and len(nodes) == 1:
+        sample_dim = dims[1 - dims.index(nodes[0])]  # the dim that is not the nodes
+    else:
+        why = f"several dims name samples ({', '.join(map(repr, samples))})" if samples else \
+            "no dim names the samples"
+        raise ValueError(f"{name}: an xarray.DataArray with dims {dims}: {why}, so ann2neo cannot tell samples from "
+                         f"nodes. Name them, e.g. dims=('sample', 'node') (or time/trial and unit/neuron), or pass "
+                         f"a.transpose(<sample dim>, ...).to_numpy()")
+    return np.asarray(values.transpose(sample_dim, *(d for d in dims if d != sample_dim)).to_numpy())
+
+
 def check_real_array(values, name: str = "activations") -> np.ndarray:
-    """Return ``values`` as a numpy array of real numbers (bool, integer, floating or bfloat16 dtype).
+    """Return ``values`` as a numpy array of real numbers (bool, integer, floating or ml_dtypes dtype).
+
+    An ``xarray.DataArray`` is returned with its sample dim first (a dim
+    named sample/time/trial, or the dim that is not node/unit/neuron in a
+    2-D array); other dims keep their order.  A masked array is accepted
+    only when no element is masked.
 
     Raises
     ------
     TypeError
         For complex (not ordered: ``>`` has no meaning), timedelta/datetime,
-        string, object or structured dtypes.
+        string, object or structured dtypes, or a masked array with masked
+        elements.
+    ValueError
+        For an ``xarray.DataArray`` whose dims do not say which holds the
+        samples.
     """
+    if isinstance(values, np.ma.MaskedArray):
+        n_masked = int(np.count_nonzero(np.ma.getmaskarray(values)))
+        if n_masked:
+            raise TypeError(f"{name}: a masked array with {n_masked} masked element{'s' * (n_masked != 1)}; a "
+                            f"mask has no meaning for a spike or an activation (its hidden values would be read). "
+                            f"Fill them (a.filled(0) for silence) or drop the masked samples")
+        values = np.ma.getdata(values)
+    elif type(values).__module__.startswith("xarray") and hasattr(values, "dims"):
+        values = _from_xarray(values, name)
     arr = np.asarray(values)
-    if arr.dtype.kind in "biuf" or arr.dtype.name == "bfloat16":  # timedelta64 would pass issubdtype(integer)
+    # timedelta64 would pass issubdtype(integer), so the kinds are listed
+    if arr.dtype.kind in "biuf" or ml_dtype_kind(arr.dtype) is not None:
         return arr
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} are complex ({arr.dtype}); complex numbers have no order, so "
@@ -223,11 +300,13 @@ def check_spike_array(spikes, name: str = "spikes") -> np.ndarray:
     Raises
     ------
     TypeError
-        For a pandas object (its labels would be dropped silently), or a
-        non-numeric, complex or timedelta array.
+        For a pandas object (its labels would be dropped silently), a masked
+        array with masked elements, or a non-numeric, complex or timedelta
+        array.
     ValueError
-        For a shape other than 2-D, no samples or no nodes, or values other
-        than 0 and 1.
+        For a shape other than 2-D, no samples or no nodes, values other
+        than 0 and 1, or an ``xarray.DataArray`` whose dims do not say which
+        holds the samples (see :func:`check_real_array`).
     """
     if hasattr(spikes, "iloc") or type(spikes).__module__.startswith("pandas"):
         raise TypeError(f"{name}: got a pandas {_kind(spikes)}; ann2neo takes the spike matrix as an array "
