@@ -58,31 +58,33 @@ def test_matrix_to_trains_to_matrix(m, dtype):
 @given(m=spike_matrices(max_samples=30, max_nodes=6))
 def test_matrix_to_nwb_to_matrix(m):
     pytest.importorskip("pynwb")
-    from ann2neo.io.formats import read
+    from ann2neo.io.formats import read, read_block
     from ann2neo.io.nwb import read_nwb_matrices, write_nwb
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rec.nwb"
         write_nwb(path, {"seg": m})
-        back = ann2neo.from_spiketrains(read(path).segments[0].spiketrains)
+        back = ann2neo.from_spiketrains(read_block(path).segments[0].spiketrains)
         np.testing.assert_array_equal(back, m)
         assert back.layer_shape == m.layer_shape
         np.testing.assert_array_equal(read_nwb_matrices(path)["seg"], m)
+        np.testing.assert_array_equal(read(path).spike_matrix(), m)     # the Recording of the layer
 
 
 @SLOW
 @given(m=spike_matrices(max_samples=30, max_nodes=6))
 def test_matrix_to_nix_to_matrix(m):
     pytest.importorskip("nixio")
-    from ann2neo.io.formats import read
+    from ann2neo.io.formats import read, read_block
     from ann2neo.io.nix import write_nix
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rec.nix"
         write_nix(path, ann2neo.to_block([ann2neo.to_segment(m, name="seg")]))
-        back = ann2neo.from_spiketrains(read(path).segments[0].spiketrains)
+        back = ann2neo.from_spiketrains(read_block(path).segments[0].spiketrains)
         np.testing.assert_array_equal(back, m)
         assert back.layer_shape == m.layer_shape
+        np.testing.assert_array_equal(read(path).spike_matrix(), m)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
