@@ -50,6 +50,10 @@ def _parser():
                      "time such as 100ms for recorded neurons (default 100ms)")
     ana.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
     ana.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
+    ana.add_argument("--t-start", default=None, help="start of a recording in physical time, e.g. 0s (negative: --t-start=-1s) "
+                     "(default: as the file states it, else the reader's rule); recorded in results.json")
+    ana.add_argument("--t-stop", default=None, help="end of a recording in physical time, e.g. 177.761s "
+                     "(default: as the file states it, else the reader's rule); recorded in results.json")
     ana.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
                      help="skip the Fano factor, Ljung-Box and ADF tests")
     ana.add_argument("--no-figures", dest="figures", action="store_false", help="write no PNG figures")
@@ -75,7 +79,7 @@ def _files_command(args, raw) -> int:
     import quantities as pq
 
     from .core.units import UnitError
-    from .experiments.files import analyze_file, compare_files, parse_duration
+    from .experiments.files import analyze_file, cli_message, compare_files, parse_duration
     from .io.nwb import FileFormatError
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -84,12 +88,24 @@ def _files_command(args, raw) -> int:
         if bin_width is not None and not isinstance(bin_width, pq.Quantity):
             raise ValueError("--bin-width must be a time, e.g. 1ms")
         if args.command == "analyze":
+            from .core.units import parse_time
+
+            times = {flag: parse_time(getattr(args, flag)) if getattr(args, flag) is not None else None
+                     for flag in ("t_start", "t_stop")}
             table = analyze_file(args.file, args.out, window=args.window, diagnostics=args.diagnostics,
                                  overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
-                                 figures=args.figures, argv=["ann2neo", *raw])
-            shown = [c for c in ("recording", "time", "n_nodes", "rate_unit", "mfr", "mf", "mean_dispersion",
+                                 figures=args.figures, argv=["ann2neo", *raw], **times)
+            shown = [c for c in ("recording", "time", "n_trials", "n_nodes", "rate_unit", "mfr", "mf",
+                                 "mean_dispersion",
                                  "mean_cv_dispersion", "mean_lv_dispersion", "n_windows", "flags") if c in table]
             print(table[shown].to_string(index=False, float_format="%.4g"))
+            for name, trials in table.attrs.get("trials", {}).items():
+                print(f"\n{name}: {trials.units['n_trials'].iloc[0]} trials per unit (rates in {trials.rate_unit}; "
+                      f"fano_factor_trials: Var/mean of the trial spike counts, ddof={trials.ddof})")
+                print(trials.units.drop(columns=["note"]).to_string(index=False, float_format="%.4g"))
+                if trials.conditions is not None:
+                    print(f"per {trials.condition}:")
+                    print(trials.conditions.to_string(index=False, float_format="%.4g"))
         else:
             result = compare_files(args.ann, args.real, args.out, sample_duration=args.sample_duration,
                                    ann_recording=args.recording, window=args.window, real_window=args.real_window,
@@ -101,7 +117,7 @@ def _files_command(args, raw) -> int:
             print("\n".join(result.notes))
     except (FileNotFoundError, FileExistsError, NotADirectoryError, FileFormatError, UnitError, TypeError,
             ValueError) as err:
-        print(f"ann2neo {args.command}: error: {err}", file=sys.stderr)
+        print(f"ann2neo {args.command}: error: {cli_message(str(err))}", file=sys.stderr)
         return 2
     print(f"\nWrote {args.out}/ (CSV, JSON, PNG; manifest.json last).")
     return 0

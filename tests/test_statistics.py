@@ -141,7 +141,7 @@ def test_exact_null_removes_the_small_n_bias_of_the_train_test_comparison():
         # the standard error describes the spread of the network mean over repeated recordings
         spread = np.std([s[key] for s in test], ddof=1)
         assert np.mean([s[key + "_se"] for s in test]) == pytest.approx(spread, rel=0.5), key
-    assert np.mean([s["mf_bernoulli"] for s in test]) == pytest.approx(mf_test, abs=0.01)
+    assert np.mean([s["mf_null"] for s in test]) == pytest.approx(mf_test, abs=0.01)
 
 
 def test_window_longer_than_recording_is_a_clear_error(hetero_matrix):
@@ -165,7 +165,7 @@ def test_bernoulli_closed_forms(p):
     assert t["dispersion"].mean() == pytest.approx(1.0, abs=0.04)
     assert t["cv_dispersion"].mean() == pytest.approx(1.0, abs=0.02)
     assert t["lv_dispersion"].mean() == pytest.approx(1.0, abs=0.01)
-    assert t["fano_factor_bernoulli"].mean() == pytest.approx((1 - p) * (n_win - 1) / n_win, abs=0.002)
+    assert t["fano_factor_null"].mean() == pytest.approx((1 - p) * (n_win - 1) / n_win, abs=0.002)
     assert t["firing_rate"].mean() == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / (n * nodes)))
 
 
@@ -194,7 +194,7 @@ def test_network_summary_matches_numpy(hetero_matrix):
     counts = ann2neo.window_counts(hetero_matrix, 100)
     k_w = counts.sum(axis=0)
     ff_null = (1 - k_w / 1000) * 900 / 999
-    assert s["mf_bernoulli"] == pytest.approx(ff_null[k_w > 0].mean(), rel=1e-12)
+    assert s["null"] == "bernoulli" and s["mf_null"] == pytest.approx(ff_null[k_w > 0].mean(), rel=1e-12)
 
 
 def test_analyze_accepts_matrix_trains_and_segment(hetero_matrix):
