@@ -1,7 +1,5 @@
 """ann2neo analyze FILE and ann2neo compare ANN REAL: tables, JSON, figures, manifest."""
 import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import quantities as pq
@@ -9,10 +7,6 @@ import quantities as pq
 import ann2neo
 from ann2neo.cli import main
 from ann2neo.experiments.files import parse_duration
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_neurons"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
-
 
 @pytest.fixture
 def ann_npy(tmp_path):
@@ -47,13 +41,36 @@ def test_analyze_a_spike_matrix_file(ann_npy, tmp_path, capsys):
     assert "in samples" in capsys.readouterr().err
 
 
-@needs_data
-def test_analyze_and_compare_real_recordings(ann_npy, tmp_path):
+def test_analyze_and_compare_real_recordings(ann_npy, tmp_path, real_neurons, capsys):
+    DATA = real_neurons
     path, m = ann_npy
     out = tmp_path / "stn"
-    assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--out", str(out)]) == 0
-    rec = json.loads((out / "results.json").read_text())["recordings"]["units"]
+    assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--t-start=-1s", "--out",
+                 str(out), "--no-figures"]) == 0
+    printed = capsys.readouterr().out
+    assert "50 trials" in printed and "6.574" in printed and "58.66" in printed and "35.26" in printed
+    results = json.loads((out / "results.json").read_text())
+    rec = results["recordings"]["10_spikes-1"]  # one recording of one unit over 50 trials, not 50 "units"
     assert rec["rate_unit"] == "Hz" and rec["mfr"] == pytest.approx((58.66 + 35.26) / 2, abs=0.01)
+    assert rec["n_nodes"] == 1 and rec["n_trials"] == 50 and (rec["t_start"], rec["t_stop"]) == (-1.0, 1.0)
+    assert results["config"]["t_start"] == "-1.0 s" and results["config"]["bin_width"] == "1.0 ms"
+    assert rec["trials"]["units"][0]["fano_factor_trials"] == pytest.approx(6.574, abs=5e-4)
+    conditions = {r["direction"]: r["rate"] for r in rec["trials"]["conditions"]}
+    assert conditions == {0: pytest.approx(58.66, abs=0.005), 1: pytest.approx(35.26, abs=0.005)}
+    trials_csv = (out / "trials_10_spikes-1.csv").read_text().splitlines()
+    assert trials_csv[0] == "trial,direction,unit,t_start,t_stop,n_spikes,duration,rate" and len(trials_csv) == 51
+    assert (out / "psth_10_spikes-1.csv").exists() and (out / "conditions_10_spikes-1.csv").exists()
+    assert ",train," in trials_csv[1]  # the unit's name (the MATLAB variable), never "node 0"
+    # the same trials through compare: one unit, so no KS test between "populations" of trials
+    stn_cmp = tmp_path / "stn_cmp"
+    assert main(["compare", str(path), str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--sample-duration",
+                 "1ms", "--out", str(stn_cmp)]) == 0
+    ks = json.loads((stn_cmp / "comparison.json").read_text())["ks"]
+    assert all(r["p_value"] is None and "not applicable" in r["note"] for r in ks)
+    # a MATLAB trial matrix without its bin width: the message speaks command-line syntax
+    assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--out", str(tmp_path / "nobin")]) == 2
+    err = capsys.readouterr().err
+    assert "--bin-width" in err and "pq." not in err and "bin_width=" not in err
     cmp_out = tmp_path / "cmp"
     assert main(["compare", str(path), str(DATA / "all_unit.mat"), "--sample-duration", "1ms",
                  "--out", str(cmp_out)]) == 0

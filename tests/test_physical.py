@@ -127,3 +127,114 @@ def test_physical_adf_equals_statsmodels_per_train(hippocampus):
     expected = [adfuller(c.astype(float), autolag="AIC")[1] for c in counts]
     np.testing.assert_allclose(result.nodes["adf_p"], expected, rtol=1e-7)
     assert result.tests["adf_n_tested"] == 16
+
+
+# -- trials: a Recording of one neuron over 50 trials is one unit ------------------------------------------------------
+@pytest.fixture
+def stn(real_neurons):
+    d = scipy.io.loadmat(real_neurons / "10_spikes-1.mat")
+    rec = ann2neo.Recording.from_binned(d["train"], 1 * pq.ms, t_start=-1 * pq.s,
+                                        trials={"direction": d["direction"].ravel()}, condition="direction")
+    return rec, d
+
+
+def test_stn_recording_is_one_unit_over_50_trials(stn):
+    rec, d = stn
+    result = ann2neo.analyze(rec)
+    assert len(result.nodes) == 1 and result.summary["n_trials"] == 50
+    t = result.trials
+    assert t.units["n_trials"].iloc[0] == 50
+    rates = t.conditions.set_index("direction")["rate"]
+    assert rates[0] == pytest.approx(58.66, abs=0.005) and rates[1] == pytest.approx(35.26, abs=0.005)
+    assert t.conditions["n_trials"].tolist() == [25, 25]
+    # across-trial Fano factor of the 2 s counts: Elephant's fanofactor (ddof=0) of the trial trains
+    trains = [neo.SpikeTrain(np.flatnonzero(row) * pq.ms, t_start=0 * pq.ms, t_stop=2000 * pq.ms)
+              for row in d["train"]]
+    assert t.units["fano_factor_trials"].iloc[0] == pytest.approx(es.fanofactor(trains), rel=1e-12)
+    assert t.units["fano_factor_trials"].iloc[0] == pytest.approx(6.574, abs=5e-4)
+    left = d["direction"].ravel() == 0
+    assert t.conditions["fano_factor_trials"].iloc[0] == pytest.approx(
+        es.fanofactor([st for st, keep in zip(trains, left, strict=True) if keep]), rel=1e-12)
+    # standard error of the per-direction mean rate over trials
+    per_trial = d["train"].sum(axis=1) / 2.0
+    assert t.conditions["rate_se"].iloc[1] == pytest.approx(per_trial[~left].std(ddof=1) / 5, rel=1e-12)
+    assert "fano_factor, dispersion" in result.views and "ISIs within trials" in " ".join(result.views.values())
+
+
+def test_psth_per_condition_equals_elephant_time_histogram(stn):
+    rec, d = stn
+    t = ann2neo.analyze(rec, psth_bin=50 * pq.ms).trials
+    left = d["direction"].ravel() == 0
+    trains = [neo.SpikeTrain((np.flatnonzero(row) - 1000) * pq.ms, t_start=-1000 * pq.ms, t_stop=1000 * pq.ms)
+              for row, keep in zip(d["train"], left, strict=True) if keep]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = es.time_histogram(trains, bin_size=50 * pq.ms, output="rate").rescale(pq.Hz).magnitude.ravel()
+    got = t.psth[t.psth["direction"] == 0]
+    np.testing.assert_allclose(got["rate"], ref, rtol=1e-12)
+    assert got["bin_start"].iloc[0] == -1000.0 and len(got) == 40
+    # the adapter's time_histogram of the same trials is Elephant's too (trials aligned at their start)
+    np.testing.assert_allclose(ann2neo.time_histogram(rec.select(trials=left), 50 * pq.ms, output="rate")
+                               .magnitude.ravel(), ref, rtol=1e-12)
+
+
+def test_isis_are_pooled_within_trials_never_across(stn):
+    rec, d = stn
+    rows = d["train"][:3]
+    sub = rec.select(trials=[0, 1, 2])
+    isis = np.concatenate([np.diff(np.flatnonzero(r)) * 1e-3 for r in rows])
+    got = ann2neo.isi(sub)[0]
+    np.testing.assert_allclose(got, isis, rtol=1e-12)
+    assert got.size == sum(np.count_nonzero(r) - 1 for r in rows)  # no ISI from one trial's end to the next
+    assert ann2neo.cv_isi(sub)[0] == pytest.approx(isis.std() / isis.mean(), rel=1e-12)
+    terms = np.concatenate([((i[:-1] - i[1:]) / (i[:-1] + i[1:])) ** 2
+                            for i in (np.diff(np.flatnonzero(r)).astype(float) for r in rows)])
+    assert ann2neo.lv(sub)[0] == pytest.approx(3 * terms.mean(), rel=1e-12)
+    one = rec.select(trials=[0])  # one trial: Elephant's cv and lv of the train
+    st = neo.SpikeTrain(np.flatnonzero(rows[0]) * pq.ms, t_stop=2000 * pq.ms)
+    assert ann2neo.cv_isi(one)[0] == pytest.approx(float(es.cv(es.isi(st))), rel=1e-12)
+    assert ann2neo.lv(one)[0] == pytest.approx(float(es.lv(es.isi(st))), rel=1e-12)
+    assert ann2neo.firing_rate(one)[0] == pytest.approx(float(es.mean_firing_rate(st).rescale(pq.Hz)), rel=1e-12)
+
+
+def test_obs_intervals_are_honoured_w2():
+    """W2: a unit with 10 spikes observed for 1 s of a 10 s session fires at 10 Hz, not 1 Hz."""
+    times = [[np.linspace(0.05, 0.95, 10), np.linspace(0.5, 9.5, 10)]]
+    rec = ann2neo.Recording.from_spike_times(times, t_start=0 * pq.s, t_stop=10 * pq.s, unit_names=["brief", "all"],
+                                             units={"obs_intervals": [np.array([[0.0, 1.0]]), None]})
+    t = ann2neo.node_statistics(rec, 100 * pq.ms)
+    assert t["firing_rate"].tolist() == [10.0, 1.0] and t["duration"].tolist() == [1.0, 10.0]
+    assert t["n_windows"].tolist() == [10, 100]  # no empty windows outside the observation
+    assert t["unit"].tolist() == ["brief", "all"]
+
+
+def test_pooled_poisson_cv_null_is_exact():
+    """E[CV² | k_s, L_s] of ISIs pooled within trials: the ratio has mean 1 for Poisson trials of unequal rates."""
+    rng = np.random.default_rng(7)
+    times, n_units = [], 4000
+    for _ in range(3):  # 3 trials of 1 s, each unit at a rate drawn per trial
+        times.append([np.sort(rng.uniform(0, 1, rng.poisson(rng.uniform(3, 15)))) + 0.0 for _ in range(n_units)])
+    starts = np.arange(3) * 2.0
+    times = [[t + s for t in trial] for trial, s in zip(times, starts, strict=True)]
+    rec = ann2neo.Recording.from_spike_times(times, t_start=starts * pq.s, t_stop=(starts + 1) * pq.s)
+    t = ann2neo.node_statistics(rec, 100 * pq.ms)
+    ratio = t["cv_dispersion"].dropna()
+    assert ratio.mean() == pytest.approx(1.0, abs=4 * ratio.std() / np.sqrt(ratio.size))
+    assert t["lv_dispersion"].dropna().mean() == pytest.approx(1.0, abs=0.03)
+    # the Fano null assumes one rate across trials: rates that change from trial to trial show as dispersion > 1
+    assert t["dispersion"].dropna().mean() > 1.05
+
+
+def test_ann_recording_uses_the_long_train_view_and_reports_rates_per_label(hetero_matrix):
+    labels = np.arange(hetero_matrix.shape[0]) % 3
+    rec = ann2neo.Recording.from_matrix(hetero_matrix, labels=labels, layer="hidden")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ann2neo.analysis.SmallSampleWarning)
+        a, b = ann2neo.analyze(hetero_matrix), ann2neo.analyze(rec)
+    cols = ["firing_rate", "fano_factor", "cv_isi", "lv", "dispersion", "cv_dispersion", "lv_dispersion"]
+    np.testing.assert_array_equal(a.nodes[cols].to_numpy(), b.nodes[cols].to_numpy())
+    assert b.nodes["unit"].iloc[0] == "hidden#0" and "long train" in " ".join(b.views.values())
+    cond = b.trials.conditions
+    got = cond[(cond["unit"] == "hidden#5") & (cond["label"] == 2)]["rate"].iloc[0]
+    assert got == pytest.approx(hetero_matrix[labels == 2, 5].mean(), rel=1e-12)
+    assert b.trials.trials is None and b.trials.psth is None  # no 1,050-row-per-unit table for one-bin trials

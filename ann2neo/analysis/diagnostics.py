@@ -516,12 +516,12 @@ def _adf_on_series(series, alpha, min_length, label):
     note = np.full(n, "", dtype=object)
     lengths = np.array([s.size for s in series], dtype=np.int64)
     for j, x in enumerate(series):
-        if x.size == 0 or np.all(x == x[0]):
-            note[j] = _CONSTANT
-        elif x.size < min_length:
+        if x.size < min_length:
             note[j] = f"too few windows ({x.size} < {min_length})"
         elif adf_maxlag(x.size) < 0:
             note[j] = f"too few windows for the ADF regression ({x.size} < 4)"
+        elif np.all(x == x[0]):
+            note[j] = _CONSTANT
     todo = np.flatnonzero(note == "")
     for length in np.unique(lengths[todo]) if todo.size else []:
         rows = todo[lengths[todo] == length]
