@@ -50,8 +50,9 @@ def _parser():
                      "time such as 100ms for recorded neurons (default 100ms)")
     ana.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
     ana.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
-    ana.add_argument("--t-start", default=None, help="start of a recording in physical time, e.g. 0s (negative: --t-start=-1s) "
-                     "(default: as the file states it, else the reader's rule); recorded in results.json")
+    ana.add_argument("--t-start", default=None, help="start of a recording in physical time, e.g. 0s "
+                     "(negative: --t-start=-1s; default: as the file states it, else the reader's rule); "
+                     "recorded in results.json")
     ana.add_argument("--t-stop", default=None, help="end of a recording in physical time, e.g. 177.761s "
                      "(default: as the file states it, else the reader's rule); recorded in results.json")
     ana.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",

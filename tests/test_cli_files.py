@@ -1,5 +1,6 @@
 """ann2neo analyze FILE and ann2neo compare ANN REAL: tables, JSON, figures, manifest."""
 import json
+
 import numpy as np
 import pytest
 import quantities as pq
@@ -7,6 +8,7 @@ import quantities as pq
 import ann2neo
 from ann2neo.cli import main
 from ann2neo.experiments.files import parse_duration
+
 
 @pytest.fixture
 def ann_npy(tmp_path):

@@ -1,5 +1,6 @@
 """Statistics in physical time: equal to Elephant on real recordings; exact finite-sample Poisson nulls."""
 import warnings
+
 import elephant.statistics as es
 import neo
 import numpy as np
@@ -10,6 +11,7 @@ from elephant.conversion import BinnedSpikeTrain
 
 import ann2neo
 from ann2neo.analysis import physical
+
 
 @pytest.fixture
 def hippocampus(real_neurons):

@@ -240,7 +240,8 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
 
     ann_nodes = _ann_table(ann_view, window)
     real_stats = node_statistics(real_view, real_window)
-    real_nodes = pd.DataFrame({"unit": real_stats["unit"], "firing_rate": real_stats["firing_rate"], "fano_factor": real_stats["fano_factor"],
+    real_nodes = pd.DataFrame({"unit": real_stats["unit"], "firing_rate": real_stats["firing_rate"],
+                               "fano_factor": real_stats["fano_factor"],
                                "dispersion": real_stats["dispersion"], "cv_isi": real_stats["cv_isi"],
                                "lv": real_stats["lv"], "cv_dispersion": real_stats["cv_dispersion"],
                                "lv_dispersion": real_stats["lv_dispersion"]})

@@ -600,7 +600,7 @@ def poisson_expected_cv_isi_squared(n_isi, span, sq_spans, *, ddof=0):
 
     Examples
     --------
-    >>> poisson_expected_cv_isi_squared([4], [2.0], [2.0 ** 2 / 5]).tolist()  # one trial: (k-1)/(k+1)
+    >>> poisson_expected_cv_isi_squared([4], [2.0], [2.0 ** 2 / 5]).round(12).tolist()  # one trial: (k-1)/(k+1)
     [0.6]
     """
     ddof = _check_ddof(ddof)
