@@ -49,7 +49,7 @@ from neo.core.spiketrainlist import SpikeTrainList
 
 from ..core.conversion import as_spike_matrix
 from ..core.recording import Recording, floor_bins
-from ..core.units import UnitError, as_samples, is_sample_unit, sample
+from ..core.units import UnitError, as_samples, as_time, is_sample_unit, sample
 from ..core.validation import check_integer
 from . import nullmodel
 from ._kernels import node_sums
@@ -396,19 +396,19 @@ class EventView:
 
         Raises
         ------
+        TypeError
+            For a plain number (seconds or milliseconds? ambiguous).
         ann2neo.UnitError
-            For a plain number (seconds or milliseconds? ambiguous), a window in
-            samples, or a quantity that is not a time.
+            For a window in samples, or a quantity that is not a time
+            (:func:`ann2neo.core.units.as_time`, the one check of physical times).
         ValueError
-            For a window that is not positive, or longer than every segment.
+            For a window that is not positive or finite, or longer than every segment.
         """
-        if not isinstance(window, pq.Quantity):
-            raise UnitError(f"{name} must be a time quantity for spike trains in physical time (e.g. 50 * pq.ms, "
+        if not isinstance(window, pq.Quantity):  # the exception rule: a number is the wrong kind of object
+            raise TypeError(f"{name} must be a time quantity for spike trains in physical time (e.g. 50 * pq.ms, "
                             f"or 50ms on the command line), got {window!r}: a plain number is ambiguous")
-        if is_sample_unit(window) or window.simplified.dimensionality != pq.s.dimensionality or window.size != 1:
-            raise UnitError(f"{name} must be a scalar time in s or ms for physical-time trains, got {window}")
-        seconds = float(window.rescale(pq.s).magnitude.reshape(()))
-        if not np.isfinite(seconds) or seconds <= 0:
+        seconds = float(as_time(window, name, unit=pq.s).magnitude)  # UnitError for samples, ValueError for NaN
+        if seconds <= 0:
             raise ValueError(f"{name} must be positive, got {window}")
         longest = max((t1 - t0 for segs in self.segments for _, t0, t1 in segs), default=0.0)
         if seconds > longest * (1 + 1e-9):
