@@ -60,9 +60,9 @@ _LAZY = {
     "threshold_sweep": "ann2neo.analysis.threshold", "layer_scan": "ann2neo.experiments.depth",
 }
 
-__all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix", "binarize", "to_spiketrains",
-           "iter_spiketrains", "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix",
-           "analyze",
+__all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix",
+           "binarize", "to_spiketrains", "iter_spiketrains",
+           "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "analyze",
            "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics", "network_summary",
            "trial_statistics",
