@@ -171,31 +171,56 @@ def trial_statistics(recording: Recording, *, condition=None, ddof=0, per_trial=
     rec = recording
     column = condition or rec.condition
     values = rec.conditions(column) if column is not None else None
-    physical = rec.time_base == "physical"
     to_rate = _seconds_per_unit(rec)
-    rate_unit = "Hz" if physical else "1/sample"
-    counts = rec.trial_counts()
-    duration = rec.observed_duration()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rates = counts / (duration * to_rate)
+    rate_unit = "Hz" if rec.time_base == "physical" else "1/sample"
     names = rec.units["name"].tolist()
-    equal = np.allclose(duration, duration[:1], rtol=1e-9) if rec.n_trials else True
+    observed = "obs_intervals" in rec.units and any(v is not None for v in rec.units["obs_intervals"])
+    # One-bin boolean trials (a network layer): counts are 0/1, so their moments come from the spike
+    # count alone, without an int64 (n_trials, n_units) table (1 GB for 60,000 samples x 2,048 nodes).
+    flags = rec.is_binned and rec.n_bins == 1 and rec.binned.dtype == bool and not observed
+    equal = not observed and (not rec.n_trials or np.allclose(rec.duration, rec.duration[0], rtol=1e-9))
+    counts = duration = rates = None
+    if not flags or per_trial:
+        counts = rec.trial_counts()
+        duration = rec.observed_duration()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = counts / (duration * to_rate)
+
+    def moments(mask):
+        """Per unit: n trials, mean rate, its standard error, mean count, across-trial Fano factor."""
+        n = int(mask.sum())
+        if flags:
+            s1 = np.count_nonzero(rec.binned[np.flatnonzero(mask), :, 0], axis=0).astype(np.int64)
+            s2 = s1
+        else:
+            c = counts[mask]
+            s1, s2 = c.sum(axis=0), (c * c).sum(axis=0)
+        mean = s1 / n if n else np.full(rec.n_units, np.nan)
+        # n^2 Var (ddof=0) = n S2 - S1^2, formed in exact integers
+        num = np.array([int(n) * int(b) - int(a) * int(a) for a, b in zip(s1, s2, strict=True)], dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ff = np.where((mean > 0) & (n >= 2), num / (n * (n - ddof)) / np.where(mean > 0, mean, 1), np.nan)
+            if equal:
+                width = float(rec.duration[0]) * to_rate if rec.n_trials else np.nan
+                rate = mean / width
+                se = np.where(n >= 2, np.sqrt(num / (n * (n - 1))) / np.sqrt(n) / width, np.nan)
+            else:
+                rate = rates[mask].mean(axis=0)
+                se = np.array([_se(rates[mask, u]) for u in range(rec.n_units)])
+        return n, rate, se, mean, ff
+
     note = "" if equal else "trials differ in observed duration: the Fano factor of their counts mixes lengths"
-    units = pd.DataFrame({"unit": names, "n_trials": np.full(rec.n_units, rec.n_trials, dtype=np.int64),
-                          "rate": rates.mean(axis=0) if rec.n_trials else np.nan,
-                          "rate_se": [_se(rates[:, u]) for u in range(rec.n_units)],
-                          "mean_count": counts.mean(axis=0) if rec.n_trials else np.nan,
-                          "fano_factor_trials": trial_fano_factor(counts, ddof), "note": note})
+    n_all, rate, se, mean, ff = moments(np.ones(rec.n_trials, bool))
+    units = pd.DataFrame({"unit": names, "n_trials": np.full(rec.n_units, n_all, dtype=np.int64), "rate": rate,
+                          "rate_se": se, "mean_count": mean, "fano_factor_trials": ff, "note": note})
     cond_table = None
     if values is not None:
         rows = []
         for value in pd.unique(pd.Series(values).sort_values()):
-            mask = values == value
-            ff = trial_fano_factor(counts[mask], ddof)
-            for u, name in enumerate(names):
-                rows.append({"unit": name, column: value, "n_trials": int(mask.sum()),
-                             "rate": float(rates[mask, u].mean()), "rate_se": _se(rates[mask, u]),
-                             "mean_count": float(counts[mask, u].mean()), "fano_factor_trials": float(ff[u])})
+            n, rate, se, mean, ff = moments(values == value)
+            rows += [{"unit": name, column: value, "n_trials": n, "rate": float(rate[u]), "rate_se": float(se[u]),
+                      "mean_count": float(mean[u]), "fano_factor_trials": float(ff[u])}
+                     for u, name in enumerate(names)]
         cond_table = pd.DataFrame(rows)
     trial_table = None
     if per_trial:
