@@ -82,3 +82,19 @@ def test_analyze_and_compare_real_recordings(ann_npy, tmp_path, real_neurons, ca
     assert (cmp_out / "comparison.png").stat().st_size > 20_000
     assert main(["compare", str(path), str(DATA / "all_unit.mat"), "--sample-duration", "1",
                  "--out", str(tmp_path / "c2")]) == 2
+
+
+def test_analyze_passes_t_start_and_t_stop_to_the_reader_and_records_them(tmp_path, real_neurons, capsys):
+    """The place cell: 220 spikes / 177.761 s = 1.238 Hz, not 1.294 Hz up to the last spike."""
+    out = tmp_path / "pc"
+    assert main(["analyze", str(real_neurons / "spikes-1.mat"), "--variables", "spiketimes", "--t-start", "0s",
+                 "--t-stop", "177.761s", "--window", "1s", "--out", str(out), "--no-figures",
+                 "--no-diagnostics"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    rec = results["recordings"]["spikes-1"]
+    assert rec["mfr"] == pytest.approx(220 / 177.761, rel=1e-12) and rec["n_windows"] == 177
+    assert (rec["t_start"], rec["t_stop"], rec["time_unit"]) == (0.0, 177.761, "s")
+    assert results["config"]["t_stop"] == "177.761 s" and results["config"]["window"] == "1.0 s"
+    assert main(["analyze", str(real_neurons / "spikes-1.mat"), "--variables", "spiketimes", "--t-stop", "soon",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "cannot read 'soon' as a time" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import quantities as pq
 
+from ..core.defaults import ALPHA, LAGS
 from ..core.recording import Recording
 from ..core.validation import check_integer, check_probability
 from ._timebase import as_view
@@ -76,7 +77,7 @@ class NetworkAnalysis:
         return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
 
 
-def analyze(spikes, window=None, *, diagnostics=False, alpha=0.05, lags=10, seed=None, ddof=0, client=None,
+def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, seed=None, ddof=0, client=None,
             condition=None, psth_bin=None) -> NetworkAnalysis:
     """Analyze a recording the way arXiv:2308.00858 does, in one call, in any time base.
 

@@ -80,7 +80,14 @@ class SmallSampleWarning(UserWarning):
 
 
 def default_window(view):
-    """The default Fano window of a view: the paper's 100 samples, or 100 ms in physical time."""
+    """The default Fano window of a view: the paper's 100 samples, or 100 ms in physical time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> default_window(as_view(np.zeros((10, 2), bool)))
+    100
+    """
     return PAPER_WINDOW if view.time_base == "sample" else DEFAULT_TIME_WINDOW
 
 
