@@ -327,7 +327,7 @@ def test_identical_spike_times_get_a_note_u4():
         warnings.simplefilter("ignore", RuntimeWarning)
         t = ann2neo.node_statistics([st], 100 * pq.ms)
     assert np.isnan(t["cv_isi"].iloc[0]) and np.isnan(t["lv"].iloc[0])
-    assert "identical spike times" in t["note"].iloc[0] and "CV undefined" in t["note"].iloc[0]
+    assert "identical spike times" in t["note"].iloc[0] and "CV and LV undefined" in t["note"].iloc[0]
 
 
 def test_analysis_modules_import_without_cycles():

@@ -500,7 +500,7 @@ class EventView:
             (n_w < 2, "fewer than 2 windows: Fano factor undefined"),
             ((n_w >= 2) & (k_w == 0), "no spike in the windows: Fano factor undefined"),
             (n_isi < 2, "fewer than 2 ISIs within a trial: CV and LV undefined"),
-            ((n_isi >= 2) & np.isnan(stats["cv_isi"]), "all ISIs zero (identical spike times): CV undefined"),
+            ((n_isi >= 2) & np.isnan(stats["cv_isi"]), "all ISIs zero (identical spike times): CV and LV undefined"),
             ((n_isi >= 2) & ~np.isnan(stats["cv_isi"]) & np.isnan(stats["lv"]) & zero_isi,
              "two consecutive zero ISIs (identical spike times): LV undefined"),
             ((n_isi >= 2) & (stats["n_pairs"] == 0), "no two consecutive ISIs within a trial: LV undefined"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+import neo
 import pandas as pd
 import quantities as pq
 
@@ -146,6 +147,8 @@ def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, s
     """
     alpha = check_probability(alpha, "alpha")
     lags = check_integer(lags, "lags", min_value=1)
+    if isinstance(spikes, neo.Block):  # segments are trials: keep them as such for the trial statistics
+        spikes = Recording.from_neo(spikes)
     view = as_view(spikes, client=client)
     if diagnostics and getattr(view, "chunked", False):
         raise ValueError("diagnostics=True needs the spike matrix in memory (the Ljung-Box and ADF tests read "

@@ -59,6 +59,7 @@ import pandas as pd
 import quantities as pq
 
 from ..core.defaults import DEFAULT_TIME_WINDOW, MIN_WINDOWS, PAPER_WINDOW
+from ..core.recording import floor_bins
 from ..core.units import sample
 from ..core.validation import check_option
 from . import nullmodel
@@ -343,9 +344,7 @@ def _aligned_counts(view, width):
     total, n_trains = None, 0
     for segs in view.segments:
         for times, t0, t1 in segs:
-            n = int(np.floor((t1 - t0) / width * (1 + 1e-12) + 1e-8))
-            from ..core.recording import floor_bins
-
+            n = floor_bins((t1 - t0) / width)  # Elephant's BinnedSpikeTrain rule, as for the windows
             index = floor_bins((times - t0) / width)
             c = np.bincount(index[(index >= 0) & (index < n)], minlength=n).astype(np.int64)
             total = c if total is None else total + c
