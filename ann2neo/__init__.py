@@ -21,6 +21,7 @@ from .analysis import (
     network_summary,
     node_statistics,
     time_histogram,
+    trial_statistics,
     window_counts,
 )
 from .core import (
@@ -66,6 +67,7 @@ __all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix",
            "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "analyze",
            "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics", "network_summary",
+           "trial_statistics",
            "bernoulli_fano_factor", "bernoulli_cv_isi", "__version__", *_LAZY]
 
 

@@ -52,6 +52,7 @@ def _parser():
                      "time such as 100ms for recorded neurons (default 100ms)")
     ana.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
     ana.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
+    _reader_options(ana)
     ana.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
                      help="skip the Fano factor, Ljung-Box and ADF tests")
     ana.add_argument("--no-figures", dest="figures", action="store_false", help="write no PNG figures")
@@ -67,9 +68,34 @@ def _parser():
     cmp_.add_argument("--real-window", default="100ms", help="recorded Fano window (default: %(default)s)")
     cmp_.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
     cmp_.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
+    _reader_options(cmp_)
     cmp_.add_argument("--out", default="ann2neo-comparison", help="output folder (default: %(default)s)")
     cmp_.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
     return parser
+
+
+def _reader_options(parser):
+    """The options of :func:`ann2neo.read` for recordings of neurons (how the file's numbers become a Recording)."""
+    parser.add_argument("--t-start", default=None, help="start of a recording in physical time, e.g. 0s "
+                        "(negative: --t-start=-1s; default: as the file states it, else the reader's rule); "
+                        "recorded in results.json")
+    parser.add_argument("--t-stop", default=None, help="end of a recording in physical time, e.g. 177.761s "
+                        "(default: as the file states it, else required: never the last spike); recorded in "
+                        "results.json")
+    parser.add_argument("--time-unit", default=None, choices=("s", "ms", "us", "min"),
+                        help="unit of the numbers in a MATLAB file (spike times, the time vector t); default: "
+                        "seconds, or inferred from t's step against --bin-width")
+    parser.add_argument("--variables-as", default="units", choices=("units", "trials"),
+                        help="several MATLAB spike-time variables are several units (default) or trials of one "
+                        "neuron (e.g. SpikesLow/SpikesHigh: one neuron in two conditions)")
+
+
+def _reader_times(args) -> dict:
+    from .core.units import parse_time
+
+    times = {flag: parse_time(getattr(args, flag)) if getattr(args, flag) is not None else None
+             for flag in ("t_start", "t_stop")}
+    return dict(times, time_unit=args.time_unit, variables_as=args.variables_as)
 
 
 def _files_command(args, raw) -> int:
@@ -88,15 +114,23 @@ def _files_command(args, raw) -> int:
         if args.command == "analyze":
             table = analyze_file(args.file, args.out, window=args.window, diagnostics=args.diagnostics,
                                  overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
-                                 figures=args.figures, argv=["ann2neo", *raw])
-            shown = [c for c in ("recording", "time", "n_nodes", "rate_unit", "mfr", "mf", "mean_dispersion",
+                                 figures=args.figures, argv=["ann2neo", *raw], **_reader_times(args))
+            shown = [c for c in ("recording", "time", "n_trials", "n_nodes", "rate_unit", "mfr", "mf",
+                                 "mean_dispersion",
                                  "mean_cv_dispersion", "mean_lv_dispersion", "n_windows", "flags") if c in table]
             print(table[shown].to_string(index=False, float_format="%.4g"))
+            for name, trials in table.attrs.get("trials", {}).items():
+                print(f"\n{name}: {trials.units['n_trials'].iloc[0]} trials per unit (rates in {trials.rate_unit}; "
+                      f"fano_factor_trials: Var/mean of the trial spike counts, ddof={trials.ddof})")
+                print(trials.units.drop(columns=["note"]).to_string(index=False, float_format="%.4g"))
+                if trials.conditions is not None:
+                    print(f"per {trials.condition}:")
+                    print(trials.conditions.to_string(index=False, float_format="%.4g"))
         else:
             result = compare_files(args.ann, args.real, args.out, sample_duration=args.sample_duration,
                                    ann_recording=args.recording, window=args.window, real_window=args.real_window,
                                    overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
-                                   argv=["ann2neo", *raw])
+                                   argv=["ann2neo", *raw], **_reader_times(args))
             print(result.summary.to_string(index=False, float_format="%.4g"))
             print()
             print(result.ks.to_string(index=False, float_format="%.3g"))
@@ -247,7 +281,9 @@ def _error(command, err) -> int:
     if isinstance(err, OSError) and err.errno in _DISK_ERRNOS:
         text += " (choose an --out on a writable file system with free space; an unfinished run folder has no " \
                 "manifest.json and is marked incomplete)"
-    text = " ".join(text.split())  # one line, whatever the message holds
+    from .experiments.files import cli_message
+
+    text = cli_message(" ".join(text.split()))  # one line, in option syntax (--bin-width 1ms, not bin_width=)
     print(f"ann2neo {command}: error: {text}", file=sys.stderr)
     return 2
 

@@ -65,14 +65,17 @@ def plot_cumulative_counts(spikes, nodes=None, n_surrogates=100, rate="network",
 
 
 def _raster_data(data, n_max):
-    """(list of spike-time arrays, x label) of up to ``n_max`` nodes/units of any recording."""
-    from .analysis import physical
+    """(spike-time arrays, x label, y label) of up to ``n_max`` rows: nodes, units, or the trials of one unit."""
+    from .analysis._timebase import as_view
 
-    if physical.is_physical(data):
-        trains = physical.physical_trains(data)[:n_max]
-        return [np.asarray(t, float) for t, _, _ in physical._in_seconds(trains)], "time (s)"
-    matrix = as_spike_matrix(data)
-    return [np.flatnonzero(matrix[:, j]) for j in range(min(n_max, matrix.shape[1]))], "sample"
+    view = as_view(data)
+    if view.time_base == "physical":
+        if any(len(segs) > 1 for segs in view.segments):  # trials of a unit are not units: one row per trial
+            name = view.names[0] if view.names else "unit 0"
+            return [t for t, _, _ in view.segments[0][:n_max]], "time (s)", f"trial ({name})"
+        return [segs[0][0] for segs in view.segments[:n_max]], "time (s)", "unit"
+    matrix = view.matrix
+    return [np.flatnonzero(matrix[:, j]) for j in range(min(n_max, matrix.shape[1]))], "sample", "node"
 
 
 def plot_raster(data, n_max=20, span=None, ax=None, color="k"):
@@ -92,14 +95,14 @@ def plot_raster(data, n_max=20, span=None, ax=None, color="k"):
     """
     import matplotlib.pyplot as plt
 
-    times, label = _raster_data(data, n_max)
+    times, label, row_label = _raster_data(data, n_max)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3))
     ax.eventplot(times, colors=color, linelengths=0.8, linewidths=0.6)
     if span is not None:
         ax.set_xlim(*span)
     ax.set_xlabel(label)
-    ax.set_ylabel("node" if label == "sample" else "unit")
+    ax.set_ylabel(row_label)
     return ax
 
 

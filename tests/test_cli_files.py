@@ -43,15 +43,38 @@ def test_analyze_a_spike_matrix_file(ann_npy, tmp_path, capsys):
     assert "in samples" in capsys.readouterr().err
 
 
-def test_analyze_and_compare_real_recordings(ann_npy, tmp_path, real_neurons):
+def test_analyze_and_compare_real_recordings(ann_npy, tmp_path, real_neurons, capsys):
     import warnings
 
     DATA = real_neurons  # noqa: N806
     path, m = ann_npy
     out = tmp_path / "stn"
-    assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--out", str(out)]) == 0
-    rec = json.loads((out / "results.json").read_text())["recordings"]["10_spikes-1"]  # the recording's name
+    assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--t-start=-1s", "--out",
+                 str(out), "--no-figures"]) == 0
+    printed = capsys.readouterr().out
+    assert "50 trials" in printed and "6.574" in printed and "58.66" in printed and "35.26" in printed
+    results = json.loads((out / "results.json").read_text())
+    rec = results["recordings"]["10_spikes-1"]  # one recording of one unit over 50 trials, not 50 "units"
     assert rec["rate_unit"] == "Hz" and rec["mfr"] == pytest.approx((58.66 + 35.26) / 2, abs=0.01)
+    assert rec["n_nodes"] == 1 and rec["n_trials"] == 50 and (rec["t_start"], rec["t_stop"]) == (-1.0, 1.0)
+    assert results["config"]["t_start"] == "-1.0 s" and results["config"]["bin_width"] == "1.0 ms"
+    assert rec["trials"]["units"][0]["fano_factor_trials"] == pytest.approx(6.574, abs=5e-4)
+    conditions = {r["direction"]: r["rate"] for r in rec["trials"]["conditions"]}
+    assert conditions == {0: pytest.approx(58.66, abs=0.005), 1: pytest.approx(35.26, abs=0.005)}
+    trials_csv = (out / "trials_10_spikes-1.csv").read_text().splitlines()
+    assert trials_csv[0] == "trial,direction,unit,t_start,t_stop,n_spikes,duration,rate" and len(trials_csv) == 51
+    assert (out / "psth_10_spikes-1.csv").exists() and (out / "conditions_10_spikes-1.csv").exists()
+    assert ",train," in trials_csv[1]  # the unit's name (the MATLAB variable), never "node 0"
+    # the same trials through compare: one unit, so no KS test between "populations" of trials
+    stn_cmp = tmp_path / "stn_cmp"
+    assert main(["compare", str(path), str(DATA / "10_spikes-1.mat"), "--bin-width", "1ms", "--sample-duration",
+                 "1ms", "--out", str(stn_cmp)]) == 0
+    ks = json.loads((stn_cmp / "comparison.json").read_text())["ks"]
+    assert all(r["p_value"] is None and "not applicable" in r["note"] for r in ks)
+    # a MATLAB trial matrix without its bin width: the message speaks command-line syntax
+    assert main(["analyze", str(DATA / "10_spikes-1.mat"), "--out", str(tmp_path / "nobin")]) == 2
+    err = capsys.readouterr().err
+    assert "--bin-width" in err and "pq." not in err and "bin_width=" not in err
     cmp_out = tmp_path / "cmp"
     hpc = tmp_path / "all_unit.nwb"  # the .mat does not state when the recording stopped; this NWB file does
     with warnings.catch_warnings():
@@ -67,3 +90,19 @@ def test_analyze_and_compare_real_recordings(ann_npy, tmp_path, real_neurons):
     assert (cmp_out / "comparison.png").stat().st_size > 20_000
     assert main(["compare", str(path), str(hpc), "--sample-duration", "1",
                  "--out", str(tmp_path / "c2")]) == 2
+
+
+def test_analyze_passes_t_start_and_t_stop_to_the_reader_and_records_them(tmp_path, real_neurons, capsys):
+    """The place cell: 220 spikes / 177.761 s = 1.238 Hz, not 1.294 Hz up to the last spike."""
+    out = tmp_path / "pc"
+    assert main(["analyze", str(real_neurons / "spikes-1.mat"), "--variables", "spiketimes", "--t-start", "0s",
+                 "--t-stop", "177.761s", "--window", "1s", "--out", str(out), "--no-figures",
+                 "--no-diagnostics"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    rec = results["recordings"]["spikes-1"]
+    assert rec["mfr"] == pytest.approx(220 / 177.761, rel=1e-12) and rec["n_windows"] == 177
+    assert (rec["t_start"], rec["t_stop"], rec["time_unit"]) == (0.0, 177.761, "s")
+    assert results["config"]["t_stop"] == "177.761 s" and results["config"]["window"] == "1.0 s"
+    assert main(["analyze", str(real_neurons / "spikes-1.mat"), "--variables", "spiketimes", "--t-stop", "soon",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "cannot read 'soon' as a time" in capsys.readouterr().err

@@ -3,6 +3,7 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -355,3 +356,29 @@ def test_diagnostics_do_not_depend_on_ddof():
     for column in ("ff_p_poisson", "ff_p_bernoulli"):
         np.testing.assert_allclose(a.nodes[column], b.nodes[column], rtol=1e-9, equal_nan=True)
     assert a.tests["ff_n_simulated_bernoulli"] > 0  # the sparse nodes, simulated with the same seed
+
+
+def test_one_diagnose_for_both_time_bases_with_one_schema():
+    """One diagnose: a spike matrix and spike trains in seconds give the same keys and columns."""
+    import neo
+    import quantities as pq
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    from ann2neo.analysis.diagnostics import diagnose
+
+    rng = np.random.default_rng(11)
+    m = rng.random((3000, 6)) < 0.2
+    trains = [neo.SpikeTrain(np.sort(rng.uniform(0, 30, rng.poisson(300))) * pq.s, t_stop=30 * pq.s)
+              for _ in range(6)]
+    a = ann2neo.analyze(m, 100, diagnostics=True, seed=0)
+    b = ann2neo.analyze(trains, 500 * pq.ms, diagnostics=True)
+    assert a.tests.keys() == b.tests.keys() and list(a.nodes.columns) == list(b.nodes.columns)
+    assert (a.tests["ff_nulls"], b.tests["ff_nulls"]) == ("poisson, bernoulli", "poisson")
+    assert b.nodes["ff_p_bernoulli"].isna().all() and np.isnan(b.tests["ff_fraction_significant_bernoulli"])
+    # physical time: Ljung-Box on each train's window counts, lags in windows (statsmodels)
+    counts = ann2neo.window_counts(trains, 500 * pq.ms)
+    expected = [float(acorr_ljungbox(c.astype(float), lags=[10])["lb_pvalue"].iloc[0]) for c in counts.T]
+    np.testing.assert_allclose(b.nodes["ljung_box_p"], expected, rtol=1e-10)
+    # the matrix path is the function itself, called with the table's own window
+    per_node, tests = diagnose(m, ann2neo.node_statistics(m, 100), seed=0)
+    pd.testing.assert_frame_equal(per_node, a.nodes[per_node.columns])

@@ -153,7 +153,7 @@ _WRITER = textwrap.dedent("""
         recordings[("Random", split, "hidden")] = (spikes, result)
         rows.append({"condition": "Random", "split": split, "layer": "hidden", "labels": "true", "accuracy": 0.1,
                      "mfr_per_sample": s["mfr"], "cv_fr_pct": s["cv_fr"], "mf": s["mf"], "cv_ff_pct": s["cv_ff"],
-                     "mf_bernoulli": s["mf_bernoulli"], "window_samples": 20, "n_windows": 20, "flags": ""})
+                     "mf_bernoulli": s["mf_null"], "window_samples": 20, "n_windows": 20, "flags": ""})
     files = write_outputs(out, config, pd.DataFrame(rows), recordings, meta={"seed": seed})
     _checkpoint("before:manifest")
     write_manifest(out, files, config=config.to_dict())

@@ -141,7 +141,7 @@ def test_exact_null_removes_the_small_n_bias_of_the_train_test_comparison():
         # the standard error describes the spread of the network mean over repeated recordings
         spread = np.std([s[key] for s in test], ddof=1)
         assert np.mean([s[key + "_se"] for s in test]) == pytest.approx(spread, rel=0.5), key
-    assert np.mean([s["mf_bernoulli"] for s in test]) == pytest.approx(mf_test, abs=0.01)
+    assert np.mean([s["mf_null"] for s in test]) == pytest.approx(mf_test, abs=0.01)
 
 
 def test_window_longer_than_recording_is_a_clear_error(hetero_matrix):
@@ -165,7 +165,7 @@ def test_bernoulli_closed_forms(p):
     assert t["dispersion"].mean() == pytest.approx(1.0, abs=0.04)
     assert t["cv_dispersion"].mean() == pytest.approx(1.0, abs=0.02)
     assert t["lv_dispersion"].mean() == pytest.approx(1.0, abs=0.01)
-    assert t["fano_factor_bernoulli"].mean() == pytest.approx((1 - p) * (n_win - 1) / n_win, abs=0.002)
+    assert t["fano_factor_null"].mean() == pytest.approx((1 - p) * (n_win - 1) / n_win, abs=0.002)
     assert t["firing_rate"].mean() == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / (n * nodes)))
 
 
@@ -194,7 +194,7 @@ def test_network_summary_matches_numpy(hetero_matrix):
     counts = ann2neo.window_counts(hetero_matrix, 100)
     k_w = counts.sum(axis=0)
     ff_null = (1 - k_w / 1000) * 900 / 999
-    assert s["mf_bernoulli"] == pytest.approx(ff_null[k_w > 0].mean(), rel=1e-12)
+    assert s["null"] == "bernoulli" and s["mf_null"] == pytest.approx(ff_null[k_w > 0].mean(), rel=1e-12)
 
 
 def test_analyze_accepts_matrix_trains_and_segment(hetero_matrix):
@@ -229,3 +229,131 @@ def test_instantaneous_rate_in_spikes_per_sample(rng):
     np.testing.assert_allclose(r.magnitude[200:-200].mean(axis=0), m[200:-200].mean(axis=0), atol=0.02)
     with pytest.raises(ann2neo.UnitError, match="kernel_width must be given in samples"):
         ann2neo.instantaneous_rate(m, kernel_width=20 * __import__("quantities").ms)
+
+
+# -- one time-base adapter: one return type per function, seconds accepted everywhere -------------------------------
+def _poisson_trains(seed=0, n=6, duration=20.0):
+    import neo
+    import quantities as pq
+
+    rng = np.random.default_rng(seed)
+    return [neo.SpikeTrain(np.sort(rng.uniform(0, duration, rng.poisson(duration * r))) * pq.s,
+                           t_stop=duration * pq.s, name=f"cell{j}") for j, r in enumerate(rng.uniform(2, 30, n))]
+
+
+def test_every_statistic_has_one_return_type_in_both_time_bases(hetero_matrix):
+    import quantities as pq
+
+    trains = _poisson_trains()
+    for fn, args_m, args_t in [(ann2neo.firing_rate, (), ()), (ann2neo.fano_factor, (100,), (1 * pq.s,)),
+                               (ann2neo.cv_isi, (), ()), (ann2neo.lv, (), ())]:
+        a, b = fn(hetero_matrix, *args_m), fn(trains, *args_t)
+        assert type(a) is type(b) is np.ndarray and a.dtype == b.dtype == np.float64, fn.__name__
+    wa, wb = ann2neo.window_counts(hetero_matrix, 100), ann2neo.window_counts(trains, 1 * pq.s)
+    assert type(wa) is type(wb) is np.ndarray and wa.dtype == wb.dtype == np.int64 and wb.shape == (20, 6)
+    ia, ib = ann2neo.isi(hetero_matrix), ann2neo.isi(trains)
+    assert all(x.dtype == np.float64 for x in ia + ib)
+    ta, tb = ann2neo.node_statistics(hetero_matrix, 100), ann2neo.node_statistics(trains, 1 * pq.s)
+    assert list(ta.columns) == list(tb.columns)
+    assert (ta.attrs["null"], tb.attrs["null"]) == ("bernoulli", "poisson")
+    assert (ta.attrs["rate_unit"], tb.attrs["rate_unit"]) == ("1/sample", "Hz")
+    assert tb["unit"].tolist() == [f"cell{j}" for j in range(6)]  # names, never "node 0" for a named unit
+    sa, sb = ann2neo.network_summary(ta), ann2neo.network_summary(tb)
+    assert sa.keys() == sb.keys() and "mf_null" in sa and not any(k.endswith(("_bernoulli", "_poisson")) for k in sa)
+
+
+def test_window_counts_time_histogram_and_rate_accept_seconds_like_elephant():
+    import quantities as pq
+    from elephant.kernels import GaussianKernel
+
+    trains = _poisson_trains(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        binned = BinnedSpikeTrain(trains, bin_size=250 * pq.ms, t_start=0 * pq.s, t_stop=20 * pq.s).to_array()
+        ref = es.time_histogram(trains, bin_size=250 * pq.ms)
+        ref_rate = es.time_histogram(trains, bin_size=250 * pq.ms, output="rate")
+        ref_inst = es.instantaneous_rate(trains[:2], sampling_period=1 * pq.ms,
+                                         kernel=GaussianKernel(sigma=200 * pq.ms))
+    np.testing.assert_array_equal(ann2neo.window_counts(trains, 250 * pq.ms), binned.T)
+    got = ann2neo.time_histogram(trains, 250 * pq.ms)
+    np.testing.assert_array_equal(got.magnitude, ref.magnitude)
+    rate = ann2neo.time_histogram(trains, 250 * pq.ms, output="rate")
+    assert rate.units == pq.Hz
+    np.testing.assert_allclose(rate.magnitude, ref_rate.rescale(pq.Hz).magnitude, rtol=1e-12)
+    inst = ann2neo.instantaneous_rate(trains, kernel_width=200 * pq.ms, nodes=[0, 1])
+    assert inst.units == pq.Hz
+    np.testing.assert_allclose(inst.magnitude, ref_inst.rescale(pq.Hz).magnitude, rtol=1e-10)
+    np.testing.assert_allclose(ann2neo.firing_rate(trains), [float(es.mean_firing_rate(st).rescale(pq.Hz))
+                                                             for st in trains], rtol=1e-12)
+    with pytest.raises(TypeError, match="ambiguous"):
+        ann2neo.window_counts(trains, 250)
+
+
+def test_unsorted_spike_times_are_sorted_with_a_warning_w1():
+    """W1: shuffled spike times gave CV -666 and LV 35,100 silently; now sorted with a warning, as Elephant."""
+    import neo
+    import quantities as pq
+
+    rng = np.random.default_rng(4)
+    times = np.sort(rng.uniform(0, 10, 60))
+    shuffled = neo.SpikeTrain(rng.permutation(times) * pq.s, t_stop=10 * pq.s)
+    ordered = neo.SpikeTrain(times * pq.s, t_stop=10 * pq.s)
+    with pytest.warns(UserWarning, match="not sorted"):
+        result = ann2neo.analyze([shuffled], window=1 * pq.s)
+    isis = np.diff(times)
+    assert result.nodes["cv_isi"].iloc[0] == pytest.approx(isis.std() / isis.mean(), rel=1e-12)
+    assert result.nodes["cv_isi"].iloc[0] == pytest.approx(float(es.cv(es.isi(ordered))), rel=1e-12)
+    assert result.nodes["lv"].iloc[0] == pytest.approx(float(es.lv(es.isi(ordered))), rel=1e-12)
+
+
+def test_nan_spike_time_is_refused_not_counted_w5():
+    """W5: a NaN spike time was counted in the rate (3.0 Hz); it is refused with the train named."""
+    import neo
+    import quantities as pq
+
+    st = neo.SpikeTrain([0.1, np.nan, 0.5] * pq.s, t_stop=1 * pq.s, name="tetrode 3")
+    for fn in (ann2neo.firing_rate, ann2neo.analyze, ann2neo.cv_isi):
+        with pytest.raises(ValueError, match="NaN or infinite.*tetrode 3|tetrode 3.*NaN or infinite"):
+            fn([st])
+
+
+def test_identical_spike_times_get_a_note_u4():
+    """U4: three identical spike times gave CV and LV NaN with an empty note."""
+    import neo
+    import quantities as pq
+
+    st = neo.SpikeTrain([0.5, 0.5, 0.5] * pq.s, t_stop=1 * pq.s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        t = ann2neo.node_statistics([st], 100 * pq.ms)
+    assert np.isnan(t["cv_isi"].iloc[0]) and np.isnan(t["lv"].iloc[0])
+    assert "identical spike times" in t["note"].iloc[0] and "CV and LV undefined" in t["note"].iloc[0]
+
+
+def test_analysis_modules_import_without_cycles():
+    """statistics -> physical -> diagnostics -> statistics was a cycle: the module-level imports form none now."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(ann2neo.analysis.__file__).parent
+    graph = {}
+    for f in folder.glob("*.py"):
+        tree = ast.parse(f.read_text())
+        deps = set()
+        for node in tree.body:  # module level only: function-level imports are lazy by design
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    deps.add(node.module.split(".")[0])
+                else:
+                    deps.update(alias.name for alias in node.names)
+        graph[f.stem] = {d for d in deps if (folder / f"{d}.py").exists()}
+
+    def visit(node, path):
+        assert node not in path, f"import cycle: {' -> '.join(path + [node])}"
+        for dep in graph.get(node, ()):
+            visit(dep, path + [node])
+
+    for module in graph:
+        if module != "__init__":
+            visit(module, [])
+    assert "physical" not in graph["statistics"] and "diagnostics" not in graph["statistics"]

@@ -77,7 +77,7 @@ print("Elephant binned counts:", binned.to_array().shape)
 
 # %%
 result = ann2neo.analyze(spikes, window=50)
-print({k: result.summary[k] for k in ("mfr", "mf", "mf_bernoulli", "mean_dispersion", "n_windows", "flags")})
+print({k: result.summary[k] for k in ("mfr", "mf", "null", "mf_null", "mean_dispersion", "n_windows", "flags")})
 np.testing.assert_allclose(result.nodes["cv_isi"].iloc[0], es.cv(es.isi(st)), rtol=1e-12)
 
 # %% [markdown]

@@ -32,7 +32,6 @@ import quantities as pq
 matplotlib.use("Agg")
 
 import ann2neo
-from ann2neo.analysis import physical
 from ann2neo.analysis.compare import compare
 from ann2neo.experiments import load_dataset
 from ann2neo.experiments.conditions import build_mlp, compile_model, train
@@ -69,7 +68,7 @@ print(len(real_trains), "units,", sum(len(st) for st in real_trains), "spikes")
 # `lv_dispersion`): 1 means "as irregular as Poisson".
 
 # %%
-table = physical.node_statistics(real_trains, 100 * pq.ms)
+table = ann2neo.node_statistics(real_trains, 100 * pq.ms)  # the same function as for a spike matrix
 print(table.round(3).to_string())
 
 # %% [markdown]

@@ -1,5 +1,5 @@
-"""Analysis: spike-train statistics, the Bernoulli null model, diagnostics, surrogates."""
-from .diagnostics import adf_test, autocorrelation, compare_firing_rates, fano_factor_test, ljung_box
+"""Analysis: spike-train statistics in any time base (one adapter), the exact nulls, diagnostics, trials, surrogates."""
+from .diagnostics import adf_test, autocorrelation, compare_firing_rates, diagnose, fano_factor_test, ljung_box
 from .nullmodel import (
     bernoulli_cv_isi,
     bernoulli_fano_factor,
@@ -27,10 +27,12 @@ from .statistics import (
     window_counts,
 )
 from .surrogates import bernoulli_surrogates, poisson_surrogates
+from .trials import TrialStatistics, trial_statistics
 
 __all__ = ["analyze", "NetworkAnalysis", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics",
            "network_summary", "SmallSampleWarning", "MIN_WINDOWS", "bernoulli_fano_factor", "bernoulli_cv_isi",
            "expected_fano_factor", "expected_cv_isi_squared", "expected_lv", "dispersion", "cv_dispersion",
            "lv_dispersion", "bernoulli_fano_factor_variance", "fano_factor_test", "autocorrelation", "ljung_box",
-           "adf_test", "compare_firing_rates", "poisson_surrogates", "bernoulli_surrogates"]
+           "adf_test", "compare_firing_rates", "poisson_surrogates", "bernoulli_surrogates", "diagnose",
+           "trial_statistics", "TrialStatistics"]

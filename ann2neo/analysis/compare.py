@@ -10,8 +10,7 @@ same thing on both sides, and keeps apart what does not:
 * **Spike-train shape.**  CV and LV of the ISIs are dimensionless; so are
   their ratios to the null of each side (the Bernoulli process on the sample
   grid for the ANN, the Poisson process for the recording, both exact at the
-  sample size; see :mod:`ann2neo.analysis.nullmodel` and
-  :mod:`ann2neo.analysis.physical`).  The ratios are the fair comparison: a
+  sample size; see :mod:`ann2neo.analysis.nullmodel`).  The ratios are the fair comparison: a
   node at rate 0.6/sample has CV 0.63 for independent spiking, a Poisson
   neuron has CV 1.
 * **Fano factor against the window.**  The Fano factor depends on the window.
@@ -24,7 +23,10 @@ same thing on both sides, and keeps apart what does not:
 
 KS distances between the two populations come with a Bonferroni correction
 over all the comparisons made (:func:`ann2neo.analysis.compare_firing_rates`'s
-rule).
+rule).  **Trials are not units**: a Recording of one neuron over 50 trials is
+one unit, and a KS test needs at least :data:`~ann2neo.core.defaults.MIN_UNITS_KS`
+units on each side; with fewer it is marked not applicable (NaN, with the
+reason in ``note``) instead of testing trials as if they were neurons.
 """
 from __future__ import annotations
 
@@ -35,10 +37,10 @@ import pandas as pd
 import quantities as pq
 from scipy import stats
 
-from ..core.conversion import as_spike_matrix
+from ..core.defaults import MIN_UNITS_KS
 from ..core.units import UnitError, is_sample_unit
 from ..core.validation import check_probability
-from . import physical
+from ._timebase import as_view
 
 __all__ = ["Comparison", "compare", "fano_factor_curve", "binning_loss"]
 
@@ -62,7 +64,9 @@ class Comparison:
         ratios.
     ks : pandas.DataFrame
         Two-sample KS tests of each per-node quantity, ANN against real:
-        ``quantity``, ``statistic``, ``p_value``, ``p_bonferroni``, ``different``.
+        ``quantity``, ``n_ann``, ``n_real``, ``statistic``, ``p_value``, ``note``
+        (why a test is not applicable: fewer than ``MIN_UNITS_KS`` units on a
+        side), ``p_bonferroni``, ``different``.
     fano_curve : pandas.DataFrame
         ``population``, ``window``, ``window_unit`` ("sample" or "ms"),
         ``window_ms`` (through ``sample_duration`` for the ANN), ``n_windows``,
@@ -105,13 +109,18 @@ def binning_loss(trains, bin_size) -> dict:
     >>> binning_loss([st], 1 * pq.ms)["n_lost"]
     1
     """
-    trains = physical.physical_trains(trains)
-    width = float(physical.check_time_window(bin_size, trains))
+    from ..core.recording import floor_bins
+
+    view = as_view(trains)
+    if view.time_base != "physical":
+        raise UnitError("binning_loss needs spike trains in physical time (s, ms)")
+    width = view.check_window(bin_size, "bin_size")
     n_spikes = n_lost = 0
-    for times, t0, _ in physical._in_seconds(trains):
-        index = physical._floor_bins((times - t0) / width)
-        n_spikes += times.size
-        n_lost += times.size - np.unique(index).size
+    for segs in view.segments:
+        for times, t0, _ in segs:
+            index = floor_bins((times - t0) / width)
+            n_spikes += times.size
+            n_lost += times.size - np.unique(index).size
     return {"bin_ms": width * 1e3, "n_spikes": int(n_spikes), "n_lost": int(n_lost),
             "fraction_lost": n_lost / n_spikes if n_spikes else float("nan")}
 
@@ -121,7 +130,7 @@ def fano_factor_curve(data, windows) -> pd.DataFrame:
 
     Parameters
     ----------
-    data : spike matrix or spike trains in samples, or spike trains in physical time
+    data : any recording :func:`ann2neo.node_statistics` takes (samples or physical time)
     windows : sequence of int (samples) or of pq.Quantity (time)
         Windows giving fewer than 2 complete windows are skipped.
 
@@ -135,27 +144,26 @@ def fano_factor_curve(data, windows) -> pd.DataFrame:
     from .statistics import node_statistics
 
     rows = []
-    if physical.is_physical(data):
-        trains = physical.physical_trains(data)
-        duration = max(t1 - t0 for _, t0, t1 in physical._in_seconds(trains))
+    view = as_view(data)
+    if view.time_base == "physical":
+        longest = max(t1 - t0 for segs in view.segments for _, t0, t1 in segs)
         for w in windows:
             w = w if isinstance(w, pq.Quantity) else w * pq.ms
-            if float(w.rescale(pq.s)) * 2 > duration + 1e-12:
+            if float(w.rescale(pq.s)) * 2 > longest + 1e-12:
                 continue
-            t = physical.node_statistics(trains, w)
+            t = node_statistics(view, w)
             rows.append({"window": float(w.rescale(pq.ms)), "window_unit": "ms",
                          "n_windows": int(t["n_windows"].max()), "mean_fano_factor": t["fano_factor"].mean(),
                          "mean_dispersion": t["dispersion"].mean(), "n_nodes": int(t["fano_factor"].notna().sum())})
     else:
-        matrix = as_spike_matrix(data)
         for w in windows:
             if isinstance(w, pq.Quantity) and not is_sample_unit(w):
                 raise UnitError(f"ANN windows are in samples, got {w}")
             w = int(w.magnitude) if isinstance(w, pq.Quantity) else int(w)
-            if 2 * w > matrix.shape[0]:
+            if 2 * w > view.n_samples:
                 continue
-            t = node_statistics(matrix, w)
-            rows.append({"window": float(w), "window_unit": "sample", "n_windows": matrix.shape[0] // w,
+            t = node_statistics(view, w)
+            rows.append({"window": float(w), "window_unit": "sample", "n_windows": view.n_samples // w,
                          "mean_fano_factor": t["fano_factor"].mean(), "mean_dispersion": t["dispersion"].mean(),
                          "n_nodes": int(t["fano_factor"].notna().sum())})
     return pd.DataFrame(rows, columns=["window", "window_unit", "n_windows", "mean_fano_factor", "mean_dispersion",
@@ -166,7 +174,8 @@ def _ann_table(matrix, window):
     from .statistics import node_statistics
 
     t = node_statistics(matrix, window)
-    return t[["firing_rate", "fano_factor", "dispersion", "cv_isi", "lv", "cv_dispersion", "lv_dispersion"]].copy()
+    return t[["unit", "firing_rate", "fano_factor", "dispersion", "cv_isi", "lv", "cv_dispersion",
+              "lv_dispersion"]].copy()
 
 
 def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, ann_windows=ANN_WINDOWS,
@@ -177,8 +186,9 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     ----------
     ann : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain in samples, or neo.Segment
         One layer's recording (e.g. from :func:`ann2neo.record` or :func:`ann2neo.read`).
-    real : list of neo.SpikeTrain in s or ms, or neo.Segment
-        Recorded units (e.g. from :func:`ann2neo.load_recording`).
+    real : list of neo.SpikeTrain in s or ms, neo.Segment, neo.Block or ann2neo.Recording
+        Recorded units (e.g. from :func:`ann2neo.load_recording`); the trials
+        of a Recording stay trials of its units.
     sample_duration : pq.Quantity
         How long one sample is taken to last (e.g. ``1 * pq.ms``).  Required:
         it is a modelling choice, used for the rate scale, the ms axis of the
@@ -221,16 +231,17 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     seconds = float(sample_duration.rescale(pq.s))
     if not seconds > 0:
         raise ValueError(f"sample_duration must be positive, got {sample_duration}")
-    if physical.is_physical(ann):
+    ann_view, real_view = as_view(ann, name="ann"), as_view(real, name="real")
+    if ann_view.time_base != "sample":
         raise UnitError("ann must be an ANN recording in samples; pass recorded units as real")
-    if not physical.is_physical(real):
+    if real_view.time_base != "physical":
         raise UnitError("real must hold spike trains in physical time (s or ms), e.g. from ann2neo.load_recording")
-    matrix = as_spike_matrix(ann, "ann")
-    real_trains = physical.physical_trains(real)
+    from .statistics import node_statistics
 
-    ann_nodes = _ann_table(matrix, window)
-    real_stats = physical.node_statistics(real_trains, real_window)
-    real_nodes = pd.DataFrame({"firing_rate": real_stats["firing_rate"], "fano_factor": real_stats["fano_factor"],
+    ann_nodes = _ann_table(ann_view, window)
+    real_stats = node_statistics(real_view, real_window)
+    real_nodes = pd.DataFrame({"unit": real_stats["unit"], "firing_rate": real_stats["firing_rate"],
+                               "fano_factor": real_stats["fano_factor"],
                                "dispersion": real_stats["dispersion"], "cv_isi": real_stats["cv_isi"],
                                "lv": real_stats["lv"], "cv_dispersion": real_stats["cv_dispersion"],
                                "lv_dispersion": real_stats["lv_dispersion"]})
@@ -257,28 +268,30 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     for name, (a, b) in quantities.items():
         a, b = np.asarray(a, float), np.asarray(b, float)
         a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-        if a.size == 0 or b.size == 0:
+        if min(a.size, b.size) < MIN_UNITS_KS:
             rows.append({"quantity": name, "n_ann": a.size, "n_real": b.size, "statistic": np.nan,
-                         "p_value": np.nan})
+                         "p_value": np.nan, "note": f"not applicable: fewer than {MIN_UNITS_KS} units with a value "
+                                                    f"on one side ({a.size} ANN, {b.size} recorded); trials are "
+                                                    "not units"})
             continue
         res = stats.ks_2samp(a, b)
         rows.append({"quantity": name, "n_ann": a.size, "n_real": b.size, "statistic": float(res.statistic),
-                     "p_value": float(res.pvalue)})
+                     "p_value": float(res.pvalue), "note": ""})
     ks = pd.DataFrame(rows)
     tested = ks["p_value"].notna()
     ks["p_bonferroni"] = np.minimum(1.0, ks["p_value"] * int(tested.sum()))
     ks["different"] = ks["p_bonferroni"] < alpha
 
-    curve_ann = fano_factor_curve(matrix, ann_windows)
+    curve_ann = fano_factor_curve(ann_view, ann_windows)
     curve_ann.insert(0, "population", "ann")
     curve_ann["window_ms"] = curve_ann["window"] * seconds * 1e3
-    curve_real = fano_factor_curve(real_trains, [w if isinstance(w, pq.Quantity) else w * pq.ms
+    curve_real = fano_factor_curve(real_view, [w if isinstance(w, pq.Quantity) else w * pq.ms
                                                  for w in real_windows])
     curve_real.insert(0, "population", "real")
     curve_real["window_ms"] = curve_real["window"]
     fano_curve = pd.concat([curve_ann, curve_real], ignore_index=True)
 
-    binning = binning_loss(real_trains, sample_duration)
+    binning = binning_loss(real_view, sample_duration)
     notes = [f"one sample is taken to last {sample_duration} (sample_duration); ANN rates in Hz and the ms axis "
              f"of the ANN Fano curve depend on that choice",
              f"binning the recording at {binning['bin_ms']:g} ms would lose {binning['n_lost']} of "

@@ -36,9 +36,10 @@ import pandas as pd
 from scipy import stats
 
 from ..core.conversion import as_spike_matrix
+from ..core.defaults import ALPHA, LAGS, MIN_ADF_WINDOWS
 from ..core.validation import check_integer, check_option, check_probability, check_random_state, check_real
+from ._timebase import as_view
 from .nullmodel import bernoulli_fano_factor, bernoulli_fano_factor_variance, check_rates, expected_fano_factor
-from .statistics import check_window, window_counts
 
 __all__ = ["fano_factor_test", "autocorrelation", "ljung_box", "adf_test", "compare_firing_rates", "diagnose",
            "GAMMA_MIN_COUNT", "LJUNG_BOX_MIN_PAIRS"]
@@ -492,30 +493,72 @@ def adf_test(spikes, window=100, on="windowed", alpha=0.05, min_length=20):
     >>> bool(per_node["adf_p"][0] < 0.05), per_node["adf_note"][2], summary["adf_n_tested"]
     (True, 'constant series: test undefined', 2)
     """
-    from ._adf import adf_maxlag, adfuller_batch
-
     check_option(on, "on", ("windowed", "cumulative"))
     alpha = check_probability(alpha, "alpha")
     min_length = check_integer(min_length, "min_length", min_value=1)
-    matrix = as_spike_matrix(spikes)
-    counts = window_counts(matrix, check_window(window, matrix.shape[0])).astype(float)
+    view = as_view(spikes)
+    w = view.check_window(window)
+    counts = view.window_counts(w).astype(float)
     series = counts if on == "windowed" else np.cumsum(counts, axis=0)
-    note = _constant_note((series == series[:1]).all(axis=0))
-    if series.shape[0] < min_length:
-        note[:] = f"too few windows ({series.shape[0]} < {min_length})"
-    elif adf_maxlag(series.shape[0]) < 0:
-        note[:] = f"too few windows for the ADF regression ({series.shape[0]} < 4)"
-    p = np.full(matrix.shape[1], np.nan)
-    tested = np.flatnonzero(note == "")
-    if tested.size:
-        p[tested] = adfuller_batch(series[:, tested])["pvalue"]
-        note[tested[np.isnan(p[tested])]] = "degenerate ADF regression (statsmodels adfuller gives NaN)"
+    unit = "samples" if view.time_base == "sample" else "s"
+    per_node, summary = _adf_on_series(list(series.T), alpha, min_length,
+                                       f"{on} spike counts in windows of {w:g} {unit}")
+    summary["adf_fraction_nonstationary"] = summary["adf_fraction_unit_root_not_rejected"]
+    return per_node, summary
+
+
+def _adf_on_series(series, alpha, min_length, label):
+    """ADF p-values of a list of count series (equal lengths are batched), with notes and the summary."""
+    from ._adf import adf_maxlag, adfuller_batch
+
+    n = len(series)
+    p = np.full(n, np.nan)
+    note = np.full(n, "", dtype=object)
+    lengths = np.array([s.size for s in series], dtype=np.int64)
+    for j, x in enumerate(series):
+        if x.size < min_length:
+            note[j] = f"too few windows ({x.size} < {min_length})"
+        elif adf_maxlag(x.size) < 0:
+            note[j] = f"too few windows for the ADF regression ({x.size} < 4)"
+        elif np.all(x == x[0]):
+            note[j] = _CONSTANT
+    todo = np.flatnonzero(note == "")
+    for length in np.unique(lengths[todo]) if todo.size else []:
+        rows = todo[lengths[todo] == length]
+        p[rows] = adfuller_batch(np.column_stack([np.asarray(series[j], float) for j in rows]))["pvalue"]
+        note[rows[np.isnan(p[rows])]] = "degenerate ADF regression (statsmodels adfuller gives NaN)"
     defined = p[~np.isnan(p)]
-    not_rejected = _fraction(defined >= alpha)
     return (pd.DataFrame({"adf_p": p, "adf_note": note}),
-            {"adf_series": f"{on} spike counts in windows of {int(window)} samples",
-             "adf_fraction_unit_root_not_rejected": not_rejected, "adf_n_tested": int(defined.size),
-             "adf_fraction_nonstationary": not_rejected})
+            {"adf_series": label, "adf_fraction_unit_root_not_rejected": _fraction(defined >= alpha),
+             "adf_n_tested": int(defined.size)})
+
+
+def _ljung_box_on_series(series, lags, alpha):
+    """Ljung-Box (statsmodels ``acorr_ljungbox``) on each unit's window-count series, lags in windows."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.stats.multitest import multipletests
+
+    n = len(series)
+    q, p = np.full(n, np.nan), np.full(n, np.nan)
+    note = np.full(n, "", dtype=object)
+    for j, x in enumerate(series):
+        x = np.asarray(x, float)
+        if x.size == 0 or np.all(x == x[0]):
+            note[j] = _CONSTANT
+        elif x.size <= lags + 1:
+            note[j] = f"too few windows ({x.size} <= lags + 1 = {lags + 1})"
+        else:
+            res = acorr_ljungbox(x, lags=[lags])
+            q[j], p[j] = float(res["lb_stat"].iloc[0]), float(res["lb_pvalue"].iloc[0])
+    tested = ~np.isnan(p)
+    bh = multipletests(p[tested], alpha=alpha, method="fdr_bh")[0] if tested.any() else np.zeros(0, bool)
+    return (pd.DataFrame({"ljung_box_stat": q, "ljung_box_p": p, "ljung_box_note": note}),
+            {"ljung_box_combined_p": _pearson_combined(q[tested], lags), "ljung_box_combine": "pearson",
+             "ljung_box_fraction_significant": _fraction(p[tested] < alpha),
+             "ljung_box_fraction_significant_bh": _fraction(bh), "ljung_box_n_tested": int(tested.sum()),
+             "ljung_box_n_excluded": int((~tested).sum()),
+             "ljung_box_rule": f"tested if the window-count series is not constant and has more than {lags + 1} "
+                               "windows"})
 
 
 def compare_firing_rates(rates: dict, pairs=None, alpha=0.05) -> pd.DataFrame:
@@ -554,77 +597,132 @@ def compare_firing_rates(rates: dict, pairs=None, alpha=0.05) -> pd.DataFrame:
     return table
 
 
-def diagnose(matrix, nodes: pd.DataFrame, *, window=100, alpha=0.05, lags=10, seed=None, n_surrogates=1000):
-    """All per-node diagnostics and their network summaries (used by ``analyze(diagnostics=True)``).
+def diagnose(spikes, nodes: pd.DataFrame, *, window=None, alpha=ALPHA, lags=LAGS, seed=None, n_surrogates=1000,
+             min_windows=MIN_ADF_WINDOWS):
+    """All per-unit diagnostics and their summaries, in any time base (used by ``analyze(diagnostics=True)``).
+
+    One function for every recording; the time-base adapter
+    (:func:`ann2neo.analysis._timebase.as_view`) gives the window counts and
+    says which null is the recording's own:
+
+    * Fano factor test against the Poisson process (Eden & Kramer 2010, the
+      paper's), and, on the sample grid, against the Bernoulli null too
+      (:func:`fano_factor_test`); units are tested with their own number of windows.
+    * Independence: Ljung-Box on the binary spike series of a spike matrix
+      (:func:`ljung_box`, lags in samples), or on the window counts of spike
+      times (lags in windows).
+    * Stationarity: ADF on the window counts (:func:`adf_test`'s rule).
 
     Parameters
     ----------
-    matrix : ndarray of bool, shape (n_samples, n_nodes)
+    spikes : any recording :func:`ann2neo.node_statistics` takes (in memory)
     nodes : pandas.DataFrame
-        :func:`ann2neo.node_statistics` of ``matrix`` with the same ``window``.
-    window : int, default 100
-        Window in samples of the Fano factors and of the ADF count series.
+        :func:`ann2neo.node_statistics` of ``spikes``.
+    window : int or pq.Quantity, optional
+        Default: the table's own window (``nodes.attrs["window"]``).
     alpha : float, default 0.05
     lags : int, default 10
-        Ljung-Box lags in samples.
+        Ljung-Box lags: samples for a spike matrix, windows for spike times.
     seed : None, int or numpy.random.Generator, optional
         Seed of the conditional simulation of the Bernoulli Fano factor test,
         used on nodes outside the Gamma approximation's validity region.
     n_surrogates : int, default 1000
+    min_windows : int, default 20
+        Fewest windows for the ADF test.
 
     Returns
     -------
-    per_node : pandas.DataFrame, one row per node
+    per_node : pandas.DataFrame, one row per unit
         ``ff_p_poisson``, ``ff_significant_poisson``, ``ff_direction_poisson``, the same with
-        ``_bernoulli``, ``ff_method_bernoulli`` ("gamma" or "simulation"), ``ff_note``
-        (why the Fano tests are undefined: no Fano factor, a single window, constant counts),
+        ``_bernoulli`` (NaN, False, "" in physical time: no Bernoulli null there), ``ff_method_bernoulli``
+        ("gamma" or "simulation"), ``ff_note`` (why the Fano tests are undefined),
         ``ljung_box_stat``, ``ljung_box_p``, ``ljung_box_note``, ``adf_p``, ``adf_note``.
     tests : dict
         Always all keys; NaN where undefined.
 
-        * ``ff_fraction_significant_{poisson,bernoulli}``, ``ff_fraction_below_{poisson,bernoulli}``
-          — fractions of the ``ff_n_tested`` nodes with a defined test;
-          ``ff_n_windows``, ``ff_n_tested``, ``ff_n_undefined`` (silent, always-on, or one window),
-          ``ff_n_simulated_bernoulli`` (nodes given the conditional simulation instead of the Gamma law);
+        * ``ff_nulls`` ("poisson, bernoulli" or "poisson"),
+          ``ff_fraction_significant_{poisson,bernoulli}``, ``ff_fraction_below_{poisson,bernoulli}``
+          — fractions of the ``ff_n_tested`` units with a defined test;
+          ``ff_n_windows`` (the smallest), ``ff_n_tested``, ``ff_n_undefined``,
+          ``ff_n_simulated_bernoulli``;
         * ``ljung_box_combined_p``, ``ljung_box_combine``, ``ljung_box_fraction_significant``,
           ``ljung_box_fraction_significant_bh``, ``ljung_box_n_tested``, ``ljung_box_n_excluded``,
-          ``ljung_box_rule`` (see :func:`ljung_box`);
+          ``ljung_box_rule``, ``ljung_box_series``;
         * ``adf_series``, ``adf_fraction_unit_root_not_rejected``, ``adf_n_tested``,
           ``adf_fraction_nonstationary`` (deprecated alias of the former).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ann2neo.analysis.statistics import node_statistics
+    >>> m = np.random.default_rng(0).random((3000, 4)) < 0.3
+    >>> per_node, tests = diagnose(m, node_statistics(m, 100))
+    >>> tests["ff_nulls"], tests["ff_n_tested"]
+    ('poisson, bernoulli', 4)
     """
     alpha = check_probability(alpha, "alpha")
-    n_windows = int(nodes.attrs["n_windows"])
+    lags = check_integer(lags, "lags", min_value=1)
+    view = as_view(spikes)
+    w = nodes.attrs["window"] if window is None else view.check_window(window)
+    n_windows = nodes["n_windows"].to_numpy().astype(np.int64)
     ddof = int(nodes.attrs.get("ddof", 0))
     ff, rate = nodes["fano_factor"].to_numpy(), nodes["firing_rate"].to_numpy()
-    if ddof == 1 and n_windows >= 2:
-        ff = ff * (n_windows - 1) / n_windows  # the tests take Elephant's ddof=0 Fano factor
-    k_w = nodes["n_spikes_windowed"].to_numpy() if "n_spikes_windowed" in nodes else None
-    parts, tests = [], {}
-    note = None
+    if ddof == 1:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ff = ff * (n_windows - 1) / n_windows  # the tests take Elephant's ddof=0 Fano factor
+    grid = view.time_base == "sample"  # the sample grid: rates per sample, and the Bernoulli null
+    k_w = nodes["n_spikes_windowed"].to_numpy()
+    nulls = ("poisson", "bernoulli") if grid else ("poisson",)
+    n_units = len(nodes)
+    tests = {"ff_nulls": ", ".join(nulls)}
+    parts = []
+    note = np.full(n_units, "", dtype=object)
+    defined = np.zeros(n_units, bool)
     for null in ("poisson", "bernoulli"):
-        if n_windows >= 2:
-            t = fano_factor_test(ff, n_windows, null=null, rate=rate, window=window, n_spikes=k_w, alpha=alpha,
-                                 seed=seed, n_surrogates=n_surrogates)
-        else:  # one window: no Fano factor to test
-            t = pd.DataFrame({"p_value": np.full(ff.shape, np.nan), "significant": False, "direction": "",
-                              "method": "", "note": "one window: no Fano factor"})
-        defined = ~np.isnan(t["p_value"].to_numpy())
-        significant = t["significant"].to_numpy()[defined]
-        below = (t["direction"] == "below").to_numpy()[defined] & significant
-        tests[f"ff_fraction_significant_{null}"] = _fraction(significant)
-        tests[f"ff_fraction_below_{null}"] = _fraction(below)
-        note = t["note"].to_numpy()
-        keep = t[["p_value", "significant", "direction"]]
+        p = np.full(n_units, np.nan)
+        significant = np.zeros(n_units, bool)
+        direction = np.full(n_units, "", dtype=object)
+        method = np.full(n_units, "", dtype=object)
+        if null in nulls:
+            for n in np.unique(n_windows):
+                rows = np.flatnonzero(n_windows == n)
+                if n < 2:
+                    note[rows] = "one window: no Fano factor"
+                    continue
+                extra = dict(rate=rate[rows], window=w, n_spikes=k_w[rows]) if grid else {}
+                t = fano_factor_test(ff[rows], int(n), null=null, alpha=alpha, seed=seed, n_surrogates=n_surrogates,
+                                     **extra)
+                p[rows], significant[rows] = t["p_value"].to_numpy(), t["significant"].to_numpy()
+                direction[rows], method[rows] = t["direction"].to_numpy(), t["method"].to_numpy()
+                note[rows] = t["note"].to_numpy()
+            defined = ~np.isnan(p)
+        tests[f"ff_fraction_significant_{null}"] = _fraction(significant[defined]) if null in nulls else np.nan
+        tests[f"ff_fraction_below_{null}"] = _fraction(significant[defined] & (direction[defined] == "below")) \
+            if null in nulls else np.nan
+        columns = {f"ff_p_{null}": p, f"ff_significant_{null}": significant & ~np.isnan(p),
+                   f"ff_direction_{null}": direction}
         if null == "bernoulli":
-            keep = t[["p_value", "significant", "direction", "method"]]
-            tests["ff_n_simulated_bernoulli"] = int((t["method"] == "simulation").sum())
-        parts.append(keep.add_suffix(f"_{null}").rename(columns=lambda c: "ff_" + c.replace("_value", "")))
-    tests["ff_n_windows"] = n_windows
+            columns["ff_method_bernoulli"] = method
+            tests["ff_n_simulated_bernoulli"] = int((method == "simulation").sum())
+        parts.append(pd.DataFrame(columns))
+    tests["ff_n_windows"] = int(n_windows.min()) if n_units else 0
     tests["ff_n_tested"] = int(defined.sum())
     tests["ff_n_undefined"] = int((~defined).sum())
     parts.append(pd.DataFrame({"ff_note": note}))
-    lb, lb_tests = ljung_box(matrix, lags=lags, alpha=alpha)
-    adf, adf_tests = adf_test(matrix, window=window, alpha=alpha)
+    if grid:
+        matrix = view.matrix
+        lb, lb_tests = ljung_box(matrix, lags=lags, alpha=alpha)
+        lb_tests["ljung_box_series"] = f"binary spike series, lags 1..{lags} samples"
+        counts = view.window_counts(w).astype(float)
+        adf, adf_tests = _adf_on_series(list(counts.T), alpha, min_windows,
+                                        f"windowed spike counts in windows of {int(w)} samples")
+    else:
+        series = view.window_series(w)
+        lb, lb_tests = _ljung_box_on_series(series, lags, alpha)
+        lb_tests["ljung_box_series"] = f"spike counts in windows of {w * 1e3:g} ms, lags 1..{lags} windows"
+        adf, adf_tests = _adf_on_series([np.asarray(c, float) for c in series], alpha, min_windows,
+                                        f"spike counts in windows of {w * 1e3:g} ms")
+    adf_tests["adf_fraction_nonstationary"] = adf_tests["adf_fraction_unit_root_not_rejected"]
     per_node = pd.concat(parts + [lb, adf], axis=1)
     per_node.index = nodes.index
     return per_node, {**tests, **lb_tests, **adf_tests}

@@ -85,6 +85,42 @@ three ISI pairs (1,3), (2,2), (3,1), CV² = 1/4, 0, 1/4, mean 1/6.)
 ratio, like the Fano factor.
 
 All formulas are checked by simulation in ``tests/test_nullmodel.py``.
+
+The Poisson null of spike times in physical time, exact at finite size
+------------------------------------------------------------------------
+(Moved here from the former ``analysis/physical.py``: the two nulls live in
+one module, and the time-base adapter picks the one of its time base.)
+Conditioned on its spike count, a homogeneous Poisson process places its
+spikes independently and uniformly, which gives references that hold at any
+recording length:
+
+* **Fano factor** (:func:`poisson_expected_fano_factor`).  With :math:`N`
+  complete windows of length :math:`w` (within trials; the incomplete last
+  window of each trial dropped) holding :math:`K` spikes, the window counts
+  are Multinomial(:math:`K`; :math:`1/N, \dots, 1/N`): each has mean
+  :math:`K/N` and variance :math:`K(1/N)(1 - 1/N)`, and the window mean is
+  exactly :math:`K/N`, so :math:`\mathrm{E}[F \mid K] = (N-1)/N` for the
+  population (ddof=0) variance, and exactly 1 for ddof=1.
+* **CV** (:func:`poisson_expected_cv_isi_squared`).  Given :math:`k_s`
+  ISIs spanning :math:`L_s` (first to last spike) in trial :math:`s`, the
+  inner spikes are uniform on the span, so the ISIs are :math:`L_s` times a
+  flat Dirichlet vector with :math:`\mathrm{E}[I^2] = 2L_s^2/(k_s(k_s+1))`.
+  For the :math:`k = \sum_s k_s` ISIs pooled within trials, their sum
+  :math:`L = \sum_s L_s` is fixed, and
+  :math:`CV^2 = k\sum I^2 / L^2 - 1`, so
+
+  .. math:: \mathrm{E}[CV^2 \mid \{k_s, L_s\}] = \frac{k}{L^2}\sum_s \frac{2 L_s^2}{k_s + 1} - 1,
+
+  which is :math:`(k-1)/(k+1)` for one trial (tending to the textbook 1) and
+  ddof=1 multiplies it by :math:`k/(k-1)`.
+* **LV** (:func:`poisson_expected_lv`).  For two consecutive ISIs of a flat
+  Dirichlet vector, :math:`I_1/(I_1+I_2)` is uniform on (0, 1), so each LV term
+  :math:`3((I_1 - I_2)/(I_1 + I_2))^2` has mean exactly 1: :math:`\mathrm{E}[LV] = 1`
+  for any number of pairs, pooled within trials or not.
+
+References: Eden U.T., Kramer M.A. (2010) J Neurosci Methods 190:149;
+Shinomoto S. et al. (2003) Neural Comput 15:2823; Daley D.J., Vere-Jones D.
+(2003) *An Introduction to the Theory of Point Processes*, section 2.1.
 """
 from __future__ import annotations
 
@@ -94,7 +130,8 @@ from scipy.special import gammaln
 from ..core.validation import check_integer, check_option
 
 __all__ = ["bernoulli_fano_factor", "bernoulli_cv_isi", "bernoulli_fano_factor_variance", "expected_fano_factor",
-           "expected_cv_isi_squared", "expected_lv", "dispersion", "cv_dispersion", "lv_dispersion"]
+           "expected_cv_isi_squared", "expected_lv", "dispersion", "cv_dispersion", "lv_dispersion",
+           "poisson_expected_fano_factor", "poisson_expected_cv_isi_squared", "poisson_expected_lv"]
 
 
 def check_rates(rate, allow_nan=True):
@@ -513,3 +550,75 @@ def bernoulli_fano_factor_variance(rate, window, n_windows):
     w = check_integer(window, "window", min_value=1)
     n = check_integer(n_windows, "n_windows", min_value=2)
     return q * (1.0 + (2.0 * w - 3.0) * q) / (w * (n - 1))
+
+
+def poisson_expected_fano_factor(n_windows, n_spikes_windowed, *, ddof=0):
+    """Exact E[F | K] of a homogeneous Poisson process: ``(N - 1 + ddof) / N`` (module docstring).
+
+    Parameters
+    ----------
+    n_windows : array_like of int
+        N, complete windows of each unit.
+    n_spikes_windowed : array_like of int
+        K, spikes in them (NaN where K = 0: no Fano factor).
+    ddof : {0, 1}, default 0
+
+    Returns
+    -------
+    ndarray of float64
+        NaN where N < 2 or K = 0.
+
+    Examples
+    --------
+    >>> poisson_expected_fano_factor([4, 1], [10, 3]).tolist()
+    [0.75, nan]
+    """
+    ddof = _check_ddof(ddof)
+    n = np.asarray(n_windows, dtype=np.float64)
+    k = np.asarray(n_spikes_windowed, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n >= 2) & (k > 0), (n - 1.0 + ddof) / n, np.nan)
+
+
+def poisson_expected_cv_isi_squared(n_isi, span, sq_spans, *, ddof=0):
+    r"""Exact E[CV² | {k_s, L_s}] of a Poisson process, ISIs pooled within trials (module docstring).
+
+    Parameters
+    ----------
+    n_isi : array_like of int
+        k, ISIs of each unit (within trials).
+    span : array_like of float
+        L, their sum.
+    sq_spans : array_like of float
+        :math:`\sum_s L_s^2 / (k_s + 1)` over the trials of each unit.
+    ddof : {0, 1}, default 0
+
+    Returns
+    -------
+    ndarray of float64
+        NaN where k < 2.
+
+    Examples
+    --------
+    >>> poisson_expected_cv_isi_squared([4], [2.0], [2.0 ** 2 / 5]).round(12).tolist()  # one trial: (k-1)/(k+1)
+    [0.6]
+    """
+    ddof = _check_ddof(ddof)
+    k = np.asarray(n_isi, dtype=np.float64)
+    span = np.asarray(span, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = k * 2.0 * np.asarray(sq_spans, dtype=np.float64) / span ** 2 - 1.0
+        if ddof:
+            value = value * k / (k - 1.0)
+        return np.where(k >= 2, value, np.nan)
+
+
+def poisson_expected_lv(n_pairs):
+    """Exact E[LV] of a Poisson process: 1 wherever one pair of consecutive ISIs exists, else NaN.
+
+    Examples
+    --------
+    >>> poisson_expected_lv([0, 5]).tolist()
+    [nan, 1.0]
+    """
+    return np.where(np.asarray(n_pairs) >= 1, 1.0, np.nan)

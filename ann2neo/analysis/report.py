@@ -4,36 +4,62 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+import neo
 import pandas as pd
+import quantities as pq
 
-from ..core.conversion import as_spike_matrix
-from ..core.units import as_samples
+from ..core.defaults import ALPHA, LAGS
+from ..core.recording import Recording
 from ..core.validation import check_integer, check_probability
-from . import physical
-from .statistics import SmallSampleWarning, is_chunked, network_summary, node_statistics
+from ._timebase import as_view
+from .statistics import SmallSampleWarning, network_summary, node_statistics
 
-__all__ = ["NetworkAnalysis", "analyze"]
+__all__ = ["NetworkAnalysis", "analyze", "VIEWS"]
+
+#: Which view of the data each statistic uses (the docs' table "statistic -> view").
+VIEWS = {
+    "sample": {
+        "firing_rate, fano_factor, cv_isi, lv, *_dispersion, diagnostics":
+            "long train: the input samples (one-bin trials) in order as one spike train per node "
+            "(Recording.as_one_trial), as the paper",
+        "rate per condition (trials.conditions)": "trials: input samples grouped by their class label",
+    },
+    "physical": {
+        "firing_rate": "all trials: spikes / observed time (trials cut to the unit's obs_intervals)",
+        "fano_factor, dispersion": "windows inside trials (no window straddles two trials)",
+        "cv_isi, lv, cv_dispersion, lv_dispersion": "ISIs within trials, pooled (no ISI spans two trials)",
+        "diagnostics": "window counts inside trials, trials in order",
+        "trial rates, rate per condition, fano_factor_trials, psth": "per trial (counts in each trial)",
+    },
+}
 
 
 @dataclass
 class NetworkAnalysis:
-    """Result of :func:`analyze` for one recording (one layer, one split).
+    """Result of :func:`analyze` for one recording (one layer, one split, or one set of recorded units).
 
     Attributes
     ----------
     nodes : pandas.DataFrame
-        Per-node table (see :func:`ann2neo.node_statistics`), plus per-node test
-        results when diagnostics were requested.
+        Per-unit table (see :func:`ann2neo.node_statistics`; column ``unit``
+        holds the names), plus per-unit test results when diagnostics were
+        requested.
     summary : dict
         Network summary (see :func:`ann2neo.network_summary`): ``mfr``, ``cv_fr``,
-        ``mf``, ``cv_ff``, the finite-N null and its ratios, ``n_windows`` and
-        ``flags`` ("" when nothing is wrong).
+        ``mf``, ``cv_ff``, ``null`` and the ``*_null`` references and ratios,
+        ``n_windows``, ``flags`` ("" when nothing is wrong), ``rate_unit``,
+        ``time_unit``, ``n_trials``.
+    window : int or pq.Quantity
+        Fano-factor window in samples, or in s for physical time.
+    n_samples : int or None
+        Length of the recording in samples (None for physical time).
     tests : dict
         Network-level diagnostics (empty unless ``diagnostics=True``).
-    window : int or pq.Quantity
-        Fano-factor window in samples, or in s for spike trains in physical time.
-    n_samples : int or None
-        Length of the recording in samples (None for physical-time trains).
+    trials : ann2neo.analysis.trials.TrialStatistics or None
+        Rates per trial and condition, the across-trial Fano factor and the
+        PSTH, for a Recording of several trials.
+    views : dict of str to str
+        Which view of the data each statistic used.
     """
 
     nodes: pd.DataFrame
@@ -41,6 +67,8 @@ class NetworkAnalysis:
     window: int
     n_samples: int | None
     tests: dict = field(default_factory=dict)
+    trials: object = None
+    views: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Summary and network-level tests as one flat dict."""
@@ -50,44 +78,48 @@ class NetworkAnalysis:
         return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
 
 
-def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=None, ddof=0,
-            client=None) -> NetworkAnalysis:
-    """Analyze a recording the way arXiv:2308.00858 does, in one call.
+def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, seed=None, ddof=0, client=None,
+            condition=None, psth_bin=None) -> NetworkAnalysis:
+    """Analyze a recording the way arXiv:2308.00858 does, in one call, in any time base.
 
     Parameters
     ----------
-    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block, ann2neo.Recording, dask/Zarr array
         One layer's recording (samples), or recorded spike trains in physical
-        time (s, ms), which are analysed from their spike times without binning
-        against the Poisson null (:mod:`ann2neo.analysis.physical`; rates in Hz).
-    window : int or pq.Quantity, default 100
-        Fano-factor window: samples (paper: 100) for an ANN recording; a time
-        quantity such as ``100 * pq.ms`` for physical-time trains.
+        time (s, ms), analysed from their spike times against the Poisson null
+        (rates in Hz).  A Recording of several trials in physical time also
+        gets the across-trial statistics (``.trials``); a network layer's
+        Recording is analysed as the paper's long train, with rates per class
+        label when it has labels.
+    window : int or pq.Quantity, optional
+        Fano-factor window: samples (default 100, the paper's) for an ANN
+        recording; a time quantity (default ``100 * pq.ms``) in physical time.
     diagnostics : bool, default False
-        Also run the Poisson-model diagnostics of sections 3.3.1 (Fano factor
-        test of Eden & Kramer 2010 against the Poisson and the Bernoulli null,
-        Ljung-Box independence, ADF stationarity); see
+        Also run the diagnostics of sections 3.3.1 (Fano factor test of Eden &
+        Kramer 2010 against the Poisson and, on the sample grid, the Bernoulli
+        null; Ljung-Box independence; ADF stationarity); see
         :func:`ann2neo.analysis.diagnostics.diagnose`.
     alpha : float, default 0.05
         Significance level of the diagnostics.
     lags : int, default 10
-        Ljung-Box lags.
+        Ljung-Box lags (samples, or windows in physical time).
     seed : None, int or numpy.random.Generator, optional
-        Seed of the conditional simulation of the Bernoulli Fano factor test
-        (used for nodes outside the Gamma approximation's validity region).
+        Seed of the conditional simulation of the Bernoulli Fano factor test.
     ddof : {0, 1}, default 0
-        Variance of the Fano factor and the CV (0 as Elephant).
+        Variance of the Fano factors and the CV (0 as Elephant).
     client : dask.distributed.Client, optional
-        Cluster for a chunked (dask or Zarr) recording; default Dask's local
-        threaded scheduler.  A chunked recording gives the in-memory numbers
-        (statistics only: ``diagnostics=True`` needs the matrix in memory).
+        Cluster for a chunked (dask or Zarr) recording.  A chunked recording
+        gives the in-memory numbers (statistics only: ``diagnostics=True``
+        needs the matrix in memory).
+    condition : str, optional
+        Trials-table column to group trials by (default the Recording's own).
+    psth_bin : float or pq.Quantity, optional
+        PSTH bin (see :func:`ann2neo.analysis.trials.trial_statistics`).
 
     Returns
     -------
     NetworkAnalysis
-        ``.nodes`` (DataFrame, one row per node), ``.summary`` (dict with
-        ``mfr``, ``cv_fr`` and ``cv_ff`` in %, ``mf``, ``n_windows``,
-        ``flags`` ...), ``.tests``.
+        ``.nodes`` (one row per unit), ``.summary``, ``.tests``, ``.trials``, ``.views``.
 
     Raises
     ------
@@ -97,8 +129,7 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
     TypeError
         On ``alpha`` or ``lags`` that are not numbers.
     ann2neo.UnitError
-        On a window in samples for trains in physical time, or the reverse,
-        or trains mixing the two.
+        On a window in samples for physical time, or the reverse, or trains mixing the two.
 
     Warns
     -----
@@ -111,47 +142,45 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
     >>> import numpy as np
     >>> m = np.random.default_rng(0).random((2000, 8)) < 0.2
     >>> r = analyze(m, window=100)
-    >>> r.summary["n_windows"], r.summary["flags"]
-    (20, '')
+    >>> r.summary["n_windows"], r.summary["flags"], r.summary["null"]
+    (20, '', 'bernoulli')
     """
     alpha = check_probability(alpha, "alpha")
     lags = check_integer(lags, "lags", min_value=1)
-    if physical.is_physical(spikes):  # recorded spike trains in s or ms
-        return _analyze_physical(spikes, window, diagnostics=diagnostics, alpha=alpha, lags=lags, ddof=ddof)
-    if is_chunked(spikes):  # out of core: Dask, chunk by chunk
-        if diagnostics:
-            raise ValueError("diagnostics=True needs the spike matrix in memory (the Ljung-Box and ADF tests read "
-                             "whole series); analyse a chunked recording without diagnostics, or load it "
-                             "(read_store(path)) if it fits")
-        nodes = node_statistics(spikes, window, ddof=ddof, client=client)
-        result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
-                                 window=int(as_samples(window, "window")), n_samples=int(spikes.shape[0]))
-        _warn_flags(result)
-        return result
-    matrix = as_spike_matrix(spikes)
-    nodes = node_statistics(matrix, window, ddof=ddof)
-    result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
-                             window=int(as_samples(window, "window")), n_samples=int(matrix.shape[0]))
+    if isinstance(spikes, neo.Block):  # segments are trials: keep them as such for the trial statistics
+        spikes = Recording.from_neo(spikes)
+    view = as_view(spikes, client=client)
+    if diagnostics and getattr(view, "chunked", False):
+        raise ValueError("diagnostics=True needs the spike matrix in memory (the Ljung-Box and ADF tests read "
+                         "whole series); analyse a chunked recording without diagnostics, or load it "
+                         "(read_store(path)) if it fits")
+    nodes = node_statistics(view, window, ddof=ddof)
+    w = nodes.attrs["window"]
+    summary = network_summary(nodes)
+    rec = spikes if isinstance(spikes, Recording) else None
+    summary["time_unit"] = nodes.attrs["time_unit"]
+    summary["n_trials"] = rec.n_trials if rec is not None else 1
+    result = NetworkAnalysis(nodes=nodes, summary=summary, window=w if view.time_base == "sample" else w * pq.s,
+                             n_samples=view.n_samples)
+    if rec is not None and rec.n_trials > 1:
+        result.views = dict(VIEWS[view.time_base])
+        if view.time_base == "physical":
+            from .trials import trial_statistics
+
+            result.trials = trial_statistics(rec, condition=condition, ddof=ddof, psth_bin=psth_bin)
+        elif condition or rec.condition:
+            from .trials import trial_statistics
+
+            result.trials = trial_statistics(rec, condition=condition, ddof=ddof, per_trial=False, psth_bin=None)
+    else:
+        result.views = {"all statistics": "the recording as given (one trial)"}
     _warn_flags(result)
     if diagnostics:
         from .diagnostics import diagnose
 
-        per_node, tests = diagnose(matrix, nodes, window=result.window, alpha=alpha, lags=lags, seed=seed)
+        per_node, tests = diagnose(view, nodes, window=None, alpha=alpha, lags=lags, seed=seed)
         result.nodes = nodes.join(per_node)
-        result.tests = tests
-    return result
-
-
-def _analyze_physical(trains, window, *, diagnostics, alpha, lags, ddof):
-    """:func:`analyze` for spike trains in physical time (Poisson null, rates in Hz)."""
-    trains = physical.physical_trains(trains)
-    nodes = physical.node_statistics(trains, window, ddof=ddof)
-    result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes), window=physical.check_time_window(window,
-                             trains), n_samples=None)
-    _warn_flags(result, stacklevel=3)
-    if diagnostics:
-        per_node, tests = physical.diagnose(trains, nodes, window=window, alpha=alpha, lags=lags)
-        result.nodes = nodes.join(per_node)
+        result.nodes.attrs.update(nodes.attrs)
         result.tests = tests
     return result
 

@@ -1,13 +1,31 @@
-r"""Spike-train statistics of ANN nodes, computed from the spike matrix.
+r"""Spike-train statistics of ANN nodes and recorded neurons, through one time-base adapter.
 
-Every function takes a recording as a boolean spike matrix
-``(n_samples, n_nodes)``, a list of per-node :class:`neo.SpikeTrain` in
-:data:`ann2neo.sample`, or a :class:`neo.Segment`, and follows Elephant's
-definitions exactly (population variance, ddof=0); ``tests/test_statistics.py``
-checks each against Elephant's own function to 1e-12.  The per-node sums come
-from one compiled pass over the matrix (:mod:`ann2neo.analysis._kernels`)
-instead of Elephant's per-train route, which is ~20x slower on MNIST-sized
-layers (``benchmarks/bench_statistics.py``).
+Every function takes any recording — a boolean spike matrix
+``(n_samples, n_nodes)``, a :class:`~ann2neo.SpikeMatrix`, a list of
+:class:`neo.SpikeTrain` (in :data:`ann2neo.sample` or in s/ms), a
+:class:`neo.Segment`, a :class:`neo.Block`, an :class:`ann2neo.Recording`, or
+a dask/Zarr array — hands it to :func:`ann2neo.analysis._timebase.as_view`
+once, and computes from the view it gets back; no function here asks which
+time base it was given.  Definitions are Elephant's (population variance,
+ddof=0); ``tests/test_statistics.py`` and ``tests/test_physical.py`` check
+each against Elephant's own function to 1e-12.  In sample time the per-node
+sums come from one compiled pass over the matrix
+(:mod:`ann2neo.analysis._kernels`) instead of Elephant's per-train route,
+which is ~20x slower on MNIST-sized layers (``benchmarks/bench_statistics.py``).
+
+Return types (one per function, whatever the time base): plain float64
+ndarrays for the per-unit statistics (rates in spikes/sample in sample time,
+in Hz in physical time: ``node_statistics(...).attrs["rate_unit"]`` and
+``summary["rate_unit"]`` say which); ``window_counts`` an int64 matrix
+``(n_windows, n_units)``; ``isi`` a list of float64 arrays (samples or
+seconds); ``time_histogram`` and ``instantaneous_rate`` a
+:class:`neo.AnalogSignal` (1/sample or Hz).
+
+Trials: for an :class:`ann2neo.Recording` of several trials in physical time,
+rates are spikes over the observed time (trials and ``obs_intervals``),
+Fano-factor windows lie inside trials, and ISIs never span two trials.  A
+network layer's Recording (one-bin trials) is analysed as the paper's long
+train (:meth:`ann2neo.Recording.as_one_trial`).
 
 Degenerate nodes never raise: a silent node has firing rate 0 and NaN Fano
 factor, CV and LV; the CV needs at least 2 ISIs (3 spikes) and the LV at least
@@ -25,7 +43,7 @@ MF, CV FF) of recordings with different N are not comparable.  The
 statistic by its exact expectation under independent spiking at the same
 spike count (:mod:`ann2neo.analysis.nullmodel`) and have mean 1 at any N;
 :func:`network_summary` flags recordings with fewer than
-:data:`MIN_WINDOWS` windows, and :func:`ann2neo.analyze` warns with
+:data:`~ann2neo.core.defaults.MIN_WINDOWS` windows, and :func:`ann2neo.analyze` warns with
 :class:`SmallSampleWarning`.
 
 References
@@ -38,18 +56,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import quantities as pq
 
-from ..core.conversion import as_spike_matrix, spike_times_by_node
-from ..core.units import as_samples, sample
+from ..core.defaults import DEFAULT_TIME_WINDOW, MIN_WINDOWS, PAPER_WINDOW
+from ..core.recording import floor_bins
+from ..core.units import sample
 from ..core.validation import check_option
-from . import nullmodel, physical
-from ._kernels import node_sums
+from . import nullmodel
+from ._timebase import as_view, is_chunked
 
 __all__ = ["firing_rate", "fano_factor", "cv_isi", "lv", "isi", "window_counts", "time_histogram",
-           "instantaneous_rate", "node_statistics", "network_summary", "SmallSampleWarning", "MIN_WINDOWS"]
-
-#: Recordings with fewer complete windows than this are flagged (``summary["flags"]``) and warned about.
-MIN_WINDOWS = 20
+           "instantaneous_rate", "node_statistics", "network_summary", "SmallSampleWarning", "MIN_WINDOWS",
+           "default_window", "is_chunked"]
 
 
 class SmallSampleWarning(UserWarning):
@@ -62,8 +80,20 @@ class SmallSampleWarning(UserWarning):
     """
 
 
+def default_window(view):
+    """The default Fano window of a view: the paper's 100 samples, or 100 ms in physical time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> default_window(as_view(np.zeros((10, 2), bool)))
+    100
+    """
+    return PAPER_WINDOW if view.time_base == "sample" else DEFAULT_TIME_WINDOW
+
+
 def check_window(window, n_samples: int, name: str = "window") -> int:
-    """Validate a window/bin length in samples and return it as int.
+    """Validate a window/bin length in samples against a recording of ``n_samples`` and return it as int.
 
     Raises
     ------
@@ -71,87 +101,79 @@ def check_window(window, n_samples: int, name: str = "window") -> int:
         If given in ms, s or any unit but :data:`ann2neo.sample`.
     ValueError
         If not a positive whole number, or longer than the recording.
+
+    Examples
+    --------
+    >>> check_window(100, 1000)
+    100
     """
-    value = as_samples(window, name)
-    if value != int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number of samples, got {value}")
-    value = int(value)
-    if value > n_samples:
-        raise ValueError(f"{name} of {value} samples is longer than the recording "
-                         f"({n_samples} samples): no complete window to count spikes in")
-    return value
+    from ._timebase import MatrixView
+
+    view = MatrixView.__new__(MatrixView)
+    view.n_samples = int(n_samples)
+    return MatrixView.check_window(view, window, name)
 
 
-def _from_sums(sums: dict, n_samples: int, ddof: int = 0) -> dict:
-    """Per-node statistics from the kernel's exact integer sums."""
-    check_option(ddof, "ddof", (0, 1))
-    count = sums["count"]
-    n_isi = np.maximum(count - 1, 0)
-    n_win = sums["n_windows"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = count / n_samples
-        # F = var/mean of window counts = (N*S2 - S1^2) / (N*S1); all terms are
-        # exact integers below 2**53, so the ratio is correctly rounded.  One
-        # window has no variance to measure: NaN, not Elephant's 0.0.
-        s1, s2 = sums["win_sum"], sums["win_sq_sum"]
-        ff = np.where((s1 > 0) & (n_win >= 2), (n_win * s2 - s1 * s1) / ((n_win - ddof) * s1), np.nan)
-        # CV = std/mean of ISIs = sqrt(k*Q - S^2) / S for k ISIs; k*Q can exceed
-        # 2**53, so the difference is formed in exact Python integers.
-        k = n_isi.astype(np.int64).astype(object)
-        num = k * sums["isi_sq_sum"].astype(np.int64).astype(object) \
-            - (sums["isi_sum"].astype(np.int64).astype(object)) ** 2
-        cv = np.where(n_isi >= 2, np.sqrt(num.astype(np.float64) * n_isi / (n_isi - ddof)) / sums["isi_sum"],
-                      np.nan)
-        lv_ = np.where(n_isi >= 2, 3.0 * sums["lv_sum"] / (n_isi - 1), np.nan)
-    return {"firing_rate": rate, "fano_factor": ff, "cv_isi": cv, "lv": lv_,
-            "n_spikes": count.astype(np.int64), "n_windows": n_win,
-            "n_spikes_windowed": s1.astype(np.int64), "isi_span": sums["isi_sum"].astype(np.int64)}
+def _window(view, window, name="window"):
+    return view.check_window(default_window(view) if window is None else window, name)
 
 
-def _statistics(spikes, window, ddof=0):
-    matrix = as_spike_matrix(spikes)
-    window = check_window(window, matrix.shape[0])
-    return _from_sums(node_sums(matrix, window), matrix.shape[0], ddof)
+def _whole(view):
+    """A window as long as the longest observed stretch: for statistics that need no windows."""
+    if view.time_base == "sample":
+        return view.n_samples
+    return max((t1 - t0 for segs in view.segments for _, t0, t1 in segs), default=1.0) or 1.0
 
 
 def firing_rate(spikes) -> np.ndarray:
-    r"""Firing rate λ of each node: spikes per sample.
+    r"""Firing rate λ of each unit: spikes over the observed time.
 
     .. math:: \lambda_j = \frac{1}{n}\sum_{k=0}^{n-1} s_{kj}
 
-    the maximum-likelihood rate of the paper's Poisson model (arXiv:2308.00858,
-    section 3.3.2), equal to Elephant's ``mean_firing_rate`` of each train.
+    for a spike matrix (spikes/sample; the maximum-likelihood rate of the
+    paper's Poisson model, arXiv:2308.00858 section 3.3.2), spikes per second
+    for trains in physical time; equal to Elephant's ``mean_firing_rate`` of
+    each train.  For a Recording of several trials: all spikes over the time
+    observed (trials, cut to the unit's ``obs_intervals``).
 
     Parameters
     ----------
-    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block or ann2neo.Recording
 
     Returns
     -------
-    ndarray of float64, shape (n_nodes,)
-        In spikes/sample, within [0, 1].
+    ndarray of float64, shape (n_units,)
+        In spikes/sample (within [0, 1]) in sample time, in Hz in physical time.
 
     Raises
     ------
     ValueError, ann2neo.UnitError
-        On a matrix that is not 2-D binary, or trains not in samples.
+        On a matrix that is not 2-D binary, NaN spike times, or trains mixing samples and seconds.
+
+    Examples
+    --------
+    >>> import numpy as np, neo, quantities as pq
+    >>> firing_rate(np.array([[1, 0], [1, 1], [0, 0], [1, 0]], bool)).tolist()
+    [0.75, 0.25]
+    >>> firing_rate(neo.SpikeTrain([0.1, 0.5, 0.9] * pq.s, t_stop=2 * pq.s)).tolist()
+    [1.5]
     """
-    if physical.is_physical(spikes):  # spike trains in s or ms
-        return physical.firing_rate(spikes)
-    matrix = as_spike_matrix(spikes)
-    return np.count_nonzero(matrix, axis=0) / matrix.shape[0]
+    view = as_view(spikes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return view.n_spikes() / view.extent()
 
 
-def fano_factor(spikes, window=100, *, ddof=0) -> np.ndarray:
-    r"""Fano factor of each node's spike counts in consecutive windows.
+def fano_factor(spikes, window=None, *, ddof=0) -> np.ndarray:
+    r"""Fano factor of each unit's spike counts in consecutive windows.
 
     .. math:: F_j = \frac{\mathrm{Var}(c_{\cdot j})}{\mathrm{E}(c_{\cdot j})}
 
-    over the counts :math:`c_{ij}` of node :math:`j` in the
-    :math:`N = \lfloor n / w \rfloor` non-overlapping windows
-    ``[i*w, (i+1)*w)``; an incomplete last window is dropped, as Elephant's
-    ``BinnedSpikeTrain`` does.  Population variance (ddof=0), as Elephant's
-    ``fanofactor``.  Paper: window of 100 samples (arXiv:2308.00858 section 3.3.1).
+    over the counts :math:`c_{ij}` of unit :math:`j` in the :math:`N`
+    non-overlapping windows ``[i*w, (i+1)*w)``; an incomplete last window is
+    dropped, as Elephant's ``BinnedSpikeTrain`` does (in physical time with its
+    1e-8 tolerance at the edges; for trials, windows lie inside each trial).
+    Population variance (ddof=0), as Elephant's ``fanofactor``.  Paper: window
+    of 100 samples (arXiv:2308.00858 section 3.3.1).
 
     With N windows the ddof=0 estimate of independent counts has expectation
     (N-1)/N times the true Fano factor (0.75 at N = 4); ``ddof=1`` removes that
@@ -160,25 +182,26 @@ def fano_factor(spikes, window=100, *, ddof=0) -> np.ndarray:
 
     Parameters
     ----------
-    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
-    window : int or pq.Quantity in samples, default 100
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block or ann2neo.Recording
+    window : int (samples) or pq.Quantity (a time for physical-time trains), optional
+        Default 100 samples (the paper's), or 100 ms in physical time.
     ddof : {0, 1}, default 0
         Delta degrees of freedom of the variance: 0 as Elephant, 1 the sample variance.
 
     Returns
     -------
-    ndarray of float64, shape (n_nodes,)
-        Dimensionless; NaN for nodes with no spike in the complete windows, and
-        for every node when there is a single window (a variance from one
-        count is undefined; Elephant returns 0.0 there).
+    ndarray of float64, shape (n_units,)
+        Dimensionless; NaN for units with no spike in the complete windows, and
+        where there is a single window (a variance from one count is
+        undefined; Elephant returns 0.0 there).
 
     Raises
     ------
     ValueError
-        If the window is not a positive whole number of samples or is longer
+        If the window is not positive (a whole number of samples), is longer
         than the recording, or ``ddof`` is not 0 or 1.
     ann2neo.UnitError
-        If the window is given in ms/s.
+        If the window is in ms/s for a matrix, or a plain number for trains in physical time.
 
     Examples
     --------
@@ -187,217 +210,280 @@ def fano_factor(spikes, window=100, *, ddof=0) -> np.ndarray:
     >>> fano_factor(m, 100).round(4).tolist()
     [0.95]
     """
-    if physical.is_physical(spikes):  # spike trains in s or ms
-        return physical.fano_factor(spikes, window, ddof=ddof)
-    return _statistics(spikes, window, ddof)["fano_factor"]
+    view = as_view(spikes)
+    return view.statistics(_window(view, window), ddof)["fano_factor"]
 
 
 def cv_isi(spikes, *, ddof=0) -> np.ndarray:
-    r"""Coefficient of variation of each node's inter-spike intervals.
+    r"""Coefficient of variation of each unit's inter-spike intervals.
 
     :math:`CV = \sigma_{ISI} / \mu_{ISI}` with the population standard
     deviation (ddof=0), as ``elephant.statistics.cv(elephant.statistics.isi(train))``.
+    For a Recording of several trials the ISIs within each trial are pooled
+    (no interval spans two trials).
 
     Parameters
     ----------
-    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block or ann2neo.Recording
     ddof : {0, 1}, default 0
         1 uses the sample standard deviation.
 
     Returns
     -------
-    ndarray of float64, shape (n_nodes,)
-        NaN for nodes with fewer than 2 ISIs (fewer than 3 spikes).
+    ndarray of float64, shape (n_units,)
+        NaN for units with fewer than 2 ISIs (fewer than 3 spikes), or whose
+        ISIs are all 0 (identical spike times; ``node_statistics`` says so in ``note``).
 
     Raises
     ------
     ValueError
-        If ``ddof`` is not 0 or 1, or the input is not a binary matrix.
+        If ``ddof`` is not 0 or 1, or the input is not a binary matrix or valid trains.
+
+    Examples
+    --------
+    >>> import neo, quantities as pq
+    >>> cv_isi(neo.SpikeTrain([0.0, 1.0, 3.0] * pq.s, t_stop=4 * pq.s)).round(4).tolist()
+    [0.3333]
     """
-    if physical.is_physical(spikes):  # spike trains in s or ms
-        return physical.cv_isi(spikes, ddof=ddof)
-    matrix = as_spike_matrix(spikes)
-    return _from_sums(node_sums(matrix, matrix.shape[0]), matrix.shape[0], ddof)["cv_isi"]
+    view = as_view(spikes)
+    return view.statistics(_whole(view), ddof)["cv_isi"]
 
 
 def lv(spikes) -> np.ndarray:
-    r"""Local variation of each node's inter-spike intervals.
+    r"""Local variation of each unit's inter-spike intervals.
 
     .. math:: LV = \frac{3}{k-1}\sum_{i=1}^{k-1}
               \left(\frac{I_i - I_{i+1}}{I_i + I_{i+1}}\right)^2
 
     (Shinomoto et al. 2003), as ``elephant.statistics.lv``; 1 for a Poisson
-    process.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_nodes,)
-        NaN for nodes with fewer than 2 ISIs.
-    """
-    if physical.is_physical(spikes):  # spike trains in s or ms
-        return physical.lv(spikes)
-    matrix = as_spike_matrix(spikes)
-    return _from_sums(node_sums(matrix, matrix.shape[0]), matrix.shape[0])["lv"]
-
-
-def isi(spikes) -> list[np.ndarray]:
-    """Inter-spike intervals of each node, in samples.
-
-    Returns
-    -------
-    list of ndarray of int64, length n_nodes
-        ``np.diff`` of the node's spike sample indices (empty for < 2 spikes).
-    """
-    if physical.is_physical(spikes):  # spike trains in s or ms
-        return physical.isi(spikes)
-    return [np.diff(times) for times in spike_times_by_node(as_spike_matrix(spikes))]
-
-
-def window_counts(spikes, window=100) -> np.ndarray:
-    """Spike counts of each node in consecutive windows of ``window`` samples.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_windows, n_nodes)
-        ``n_windows = n_samples // window``; the incomplete last window is dropped.
-    """
-    matrix = as_spike_matrix(spikes)
-    window = check_window(window, matrix.shape[0])
-    n_win = matrix.shape[0] // window
-    return matrix[: n_win * window].reshape(n_win, window, -1).sum(axis=1, dtype=np.int64)
-
-
-def time_histogram(spikes, bin_size=1, output="counts"):
-    """Population time histogram: spikes of all nodes per bin.
-
-    Matches ``elephant.statistics.time_histogram(trains, bin_size)``; the
-    incomplete last bin is dropped.
+    process.  Pairs of consecutive ISIs are taken within trials.
 
     Parameters
     ----------
-    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
-    bin_size : int or pq.Quantity in samples, default 1
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block or ann2neo.Recording
+
+    Returns
+    -------
+    ndarray of float64, shape (n_units,)
+        NaN for units with fewer than 2 ISIs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((10, 1), bool); m[[0, 1, 3], 0] = True  # ISIs 1, 2
+    >>> lv(m).round(4).tolist()
+    [0.3333]
+    """
+    view = as_view(spikes)
+    return view.statistics(_whole(view))["lv"]
+
+
+def isi(spikes) -> list[np.ndarray]:
+    """Inter-spike intervals of each unit, within trials.
+
+    Parameters
+    ----------
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block or ann2neo.Recording
+
+    Returns
+    -------
+    list of ndarray of float64, length n_units
+        In samples (sample time) or seconds (physical time); empty for < 2 spikes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> isi(np.array([[1], [0], [1], [1]], bool))[0].tolist()
+    [2.0, 1.0]
+    """
+    return as_view(spikes).isis()
+
+
+def window_counts(spikes, window=None) -> np.ndarray:
+    """Spike counts of each unit in consecutive windows.
+
+    Parameters
+    ----------
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block or ann2neo.Recording
+    window : int (samples) or pq.Quantity (a time for physical-time trains), optional
+        Default 100 samples, or 100 ms in physical time.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_windows, n_units)
+        The incomplete last window (of each trial) is dropped; trials follow each other.
+
+    Raises
+    ------
+    ValueError
+        For a window out of range, or units observed for different lengths
+        (their windows do not form one matrix).
+    ann2neo.UnitError
+        For a window in the wrong time base.
+
+    Examples
+    --------
+    >>> import neo, quantities as pq
+    >>> st = neo.SpikeTrain([0.1, 0.2, 0.7] * pq.s, t_stop=1 * pq.s)
+    >>> window_counts([st], 500 * pq.ms).ravel().tolist()
+    [2, 1]
+    """
+    view = as_view(spikes)
+    return view.window_counts(_window(view, window))
+
+
+def _aligned_counts(view, width):
+    """Spikes of all units per bin, trials aligned at their starts: (counts, n_trains, t0)."""
+    if view.time_base == "sample":
+        return view.window_counts(width).sum(axis=1), view.n_units, 0.0
+    lengths = {round(t1 - t0, 9) for segs in view.segments for _, t0, t1 in segs}
+    if len(lengths) != 1:
+        raise ValueError("the trials (or trains) differ in length, so their bins do not line up; select trials "
+                         "of one length (Recording.select) for a time histogram")
+    starts = {t0 for segs in view.segments for _, t0, _ in segs}
+    total, n_trains = None, 0
+    for segs in view.segments:
+        for times, t0, t1 in segs:
+            n = floor_bins((t1 - t0) / width)  # Elephant's BinnedSpikeTrain rule, as for the windows
+            index = floor_bins((times - t0) / width)
+            c = np.bincount(index[(index >= 0) & (index < n)], minlength=n).astype(np.int64)
+            total = c if total is None else total + c
+            n_trains += 1
+    return total, n_trains, (starts.pop() if len(starts) == 1 else 0.0)
+
+
+def time_histogram(spikes, bin_size=None, output="counts"):
+    """Population time histogram (a PSTH for trials): spikes of all units and trials per bin.
+
+    Matches ``elephant.statistics.time_histogram(trains, bin_size)``; the
+    incomplete last bin is dropped.  Trials of a Recording are aligned at
+    their starts (a peri-stimulus time histogram).
+
+    Parameters
+    ----------
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block or ann2neo.Recording
+    bin_size : int (samples) or pq.Quantity (time), optional
+        Default 1 sample; required (a time) for physical time.
     output : {"counts", "mean", "rate"}
-        Total spike count per bin (dimensionless), mean count per node, or
-        mean rate per node in spikes/sample.
+        Total spike count per bin (dimensionless), mean count per train, or
+        mean rate per train (1/sample, or Hz).
 
     Returns
     -------
     neo.AnalogSignal, shape (n_bins, 1)
-        ``sampling_period = bin_size`` samples, ``t_start = 0``.
+        ``sampling_period = bin_size`` (samples, or s), ``t_start`` 0 samples
+        or the trials' common start.
 
     Raises
     ------
     ValueError, ann2neo.UnitError
-        On an invalid bin size or output.
+        On an invalid bin size or output, or trials of different lengths.
+
+    Examples
+    --------
+    >>> import neo, quantities as pq
+    >>> trains = [neo.SpikeTrain([0.1, 0.6] * pq.s, t_stop=1 * pq.s), neo.SpikeTrain([0.2] * pq.s, t_stop=1 * pq.s)]
+    >>> time_histogram(trains, 500 * pq.ms, output="rate").magnitude.ravel().tolist()
+    [2.0, 1.0]
     """
     import neo
-    import quantities as pq
 
-    matrix = as_spike_matrix(spikes)
-    bin_size = check_window(bin_size, matrix.shape[0], "bin_size")
-    counts = window_counts(matrix, bin_size).sum(axis=1)
+    check_option(output, "output", ("counts", "mean", "rate"))
+    view = as_view(spikes)
+    if bin_size is None and view.time_base == "sample":
+        bin_size = 1
+    width = view.check_window(bin_size, "bin_size")
+    counts, n_trains, t0 = _aligned_counts(view, width)
+    unit = view.time_unit
     if output == "counts":
         values, units = counts, pq.dimensionless
     elif output == "mean":
-        values, units = counts / matrix.shape[1], pq.dimensionless
-    elif output == "rate":
-        values, units = counts / (matrix.shape[1] * bin_size), 1 / sample
+        values, units = counts / n_trains, pq.dimensionless
     else:
-        raise ValueError(f"output must be 'counts', 'mean' or 'rate', got {output!r}")
-    return neo.AnalogSignal(values[:, None], units=units, sampling_period=bin_size * sample,
-                            t_start=0 * sample, name="time histogram")
+        values, units = counts / (n_trains * width), (1 / sample if view.time_base == "sample" else pq.Hz)
+    return neo.AnalogSignal(values[:, None], units=units, sampling_period=width * unit, t_start=t0 * unit,
+                            name="time histogram")
 
 
-def instantaneous_rate(spikes, kernel_width, nodes=None):
-    """Instantaneous firing rate of nodes by Gaussian-kernel smoothing (Elephant).
+def instantaneous_rate(spikes, kernel_width, nodes=None, sampling_period=None):
+    """Instantaneous firing rate of units by Gaussian-kernel smoothing (Elephant).
 
     Calls ``elephant.statistics.instantaneous_rate`` with a
-    ``GaussianKernel(sigma=kernel_width)`` sampled every sample, and labels
-    the result in spikes/sample (Elephant would call it Hz, since a sample is
-    declared as one second).
+    ``GaussianKernel(sigma=kernel_width)``.  In sample time it is sampled every
+    sample and labelled in spikes/sample (Elephant would call it Hz, since a
+    sample is declared as one second); in physical time it is in Hz.
 
     Parameters
     ----------
-    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
-    kernel_width : int, float or pq.Quantity in samples
-        Standard deviation of the Gaussian kernel, in samples (> 0).
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment or a one-trial ann2neo.Recording
+    kernel_width : int, float or pq.Quantity
+        Standard deviation of the Gaussian kernel: samples (> 0), or a time
+        for physical-time trains.
     nodes : sequence of int, optional
-        Nodes to compute; default all.
+        Units to compute; default all.
+    sampling_period : pq.Quantity, optional
+        Physical time only (default 1 ms); sample time always uses 1 sample.
 
     Returns
     -------
-    neo.AnalogSignal, shape (n_samples, len(nodes))
-        Rates in 1/sample, ``sampling_period = 1 sample``.
+    neo.AnalogSignal, shape (n_times, len(nodes))
+        Rates in 1/sample or Hz.
 
     Raises
     ------
     ann2neo.UnitError
-        If ``kernel_width`` is given in ms or s.
+        If ``kernel_width`` is given in ms or s for a matrix, or as a plain number for physical time.
     ValueError
-        If ``kernel_width`` is not positive.
+        If ``kernel_width`` is not positive, or the recording has several trials.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> instantaneous_rate(np.ones((50, 1), bool), kernel_width=5).shape
+    (50, 1)
     """
     import neo
     from elephant.kernels import GaussianKernel
     from elephant.statistics import instantaneous_rate as elephant_rate
 
-    from ..core.conversion import to_spiketrains
+    from ..core.units import as_samples
 
-    width = as_samples(kernel_width, "kernel_width")
-    if width <= 0:
-        raise ValueError(f"kernel_width must be positive, got {width} samples")
-    matrix = as_spike_matrix(spikes)
-    if nodes is not None:
-        matrix = matrix[:, list(nodes)]
-    trains = to_spiketrains(matrix)
-    rate = elephant_rate(trains, sampling_period=1 * sample, kernel=GaussianKernel(sigma=width * sample))
-    return neo.AnalogSignal(rate.magnitude, units=1 / sample, sampling_period=1 * sample,
-                            t_start=0 * sample, name="instantaneous rate")
+    view = as_view(spikes)
+    if view.time_base == "sample":
+        width = as_samples(kernel_width, "kernel_width")
+        if width <= 0:
+            raise ValueError(f"kernel_width must be positive, got {width} samples")
+        from ..core.conversion import to_spiketrains
 
-
-def _node_notes(stats: dict, n_samples: int, window: int) -> np.ndarray:
-    """Per-node reasons why a statistic or its null ratio is undefined ("" when all are defined)."""
-    k, k_w, n_win = stats["n_spikes"], stats["n_spikes_windowed"], stats["n_windows"]
-    span = stats["isi_span"]
-    rules = [
-        (k == 0, "silent: Fano factor, CV, LV undefined"),
-        ((k > 0) & (k_w == 0) & (n_win >= 2), "no spike in the complete windows: Fano factor undefined"),
-        ((k > 0) & (n_win < 2), "one window: Fano factor undefined"),
-        ((k_w == n_win * window) & (n_win >= 2),
-         "always on in the windows: constant counts, dispersion and Fano tests undefined"),
-        ((k > 0) & (k < 3), "fewer than 3 spikes: CV, LV undefined"),
-        ((k >= 3) & (span == k - 1), "all ISIs 1: cv_dispersion undefined"),
-        (k == n_samples, "always on: lv_dispersion undefined"),
-    ]
-    notes = np.full(k.shape, "", dtype=object)
-    for mask, reason in rules:
-        notes[mask] = [f"{old}; {reason}" if old else reason for old in notes[mask]]
-    return notes
+        matrix = view.matrix if nodes is None else view.matrix[:, list(nodes)]
+        rate = elephant_rate(to_spiketrains(matrix), sampling_period=1 * sample,
+                             kernel=GaussianKernel(sigma=width * sample))
+        return neo.AnalogSignal(rate.magnitude, units=1 / sample, sampling_period=1 * sample,
+                                t_start=0 * sample, name="instantaneous rate")
+    if any(len(segs) != 1 for segs in view.segments):
+        raise ValueError("instantaneous_rate smooths one continuous train per unit; this recording has several "
+                         "trials or observation intervals: select one trial (Recording.select(trials=[k]))")
+    sigma = view.check_window(kernel_width, "kernel_width")
+    period = 0.001 if sampling_period is None else view.check_window(sampling_period, "sampling_period")
+    chosen = range(view.n_units) if nodes is None else list(nodes)
+    trains = [neo.SpikeTrain(view.segments[j][0][0] * pq.s, t_start=view.segments[j][0][1] * pq.s,
+                             t_stop=view.segments[j][0][2] * pq.s) for j in chosen]
+    rate = elephant_rate(trains, sampling_period=period * pq.s, kernel=GaussianKernel(sigma=sigma * pq.s))
+    return neo.AnalogSignal(rate.rescale(pq.Hz).magnitude, units=pq.Hz, sampling_period=period * pq.s,
+                            t_start=rate.t_start.rescale(pq.s), name="instantaneous rate")
 
 
-def is_chunked(spikes) -> bool:
-    """True for a recording held out of core: a ``dask.array.Array`` or a Zarr array.
-
-    Such inputs are analysed chunk by chunk (:mod:`ann2neo.analysis.chunked`),
-    never loaded whole.  A ``np.load(..., mmap_mode="r")`` memmap is an
-    ndarray and goes through the in-memory path, paged in by the OS.
-    """
-    module = type(spikes).__module__
-    return module.startswith("dask.") or (module.startswith("zarr.") and hasattr(spikes, "chunks"))
-
-
-def node_statistics(spikes, window=100, *, ddof=0, client=None) -> pd.DataFrame:
-    """Per-node table of all statistics, from one pass over the spike matrix.
+def node_statistics(spikes, window=None, *, ddof=0, client=None) -> pd.DataFrame:
+    """Per-unit table of all statistics and their exact finite-sample null, whatever the time base.
 
     Parameters
     ----------
-    spikes : array_like of bool (n_samples, n_nodes), list of neo.SpikeTrain or neo.Segment
+    spikes : spike matrix, spike trains (samples or s/ms), neo.Segment, neo.Block, ann2neo.Recording
         Also a ``dask.array`` or Zarr array (e.g. ``ann2neo.io.store.read_store(path,
         lazy=True)[layer]``) for recordings larger than memory: computed chunk by
         chunk with Dask, giving the same numbers (:mod:`ann2neo.analysis.chunked`).
-        Spike trains in physical time go to :mod:`ann2neo.analysis.physical`.
-    window : int or pq.Quantity in samples, default 100
-        Window of the Fano factor (paper: 100 samples).
+    window : int (samples) or pq.Quantity (time), optional
+        Window of the Fano factor: default 100 samples (the paper's), or 100 ms in physical time.
     ddof : {0, 1}, default 0
         Variance of the Fano factor and the CV: 0 as Elephant, 1 the sample
         variance.  The ``*_dispersion`` ratios do not depend on it.
@@ -406,21 +492,27 @@ def node_statistics(spikes, window=100, *, ddof=0, client=None) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame, one row per node (index ``node``)
-        * ``firing_rate`` (spikes/sample), ``fano_factor``, ``cv_isi``, ``lv``;
-        * ``n_spikes`` (int, whole recording), ``n_spikes_windowed`` (int, in the
-          complete windows), ``n_windows`` (int, N, the same on every row);
-        * the exact finite-N Bernoulli null (:mod:`ann2neo.analysis.nullmodel`)
-          given each node's spike count: ``fano_factor_bernoulli``
-          (E[F | K_w]), ``cv_isi_bernoulli`` (sqrt(E[CV² | K, L]), the RMS null CV),
-          ``lv_bernoulli`` (E[LV | K]);
-        * the ratios to it, each of mean exactly 1 for independent spiking at any
-          N: ``dispersion`` (F / E[F | K_w]), ``cv_dispersion``
-          (CV² / E[CV² | K, L], squared), ``lv_dispersion`` (LV / E[LV | K]);
-          above 1: bursty/irregular, below 1: regular;
-        * ``note`` (str): why a statistic or a ratio is NaN on that row, "" if none.
+    pandas.DataFrame, one row per unit (index ``node``)
+        * ``firing_rate`` (spikes/sample, or Hz), ``fano_factor``, ``cv_isi``, ``lv``;
+        * ``n_spikes`` (int, whole observed time), ``n_spikes_windowed`` (int, in the
+          complete windows), ``n_windows`` (int, N), ``duration`` (observed time, in
+          samples or s);
+        * the exact finite-N null of the recording's time base (``attrs["null"]``:
+          "bernoulli" for a spike matrix, :mod:`ann2neo.analysis.nullmodel`; "poisson"
+          for spike times) given each unit's spike count: ``fano_factor_null``
+          (E[F | K_w]), ``cv_isi_null`` (sqrt(E[CV² | K, L]), the RMS null CV),
+          ``lv_null`` (E[LV | K]);
+        * the ratios to it, each of mean exactly 1 under the null at any N:
+          ``dispersion`` (F / E[F | K_w]), ``cv_dispersion`` (CV² / E[CV² | K, L],
+          squared), ``lv_dispersion`` (LV / E[LV | K]); above 1: bursty/irregular,
+          below 1: regular;
+        * ``note`` (str): why a statistic or a ratio is NaN on that row, "" if none;
+        * ``unit`` (str): the unit's name (a train's or Recording unit's name;
+          "node j" for a matrix column).
 
-        ``attrs``: ``n_windows``, ``window``, ``n_samples``, ``ddof``.
+        ``attrs``: ``n_windows`` (the smallest over units), ``window`` (samples,
+        or s), ``n_samples`` (None in physical time), ``ddof``, ``null``,
+        ``rate_unit`` ("1/sample" or "Hz"), ``time_unit`` ("sample" or "s").
 
     Raises
     ------
@@ -432,42 +524,28 @@ def node_statistics(spikes, window=100, *, ddof=0, client=None) -> pd.DataFrame:
     >>> import numpy as np
     >>> m = np.random.default_rng(0).random((1300, 3)) < [0.05, 0.5, 0.9]
     >>> t = node_statistics(m, 100)
-    >>> int(t["n_windows"].iloc[0]), list(t.columns[:4])
-    (13, ['firing_rate', 'fano_factor', 'cv_isi', 'lv'])
+    >>> int(t["n_windows"].iloc[0]), list(t.columns[:4]), t.attrs["null"]
+    (13, ['firing_rate', 'fano_factor', 'cv_isi', 'lv'], 'bernoulli')
     """
-    if physical.is_physical(spikes):  # spike trains in s or ms
-        return physical.node_statistics(spikes, window, ddof=ddof)
-    if is_chunked(spikes):  # a dask or Zarr array: reduced chunk by chunk, exactly
-        from .chunked import as_dask_array, node_sums_chunked
-
-        array = as_dask_array(spikes)
-        n_samples = int(array.shape[0])
-        window = check_window(window, n_samples)
-        sums = node_sums_chunked(array, window, client=client)
-    else:
-        matrix = as_spike_matrix(spikes)
-        n_samples = matrix.shape[0]
-        window = check_window(window, n_samples)
-        sums = node_sums(matrix, window)
-    stats = _from_sums(sums, n_samples, ddof)
-    n_win = int(stats["n_windows"])
+    view = as_view(spikes, client=client)
+    w = _window(view, window)
+    stats = view.statistics(w, ddof)
+    ff_null, cv2_null, lv_null = view.null_references(stats, w, ddof)
     table = pd.DataFrame({key: stats[key] for key in ("firing_rate", "fano_factor", "cv_isi", "lv", "n_spikes",
-                                                      "n_spikes_windowed")})
-    table["n_windows"] = np.full(len(table), n_win, dtype=np.int64)
-    k, k_w, span = stats["n_spikes"], stats["n_spikes_windowed"], stats["isi_span"]
-    ff_null = nullmodel.expected_fano_factor(k_w, n_win, window, ddof=ddof) if n_win >= 2 \
-        else np.full(k.shape, np.nan)
-    cv2_null = nullmodel.expected_cv_isi_squared(k, span, ddof=ddof)
-    lv_null = nullmodel.expected_lv(k, n_samples)
-    table["fano_factor_bernoulli"] = np.where(np.isnan(stats["fano_factor"]), np.nan, ff_null)
+                                                      "n_spikes_windowed", "n_windows", "duration")})
+    table["fano_factor_null"] = np.where(np.isnan(stats["fano_factor"]), np.nan, ff_null)
     table["dispersion"] = nullmodel._ratio(stats["fano_factor"], ff_null)
-    table["cv_isi_bernoulli"] = np.sqrt(cv2_null)
+    table["cv_isi_null"] = np.sqrt(cv2_null)
     table["cv_dispersion"] = nullmodel._ratio(stats["cv_isi"] ** 2, cv2_null)
-    table["lv_bernoulli"] = lv_null
+    table["lv_null"] = lv_null
     table["lv_dispersion"] = nullmodel._ratio(stats["lv"], lv_null)
-    table["note"] = _node_notes(stats, n_samples, window)
+    table["note"] = view.notes(stats, w)
+    prefix = "node" if view.kind == "matrix" else "unit"
+    table["unit"] = view.names if view.names is not None else [f"{prefix} {j}" for j in range(view.n_units)]
     table.index.name = "node"
-    table.attrs.update(n_windows=n_win, window=window, n_samples=n_samples, ddof=ddof)
+    n_win = int(table["n_windows"].min()) if len(table) else 0
+    table.attrs.update(n_windows=n_win, window=w, n_samples=view.n_samples, ddof=ddof, null=view.null,
+                       rate_unit=view.rate_unit, time_unit=view.time_label)
     return table
 
 
@@ -502,14 +580,16 @@ def network_summary(nodes: pd.DataFrame) -> dict:
     * ``mf`` — Mean Fano factor over nodes with a defined Fano factor;
     * ``cv_ff`` — coefficient of variation of the Fano factors, in %;
     * ``mean_cv_isi``, ``mean_lv`` — means over nodes where defined;
-    * ``mf_bernoulli`` — the exact null's mean Fano factor at this N, mean of
+    * ``null`` — which null the ``*_null`` keys hold: ``"bernoulli"`` (a spike
+      matrix: at most one spike per sample) or ``"poisson"`` (spike times);
+    * ``mf_null`` — the exact null's mean Fano factor at this N, mean of
       E[F | K_w] over the same nodes as ``mf`` (it includes the (N-1)/N bias of
-      ddof=0, so ``mf`` and ``mf_bernoulli`` are directly comparable);
+      ddof=0, so ``mf`` and ``mf_null`` are directly comparable);
       ``mean_dispersion`` — mean of F / E[F | K_w];
-    * ``mean_cv_isi_bernoulli`` — mean of the RMS null CV sqrt(E[CV² | K, L]) over
+    * ``mean_cv_isi_null`` — mean of the RMS null CV sqrt(E[CV² | K, L]) over
       the nodes with a defined CV (an upper bound of the null's mean CV);
       ``mean_cv_dispersion`` — mean of CV² / E[CV² | K, L];
-    * ``mean_lv_bernoulli`` — mean of E[LV | K] over the nodes with a defined LV;
+    * ``mean_lv_null`` — mean of E[LV | K] over the nodes with a defined LV;
       ``mean_lv_dispersion`` — mean of LV / E[LV | K];
     * the three ``mean_*dispersion`` have mean exactly 1 for independent spiking
       at any number of windows (:mod:`ann2neo.analysis.nullmodel`), so two
@@ -522,10 +602,7 @@ def network_summary(nodes: pd.DataFrame) -> dict:
       ``dispersion``: no Fano factor, or a null without variance, e.g. always on);
     * ``n_windows`` (int) — N, complete windows of the Fano factor (the
       smallest over trains in physical time);
-    * ``rate_unit`` — ``"1/sample"``, or ``"Hz"`` for a table of spike trains
-      in physical time (:mod:`ann2neo.analysis.physical`), whose null is the
-      Poisson process: its keys read ``mf_poisson``, ``mean_cv_isi_poisson``,
-      ``mean_lv_poisson`` instead of ``*_bernoulli``; ``null`` names it;
+    * ``rate_unit`` — ``"1/sample"``, or ``"Hz"`` for spike trains in physical time;
     * ``flags`` (str) — "" when nothing is wrong, else "; "-separated reasons:
       ``"few windows (13 < 20)"`` (fewer than :data:`MIN_WINDOWS`),
       ``"single window (1): Fano factor undefined"``, ``"all nodes silent"``,
@@ -553,9 +630,8 @@ def network_summary(nodes: pd.DataFrame) -> dict:
     has_ff = ~np.isnan(ff)
     n_windows = int(nodes["n_windows"].min()) if "n_windows" in nodes and len(nodes) \
         else int(nodes.attrs["n_windows"])
-    # Sample-time tables carry the Bernoulli null, physical-time tables (analysis.physical) the Poisson null.
-    null = "poisson" if "fano_factor_poisson" in nodes else "bernoulli"
-    sample_time = null == "bernoulli"
+    null = nodes.attrs.get("null", "bernoulli")
+    sample_time = nodes.attrs.get("time_unit", "sample") == "sample"
 
     def nanmean(values):
         values = np.asarray(values, dtype=float)
@@ -574,11 +650,11 @@ def network_summary(nodes: pd.DataFrame) -> dict:
         "cv_ff": _cv_percent(ff),
         "mean_cv_isi": nanmean(nodes["cv_isi"]),
         "mean_lv": nanmean(nodes["lv"]),
-        f"mf_{null}": nanmean(nodes[f"fano_factor_{null}"]),
+        "mf_null": nanmean(nodes["fano_factor_null"]),
         "mean_dispersion": nanmean(nodes["dispersion"]),
-        f"mean_cv_isi_{null}": nanmean(nodes[f"cv_isi_{null}"].where(nodes["cv_isi"].notna())),
+        "mean_cv_isi_null": nanmean(nodes["cv_isi_null"].where(nodes["cv_isi"].notna())),
         "mean_cv_dispersion": nanmean(nodes["cv_dispersion"]),
-        f"mean_lv_{null}": nanmean(nodes[f"lv_{null}"].where(nodes["lv"].notna())),
+        "mean_lv_null": nanmean(nodes["lv_null"].where(nodes["lv"].notna())),
         "mean_lv_dispersion": nanmean(nodes["lv_dispersion"]),
         "mean_dispersion_se": standard_error(nodes["dispersion"]),
         "mean_cv_dispersion_se": standard_error(nodes["cv_dispersion"]),
@@ -590,6 +666,6 @@ def network_summary(nodes: pd.DataFrame) -> dict:
         "n_undefined_dispersion": int(nodes["dispersion"].isna().sum()),
         "n_windows": n_windows,
         "flags": _flags(n_windows, rate, sample_time),
-        "rate_unit": "1/sample" if sample_time else "Hz",
+        "rate_unit": nodes.attrs.get("rate_unit", "1/sample"),
         "null": null,
     }

@@ -21,7 +21,7 @@ import numpy as np
 import quantities as pq
 
 __all__ = ["sample", "UnitError", "as_samples", "is_sample_unit", "check_sample_units", "is_physical_time", "as_time",
-           "parse_duration"]
+           "parse_duration", "parse_time"]
 
 
 def _define_sample_unit():
@@ -269,3 +269,38 @@ def parse_duration(text):
     if not (value > 0 and np.isfinite(value)):
         raise ValueError(f"a duration must be positive and finite, got {text!r}")
     return value * _DURATION_UNITS[unit]
+
+
+def parse_time(text):
+    """Parse a point in physical time such as ``"-1s"``, ``"0 s"`` or ``"177.761s"`` (a unit is required).
+
+    Unlike :func:`parse_duration` it accepts zero and negative values (a
+    ``t_start`` one second before a cue).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    pq.Quantity
+
+    Raises
+    ------
+    ValueError
+        For text that is not a finite number followed by ms, s, us or min.
+
+    Examples
+    --------
+    >>> parse_time("-1s"), parse_time("1500 ms")
+    (array(-1.) * s, array(1500.) * ms)
+    """
+    import re
+
+    match = re.fullmatch(r"\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us|min)\s*", str(text))
+    if not match:
+        raise ValueError(f"cannot read {text!r} as a time: give a number with a unit, e.g. 0s, -1s or 1500ms")
+    value = float(match.group(1))
+    if not np.isfinite(value):
+        raise ValueError(f"a time must be finite, got {text!r}")
+    return value * _DURATION_UNITS[match.group(2)]

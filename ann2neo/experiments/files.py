@@ -3,7 +3,7 @@
 Both read any recording ann2neo knows — a spike matrix in ``.npy`` (samples ×
 nodes), an ann2neo NWB or NIX file, a spike store (``.zarr``), or a recording
 of real neurons (``.mat``, any NWB file's Units table, any file Neo reads,
-through :func:`ann2neo.read_all`) — and write into a new or empty
+through :func:`ann2neo.load_recording`) — and write into a new or empty
 folder: CSV tables, a JSON summary, PNG figures and ``manifest.json`` last
 (the run folder convention of ``ann2neo reproduce``).
 """
@@ -17,112 +17,130 @@ import numpy as np
 import pandas as pd
 import quantities as pq
 
-from ..core.units import sample
+from ..core.recording import Recording
+from ..core.units import parse_duration
 from ..io._atomic import atomic_path, write_text
 from ..io._lock import run_lock
 from ..io._names import unique_file_names
 
-__all__ = ["parse_duration", "load_any", "analyze_file", "compare_files"]
-
-_UNITS = {"ms": pq.ms, "s": pq.s, "us": pq.us, "min": pq.min, "sample": sample, "samples": sample}
+__all__ = ["parse_duration", "read_recordings", "load_any", "analyze_file", "compare_files", "cli_message"]
 
 
-def parse_duration(text):
-    """Parse ``"100"`` (samples), ``"100 samples"``, ``"50ms"``, ``"0.1 s"`` into a number or a quantity.
+def read_recordings(path, *, variables=None, bin_width=None, t_start=None, t_stop=None, time_unit=None,
+                    variables_as=None) -> dict:
+    """The recordings in a file, by name: an :class:`ann2neo.Recording` each (a chunked store stays a dask array).
 
-    Parameters
-    ----------
-    text : str
-
-    Returns
-    -------
-    int or pq.Quantity
-        A plain int for samples, a time quantity otherwise.
-
-    Raises
-    ------
-    ValueError
-        For text that is not a number with an optional unit among ms, s, us, min, samples.
-
-    Examples
-    --------
-    >>> parse_duration("100"), parse_duration("50ms")
-    (100, array(50.) * ms)
-    """
-    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([a-z]*)\s*", str(text))
-    if not match or match.group(2) not in ("", *_UNITS):
-        raise ValueError(f"cannot read {text!r} as a duration: give samples (100) or a time (50ms, 0.1s)")
-    value = float(match.group(1))
-    unit = match.group(2)
-    if unit in ("", "sample", "samples"):
-        if not value.is_integer() or value < 1:
-            raise ValueError(f"a window in samples must be a positive whole number, got {text!r}")
-        return int(value)
-    if not value > 0:
-        raise ValueError(f"a duration must be positive, got {text!r}")
-    return value * _UNITS[unit]
-
-
-def load_any(path, *, variables=None, bin_width=None) -> dict:
-    """Recordings in a file, by name: ``{name: spike matrix, dask array or list of SpikeTrain}``.
+    The one reading step of ``ann2neo analyze`` and ``ann2neo compare``: :func:`ann2neo.read_all`.
 
     Parameters
     ----------
     path : str or Path
         ``.npy`` (bool or 0/1 matrix, samples × nodes; memory-mapped), ``.zarr``
-        (spike store, read lazily), an ann2neo NWB/NIX file (one entry per
-        segment, in samples), or anything :func:`ann2neo.read_all` reads
-        (physical time: a list of the trains of every trial and unit).
-        Use :func:`ann2neo.read_all` for Recordings (units, trials, conditions).
+        (spike store, read lazily: dask arrays), an ann2neo NWB/NIX file (one
+        Recording per segment, in samples), or anything :func:`ann2neo.read`
+        reads (recordings of neurons: units over trials, in physical time, with
+        their conditions).
     variables : str or list of str, optional
-        MATLAB variables holding the spikes; passed to :func:`ann2neo.read_all`.
+        MATLAB variables holding the spikes.
     bin_width : pq.Quantity, optional
-        Bin width of a MATLAB trial x bin matrix; passed to :func:`ann2neo.read_all`.
+        Bin width of a MATLAB trial x bin matrix.
+    t_start, t_stop : pq.Quantity, optional
+        Extent of a recording in physical time, passed to the reader.
+    time_unit : str or pq unit, optional
+        Unit of the numbers in a MATLAB file (see :func:`ann2neo.read`).
+    variables_as : {"units", "trials"}, optional
+        Several MATLAB spike-time variables as units or as trials of one neuron.
 
     Returns
     -------
     dict
+        ``{name: Recording}`` (a dask array for a layer of a chunked store).
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
+    FileNotFoundError, IsADirectoryError
+        If ``path`` does not exist, or is a folder that is not a spike store.
     ann2neo.FileFormatError, ValueError
-        If the file cannot be read as a recording.
+        If the file cannot be read as a recording, or ``t_start``/``t_stop``
+        are given for a recording in samples.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "layer.npy"); np.save(f, np.eye(3, 2, dtype=bool))
+    >>> read_recordings(f)
+    {'layer': Recording(2 units x 3 trials x 1 bin of 1 sample)}
     """
     from ..io.formats import read_all
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no file at {path}")
-    if path.is_dir() and not (path.suffix == ".zarr" or (path / "zarr.json").exists()):
+    store = path.suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists())
+    if path.is_dir() and not store:
         raise IsADirectoryError(f"{path} is a folder, not a recording file (a spike store is a folder with "
                                 "zarr.json); give a file: .npy, .mat, .nwb, .nix, or a format Neo reads")
-    recordings = read_all(path, variables=variables, bin_width=bin_width,
-                          lazy=True if path.suffix == ".zarr" or (path / "zarr.json").exists() else False)
-    out = {}
-    for name, rec in recordings.items():  # the analysis still takes matrices and trains: the old dict
-        if not hasattr(rec, "time_base"):
-            out[name] = rec                                   # a lazy store layer
-        elif rec.time_base == "sample":
-            out[name] = rec.spike_matrix()
-        else:
-            out[name] = [st for seg in rec.to_neo().segments for st in seg.spiketrains]
-    return out
+    if (store or path.suffix == ".npy") and (t_start is not None or t_stop is not None):
+        raise ValueError(f"{path.name} is a recording in samples: --t-start/--t-stop apply to recordings in "
+                         "physical time")
+    options = {"lazy": True} if store else {"variables": variables, "bin_width": bin_width, "t_start": t_start,
+                                            "t_stop": t_stop, "time_unit": time_unit, "variables_as": variables_as}
+    if path.suffix == ".npy":
+        options = {}
+    return read_all(path, **{k: v for k, v in options.items() if v is not None})
+
+
+def load_any(path, *, variables=None, bin_width=None) -> dict:
+    """Deprecated name of :func:`read_recordings` (ann2neo 0.2): recordings in a file, by name."""
+    return read_recordings(path, variables=variables, bin_width=bin_width)
+
+
+def cli_message(message: str) -> str:
+    """An error message with Python argument syntax rewritten as command-line options.
+
+    ``bin_width= (e.g. 1 * pq.ms)`` becomes ``--bin-width (e.g. 1ms)``.
+
+    Examples
+    --------
+    >>> cli_message("pass bin_width= (e.g. 1 * pq.ms) and t_start=")
+    'pass --bin-width (e.g. 1ms) and --t-start'
+    >>> cli_message("pass --t-stop 1000s (t_stop=1000 * pq.s in Python)")
+    'pass --t-stop 1000s'
+    """
+    message = re.sub(r",\s*[^(),;]*\bin Python(?=\))", "", message)  # "(--bin-width, bin_width= in Python)"
+    message = re.sub(r"\s*\([^()]*\bin Python\)", "", message)  # "(t_stop=1000 * pq.s in Python)"
+    message = re.sub(r"(\d+(?:\.\d+)?)\s*\*\s*pq\.(ms|s|us|min)\b", r"\1\2", message)
+    message = re.sub(r"(\d+(?:\.\d+)?)\s*\*\s*(?:ann2neo\.)?sample\b", r"\1", message)
+    for name in ("bin_width", "t_start", "t_stop", "window", "real_window", "sample_duration", "variables"):
+        message = re.sub(rf"\b{name}=(\[\.\.\.\])?", "--" + name.replace("_", "-") + " ", message)
+    return re.sub(r" +", " ", message).replace(" )", ")").strip()
 
 
 def _window_for(data, window):
-    from ..analysis import physical
+    from ..analysis._timebase import as_view
 
-    if physical.is_physical(data):
+    if as_view(data).time_base == "physical":
         if window is None:
-            return 100 * pq.ms
+            from ..core.defaults import DEFAULT_TIME_WINDOW
+
+            return DEFAULT_TIME_WINDOW
         if not isinstance(window, pq.Quantity):
-            raise ValueError("recorded spike trains are in physical time: give the window as a time, e.g. 100ms")
+            raise ValueError("recorded spike trains are in physical time: give the window as a time, e.g. "
+                             "--window 100ms")
         return window
     if isinstance(window, pq.Quantity):
-        raise ValueError("an ANN recording is in samples: give the window as a number of samples, e.g. 100")
-    return 100 if window is None else window
+        raise ValueError("an ANN recording is in samples: give the window as a number of samples, e.g. --window 100")
+    from ..core.defaults import PAPER_WINDOW
+
+    return PAPER_WINDOW if window is None else window
+
+
+def _extent(data) -> dict:
+    """``t_start``/``t_stop`` (and their unit) of a recording, as written in every output."""
+    if isinstance(data, Recording) and data.n_trials:
+        return {"t_start": float(data.t_start.min()), "t_stop": float(data.t_stop.max()),
+                "time_unit": data.unit_name, "n_trials": int(data.n_trials)}
+    return {"t_start": 0.0, "t_stop": float(data.shape[0]), "time_unit": "sample", "n_trials": int(data.shape[0])}
 
 
 def _summary_figure(name, data, nodes, png):
@@ -136,7 +154,7 @@ def _summary_figure(name, data, nodes, png):
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     plot_raster(data, ax=axes[0], span=None)
     axes[0].set_title(f"{name}: first units")
-    unit = "spikes/sample" if "fano_factor_bernoulli" in nodes else "Hz"
+    unit = {"1/sample": "spikes/sample"}.get(nodes.attrs.get("rate_unit"), nodes.attrs.get("rate_unit", "Hz"))
     axes[1].hist(nodes["firing_rate"], bins=30, color="C0")
     axes[1].set_xlabel(f"firing rate ({unit})")
     axes[1].set_title("rates")
@@ -155,13 +173,21 @@ def _summary_figure(name, data, nodes, png):
 
 
 def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, variables=None, bin_width=None,
-                 figures=True, argv=None) -> pd.DataFrame:
+                 figures=True, argv=None, t_start=None, t_stop=None, time_unit=None, variables_as=None) -> pd.DataFrame:
     """Analyse every recording in a file; write tables, a JSON summary, figures and a manifest.
+
+    Per recording ``NAME``: ``nodes_NAME.csv`` (one row per unit, with its
+    name), and for a recording of several trials ``units_NAME.csv`` (rates over
+    trials, across-trial Fano factor), ``trials_NAME.csv`` (one row per trial
+    and unit), ``conditions_NAME.csv`` (one row per unit and condition value)
+    and ``psth_NAME.csv``; then ``summary.csv``, ``results.json`` (every value
+    used, ``t_start``/``t_stop`` of each recording), PNG figures and
+    ``manifest.json`` last.
 
     Parameters
     ----------
     path : str or Path
-        See :func:`load_any`.
+        See :func:`read_recordings`.
     out : str or Path
         New or empty output folder (``overwrite=True`` replaces an earlier run).
     window : int, pq.Quantity or str, optional
@@ -169,22 +195,27 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
         recorded neurons (default 100 ms); a string is read by
         :func:`parse_duration`.
     diagnostics : bool, default True
-        Add the Poisson-model diagnostics (not for chunked stores, which are
-        analysed without loading them).
+        Add the diagnostics (not for chunked stores, which are analysed
+        without loading them).
     overwrite : bool, default False
     variables : str or list of str, optional
-        For MATLAB files, see :func:`load_any`.
+        For MATLAB files, see :func:`read_recordings`.
     bin_width : pq.Quantity, optional
-        For MATLAB files, see :func:`load_any`.
+        For MATLAB files, see :func:`read_recordings`.
     figures : bool, default True
     argv : list of str, optional
         Command line recorded in the manifest.
+    t_start, t_stop : pq.Quantity or str, optional
+        Extent of a recording in physical time, passed to the reader.
+    time_unit, variables_as : optional
+        Passed to the reader, see :func:`read_recordings`.
 
     Returns
     -------
     pandas.DataFrame
-        One row per recording: ``recording``, ``time``, then the summary and
-        the network-level tests of :func:`ann2neo.analyze`.
+        One row per recording: ``recording``, ``time``, ``t_start``, ``t_stop``,
+        ``time_unit``, ``n_trials``, then the summary and the network-level
+        tests of :func:`ann2neo.analyze`.
 
     Raises
     ------
@@ -192,51 +223,71 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
         For a missing file, an output folder that is not new or empty, or a
         recording or window that cannot be analysed.
     """
-    if isinstance(window, str):
-        window = parse_duration(window)
-    recordings = load_any(path, variables=variables, bin_width=bin_width)
+    window, t_start, t_stop = (parse_duration(v) if isinstance(v, str) else v for v in (window, t_start, t_stop))
+    options = dict(variables=variables, bin_width=bin_width, t_start=t_start, t_stop=t_stop, time_unit=time_unit,
+                   variables_as=variables_as)
+    recordings = read_recordings(path, **options)
     with run_lock(out):
-        return _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures, argv)
+        return _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures, argv, options)
 
 
-def _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures, argv):
+def _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures, argv, options):
     import warnings
 
     from ..analysis.report import analyze
     from ..analysis.statistics import SmallSampleWarning, is_chunked
     from ..io.manifest import jsonable, prepare_run_dir, write_manifest
 
-    out = prepare_run_dir(out, overwrite, owned=("nodes_*.csv", "summary.csv", "results.json", "*.png")).resolve()
-    rows, written, results = [], [], {}
-    safe_names = unique_file_names(recordings)
-    for (name, data), safe in zip(recordings.items(), safe_names, strict=True):
+    out = prepare_run_dir(out, overwrite, owned=("nodes_*.csv", "units_*.csv", "trials_*.csv", "conditions_*.csv",
+                                                 "psth_*.csv", "summary.csv", "results.json", "*.png")).resolve()
+    rows, written, results, trial_results = [], [], {}, {}
+    for (name, data), safe in zip(recordings.items(), unique_file_names(recordings), strict=True):
         w = _window_for(data, window)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SmallSampleWarning)
             result = analyze(data, window=w, diagnostics=diagnostics and not is_chunked(data))
-        nodes_csv = out / f"nodes_{safe}.csv"
-        write_text(nodes_csv, result.nodes.to_csv())
-        written.append(nodes_csv)
-        row = {"recording": name, "time": "physical" if result.n_samples is None else "samples", **result.to_dict(),
-               "warnings": "; ".join(str(c.message) for c in caught)}
+        tables = {f"nodes_{safe}.csv": result.nodes.to_csv()}
+        if result.trials is not None:
+            t = trial_results[str(name)] = result.trials
+            tables[f"units_{safe}.csv"] = t.units.to_csv(index=False)
+            for label, frame in (("conditions", t.conditions), ("trials", t.trials), ("psth", t.psth)):
+                if frame is not None:
+                    tables[f"{label}_{safe}.csv"] = frame.to_csv(index=False)
+        for file_name, text in tables.items():
+            write_text(out / file_name, text)
+            written.append(out / file_name)
+        row = {"recording": name, "time": "samples" if result.n_samples is not None else "physical",
+               **_extent(data), **result.to_dict(), "warnings": "; ".join(str(c.message) for c in caught)}
         rows.append(row)
-        results[str(name)] = jsonable(row)
+        entry = dict(row, views=result.views)
+        if result.trials is not None:
+            entry["trials"] = {"condition": result.trials.condition, "rate_unit": result.trials.rate_unit,
+                               "ddof": result.trials.ddof, "units": result.trials.units.to_dict(orient="records"),
+                               "conditions": None if result.trials.conditions is None else
+                               result.trials.conditions.to_dict(orient="records")}
+        results[str(name)] = jsonable(entry)
         if figures and not is_chunked(data):
             png = out / f"summary_{safe}.png"
             _summary_figure(str(name), data, result.nodes, png)
             written.append(png)
     table = pd.DataFrame(rows)
+    table.attrs["trials"] = trial_results
+    config = {"file": str(path), "window": jsonable(window), "diagnostics": diagnostics,
+              "variables": options["variables"], "bin_width": jsonable(options["bin_width"]),
+              "t_start": jsonable(options["t_start"]), "t_stop": jsonable(options["t_stop"]),
+              "time_unit": options["time_unit"], "variables_as": options["variables_as"],
+              "windows_used": {str(n): r.get("window", r.get("window_s")) for n, r in zip(results, rows, strict=True)}}
     write_text(out / "summary.csv", table.to_csv(index=False))
-    write_text(out / "results.json", json.dumps({"file": str(path), "recordings": results}, indent=2,
-                                                allow_nan=False))
+    write_text(out / "results.json", json.dumps(jsonable({"file": str(path), "config": config,
+                                                          "recordings": results}), indent=2, allow_nan=False))
     written += [out / "summary.csv", out / "results.json"]
-    write_manifest(out, written, config={"file": str(path), "window": jsonable(window),
-                                         "diagnostics": diagnostics}, argv=argv)
+    write_manifest(out, written, config=jsonable(config), argv=argv)
     return table
 
 
 def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=None, window=100,
-                  real_window=100 * pq.ms, overwrite=False, variables=None, bin_width=None, argv=None):
+                  real_window=100 * pq.ms, overwrite=False, variables=None, bin_width=None, argv=None, t_start=None,
+                  t_stop=None, time_unit=None, variables_as=None):
     """Compare an ANN recording with recorded neurons from two files (:func:`ann2neo.compare`).
 
     Parameters
@@ -257,10 +308,12 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     real_window : pq.Quantity or str, default 100 ms
     overwrite : bool, default False
     variables : str or list of str, optional
-        For a MATLAB file of recorded neurons, see :func:`load_any`.
+        For a MATLAB file of recorded neurons, see :func:`read_recordings`.
     bin_width : pq.Quantity, optional
-        For a MATLAB file of recorded neurons, see :func:`load_any`.
+        For a MATLAB file of recorded neurons, see :func:`read_recordings`.
     argv : list of str, optional
+    t_start, t_stop, time_unit, variables_as : optional
+        How the file of recorded neurons is read, see :func:`read_recordings`.
 
     Returns
     -------
@@ -277,14 +330,17 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
         sample_duration = parse_duration(sample_duration)
     if isinstance(real_window, str):
         real_window = parse_duration(real_window)
-    anns = load_any(ann_path)
+    anns = read_recordings(ann_path)
     if ann_recording is None:
         ann_recording = list(anns)[-1]
     if ann_recording not in anns:
         raise ValueError(f"{ann_path} has no recording {ann_recording!r}; it holds {list(anns)}")
     ann = anns[ann_recording]
-    reals = load_any(real_path, variables=variables, bin_width=bin_width)
-    real = [st for trains in reals.values() for st in trains]
+    reals = read_recordings(real_path, variables=variables, bin_width=bin_width, t_start=t_start, t_stop=t_stop,
+                            time_unit=time_unit, variables_as=variables_as)
+    if len(reals) != 1:
+        raise ValueError(f"{real_path} holds {len(reals)} recordings ({list(reals)}); compare takes one")
+    real = next(iter(reals.values()))
     with run_lock(out):
         return _compare_into(ann_path, real_path, out, ann, ann_recording, real, sample_duration, window,
                              real_window, overwrite, argv)
@@ -297,7 +353,7 @@ def _compare_into(ann_path, real_path, out, ann, ann_recording, real, sample_dur
     from ..plotting import plot_comparison
 
     out = prepare_run_dir(out, overwrite, owned=("compare_*.csv", "comparison.json", "comparison.png")).resolve()
-    result = compare(np.asarray(ann) if not isinstance(ann, list) else ann, real, sample_duration=sample_duration,
+    result = compare(ann if isinstance(ann, Recording) else np.asarray(ann), real, sample_duration=sample_duration,
                      window=window, real_window=real_window)
     files = {"compare_nodes_ann.csv": result.nodes["ann"].to_csv(), "compare_nodes_real.csv":
              result.nodes["real"].to_csv(), "compare_summary.csv": result.summary.to_csv(index=False),

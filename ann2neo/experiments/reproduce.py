@@ -300,7 +300,7 @@ def record_stage(config: ReproduceConfig, data: RunData, networks: dict):
                        "n_windows": n_windows, "flags": flags, "chance_accuracy": chance,
                        "same_as": net["same_as"] or "", "n_samples": result.n_samples, "n_nodes": s["n_nodes"],
                        "n_silent": s["n_silent"], "n_always": s.get("n_always", 0),
-                       "mf_bernoulli": s["mf_bernoulli"], "mean_dispersion": s["mean_dispersion"],
+                       "mf_bernoulli": s["mf_null"], "mean_dispersion": s["mean_dispersion"],
                        "mean_dispersion_se": s["mean_dispersion_se"], "mean_cv_dispersion": s["mean_cv_dispersion"],
                        "mean_cv_dispersion_se": s["mean_cv_dispersion_se"],
                        "mean_lv_dispersion": s["mean_lv_dispersion"],
