@@ -24,6 +24,7 @@ from .analysis import (
     window_counts,
 )
 from .core import (
+    OrderWarning,
     SpikeMatrix,
     UnitError,
     as_samples,
@@ -36,6 +37,7 @@ from .core import (
     to_block,
     to_segment,
     to_spiketrains,
+    unit_thresholds,
 )
 
 try:  # one version source: the installed package's metadata (pyproject.toml)
@@ -62,7 +64,7 @@ __all__ = ["sample", "UnitError", "as_samples", "SpikeMatrix", "binarize", "to_s
            "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "analyze",
            "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics", "network_summary",
-           "bernoulli_fano_factor", "bernoulli_cv_isi", "__version__", *_LAZY]
+           "bernoulli_fano_factor", "bernoulli_cv_isi", "OrderWarning", "unit_thresholds", "__version__", *_LAZY]
 
 
 def __getattr__(name):
