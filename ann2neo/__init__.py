@@ -49,7 +49,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 _LAZY = {
     # TensorFlow/Keras, pynwb, nixio and the comparison load on first use only.
-    "record": "ann2neo.keras.recording", "record_activations": "ann2neo.keras.probe",
+    "record": "ann2neo.keras.recording", "default_layer": "ann2neo.keras.recording",
+    "record_activations": "ann2neo.keras.probe",
     "write_nwb": "ann2neo.io.nwb", "read_nwb": "ann2neo.io.nwb", "read_nwb_matrices": "ann2neo.io.nwb",
     "add_recordings": "ann2neo.io.nwb", "FileFormatError": "ann2neo.io.nwb",
     "write_nix": "ann2neo.io.nix", "read_nix": "ann2neo.io.nix",

@@ -37,6 +37,9 @@ class SpikeMatrix(np.ndarray):
     nodes : array_like of int, shape (n_nodes,), optional
         Flat index in the layer of each column; default ``0 .. n_nodes - 1``.
         Set when the matrix holds a subset of the layer's nodes.
+    threshold_rule : str, optional
+        How a per-unit ``threshold`` was chosen, e.g. ``"quantile 0.9 per
+        unit on the first 1000 samples of x"`` (set by :func:`ann2neo.record`).
 
     Attributes
     ----------
@@ -44,6 +47,7 @@ class SpikeMatrix(np.ndarray):
     threshold : float, ndarray of float64, shape (n_nodes,), or None
     layer : str or None
     nodes : ndarray of int64, shape (n_nodes,)
+    threshold_rule : str or None
 
     Raises
     ------
@@ -69,7 +73,8 @@ class SpikeMatrix(np.ndarray):
     'ndarray'
     """
 
-    def __new__(cls, spikes, layer_shape=None, threshold=None, layer=None, nodes=None):  # noqa: D102
+    def __new__(cls, spikes, layer_shape=None, threshold=None, layer=None, nodes=None,  # noqa: D102
+                threshold_rule=None):
         arr = np.asarray(spikes)
         if arr.dtype != bool:
             raise TypeError(f"SpikeMatrix needs a boolean array, got dtype {arr.dtype}")
@@ -91,6 +96,7 @@ class SpikeMatrix(np.ndarray):
                 raise ValueError(f"nodes must be flat indices in a layer of shape {obj.layer_shape}")
         obj.threshold = _check_matrix_threshold(threshold, n_nodes)
         obj.layer = layer
+        obj.threshold_rule = None if threshold_rule is None else str(threshold_rule)
         return obj
 
     def __array_finalize__(self, obj):
@@ -100,6 +106,7 @@ class SpikeMatrix(np.ndarray):
         self.threshold = getattr(obj, "threshold", None)
         self.layer = getattr(obj, "layer", None)
         self.nodes = getattr(obj, "nodes", None)
+        self.threshold_rule = getattr(obj, "threshold_rule", None)
 
     def __getitem__(self, key):
         result = super().__getitem__(key)
@@ -136,10 +143,11 @@ class SpikeMatrix(np.ndarray):
 
     def __reduce__(self):  # pickling keeps the metadata
         state = super().__reduce__()
-        return state[0], state[1], state[2] + (self.layer_shape, self.threshold, self.layer, self.nodes)
+        return state[0], state[1], state[2] + (self.layer_shape, self.threshold, self.layer, self.nodes,
+                                               self.threshold_rule)
 
     def __setstate__(self, state):
-        *base, self.layer_shape, self.threshold, self.layer, self.nodes = state
+        *base, self.layer_shape, self.threshold, self.layer, self.nodes, self.threshold_rule = state
         super().__setstate__(tuple(base))
 
 
@@ -189,7 +197,8 @@ def threshold_for_dtype(threshold, dtype):
     Returns
     -------
     numpy scalar of ``dtype``, or float
-        (For a vector of per-unit thresholds, see Notes.)  For floating dtypes, ``t_d``: the largest value of ``dtype`` that is
+        (For a vector of per-unit thresholds, see Notes.)  For floating
+        dtypes, ``t_d``: the largest value of ``dtype`` that is
         ``<= threshold``.  For integers ``floor(threshold)`` as a value of the
         dtype, ``-inf`` below its range (every value spikes) and its maximum
         above it (none does).  Bool compares as int8.

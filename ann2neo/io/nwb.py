@@ -629,13 +629,16 @@ def read_nwb_matrices(path) -> dict:
         matrix = np.ascontiguousarray(transposed.T)
         del transposed
         layers = {tables["layer"][u] for u in units}
-        thr = {float(tables["threshold"][u]) for u in units}
+        per_unit = np.asarray([float(tables["threshold"][u]) for u in units], dtype=np.float64)
+        thr = set(per_unit.tolist())
         shapes = {repr(tables["layer_shape"][u]) for u in units}
         shape = tables["layer_shape"][units[0]] if len(shapes) == 1 and units.size else None
         if shape is not None and int(np.prod(shape)) != units.size:
             shape = None
         t = thr.pop() if len(thr) == 1 else np.nan
-        out[name] = SpikeMatrix(matrix, layer_shape=shape, threshold=None if np.isnan(t) else t,
+        if len(thr) > 1 and not np.isnan(per_unit).any():  # per-unit thresholds (a rule of record)
+            t = per_unit
+        out[name] = SpikeMatrix(matrix, layer_shape=shape, threshold=t if np.ndim(t) else None if np.isnan(t) else t,
                                 layer=(layers.pop() or None) if len(layers) == 1 else None)
     return out
 

@@ -9,6 +9,12 @@ nodes (``np.packbits`` order: node ``j`` is bit ``7 - j % 8`` of byte
                                layers, model, threshold, ann2neo_version, ...
     PATH/<layer>               uint8 (n_samples, ceil(n_nodes / 8)); attrs: layer, layer_shape,
                                n_nodes, threshold, packed, bitorder
+    PATH/<layer>.threshold     float64 (n_nodes,), only for per-unit thresholds (the layer's
+                               ``threshold`` attribute is then "per-unit"; +inf: never spikes)
+
+The group's ``default_layer`` is the model's :func:`ann2neo.keras.default_layer`
+(None where it is ambiguous); ``threshold_rule`` describes a per-unit rule and
+its probe.
 
 The store is built in a temporary folder beside ``PATH`` and renamed onto it
 only after the ``complete`` attribute has been written, last; a killed run
@@ -47,7 +53,8 @@ class _StoreWriter:
         Target folder; must not exist unless ``overwrite``.
     layers : list of str
     layer_shapes : list of tuple of int
-    threshold : float
+    threshold : float or list of (float or ndarray)
+        One threshold for all layers, or one per layer (a float or a per-unit vector).
     model_name : str
     n_samples : int or None
         Known sample count (arrays) or None (datasets, generators: arrays grow).
@@ -78,16 +85,27 @@ class _StoreWriter:
                 chunk_samples = min(chunk_samples, n_samples)
         self.chunk = check_integer(chunk_samples, "chunk_samples", min_value=1)
         self.root = zarr.open_group(str(self.tmp), mode="w")
+        thresholds = list(threshold) if isinstance(threshold, (list, tuple)) else [threshold] * len(layers)
+        scalar = all(np.ndim(t) == 0 for t in thresholds)
+        common = scalar and len({float(t) for t in thresholds}) <= 1
         self.root.attrs.update({
             "format": FORMAT, "format_version": FORMAT_VERSION, "complete": False, "n_samples": None,
-            "layers": list(layers), "model": model_name, "threshold": float(threshold),
+            "layers": list(layers), "model": model_name,
+            "threshold": float(thresholds[0]) if common and thresholds else "per-layer" if scalar else "per-unit",
             "ann2neo_version": __version__, "time_unit": "sample", **(attrs or {})})
         self.arrays = []
-        for name, shape, n_nodes, n_bytes in zip(layers, layer_shapes, self.n_nodes, self.n_bytes, strict=True):
+        for name, shape, n_nodes, n_bytes, t in zip(layers, layer_shapes, self.n_nodes, self.n_bytes, thresholds,
+                                                    strict=True):
             arr = self.root.create_array(_layer_key(name), shape=(n_samples or 0, n_bytes), dtype="uint8",
                                          chunks=(self.chunk, n_bytes), fill_value=0)
             arr.attrs.update({"layer": name, "layer_shape": [int(d) for d in shape], "n_nodes": n_nodes,
-                              "threshold": float(threshold), "packed": True, "bitorder": "big"})
+                              "threshold": float(t) if np.ndim(t) == 0 else "per-unit", "packed": True,
+                              "bitorder": "big"})
+            if np.ndim(t) > 0:
+                vector = np.asarray(t, dtype=np.float64)
+                tarr = self.root.create_array(_layer_key(name) + ".threshold", shape=vector.shape, dtype="float64",
+                                              chunks=vector.shape, fill_value=0.0)
+                tarr[:] = vector
             self.arrays.append(arr)
         self.fixed = n_samples is not None
         self.buffers = [np.empty((self.chunk, b), dtype=np.uint8) for b in self.n_bytes]
@@ -244,5 +262,9 @@ def read_store(path, layers=None, *, lazy=False):
         step = arr.chunks[0]
         for i in range(0, arr.shape[0], step):
             out[i:i + step] = np.unpackbits(arr[i:i + step], axis=1, count=n_nodes).view(bool)
-        result[name] = SpikeMatrix(out, layer_shape=shape, threshold=meta["threshold"], layer=name)
+        threshold = meta["threshold"]
+        if threshold == "per-unit":
+            threshold = np.asarray(root[_layer_key(name) + ".threshold"][:], dtype=np.float64)
+        result[name] = SpikeMatrix(out, layer_shape=shape, threshold=threshold, layer=name,
+                                   threshold_rule=attrs.get("threshold_rule"))
     return result
