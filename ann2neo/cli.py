@@ -59,8 +59,9 @@ def _parser():
     cmp_.add_argument("real", help="recorded neurons: .mat, NWB, or any file Neo reads")
     cmp_.add_argument("--sample-duration", required=True, help="how long one sample is taken to last, e.g. 1ms "
                       "(an explicit modelling choice: it sets the Hz scale of ANN rates)")
-    cmp_.add_argument("--recording", default=None, help="which recording of the ANN file (segment or layer; "
-                      "default the last, e.g. the test split)")
+    cmp_.add_argument("--recording", default=None, help="which recording of the ANN file (segment or layer); "
+                      "default: the only one, a store's default layer, or the last segment (e.g. the test split) "
+                      "when all hold one layer; an error lists the layers otherwise")
     cmp_.add_argument("--window", type=int, default=100, help="ANN Fano window in samples (default: %(default)s)")
     cmp_.add_argument("--real-window", default="100ms", help="recorded Fano window (default: %(default)s)")
     cmp_.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
@@ -87,7 +88,7 @@ def _files_command(args, raw) -> int:
             table = analyze_file(args.file, args.out, window=args.window, diagnostics=args.diagnostics,
                                  overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
                                  figures=args.figures, argv=["ann2neo", *raw])
-            shown = [c for c in ("recording", "time", "n_nodes", "rate_unit", "mfr", "mf", "mean_dispersion",
+            shown = [c for c in ("recording", "layer", "time", "n_nodes", "rate_unit", "mfr", "mf", "mean_dispersion",
                                  "mean_cv_dispersion", "mean_lv_dispersion", "n_windows", "flags") if c in table]
             print(table[shown].to_string(index=False, float_format="%.4g"))
         else:
@@ -95,6 +96,7 @@ def _files_command(args, raw) -> int:
                                    ann_recording=args.recording, window=args.window, real_window=args.real_window,
                                    overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
                                    argv=["ann2neo", *raw])
+            print(f"ANN layer: {result.layer if result.layer is not None else 'not named in the file'}")
             print(result.summary.to_string(index=False, float_format="%.4g"))
             print()
             print(result.ks.to_string(index=False, float_format="%.3g"))

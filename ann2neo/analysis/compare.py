@@ -28,6 +28,7 @@ rule).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,10 @@ __all__ = ["Comparison", "compare", "fano_factor_curve", "binning_loss"]
 #: Default ANN windows (samples) and recorded windows (ms) of the Fano-factor curve.
 ANN_WINDOWS = (5, 10, 20, 50, 100, 200, 500, 1000)
 REAL_WINDOWS_MS = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
+#: Fewest units on each side for a KS test to be run; below, the row is NaN and flagged.
+MIN_KS_UNITS = 2
+#: Fewer units than this on a side: the KS test is run and flagged as low-powered.
+FEW_KS_UNITS = 10
 
 
 @dataclass
@@ -62,7 +67,10 @@ class Comparison:
         ratios.
     ks : pandas.DataFrame
         Two-sample KS tests of each per-node quantity, ANN against real:
-        ``quantity``, ``statistic``, ``p_value``, ``p_bonferroni``, ``different``.
+        ``quantity``, ``n_ann``, ``n_real``, ``statistic``, ``p_value``,
+        ``p_bonferroni``, ``different``, ``flag`` (not run with fewer than
+        :data:`MIN_KS_UNITS` units on a side; low power below
+        :data:`FEW_KS_UNITS`).
     fano_curve : pandas.DataFrame
         ``population``, ``window``, ``window_unit`` ("sample" or "ms"),
         ``window_ms`` (through ``sample_duration`` for the ANN), ``n_windows``,
@@ -73,6 +81,10 @@ class Comparison:
         ``fraction_lost``.
     sample_duration : pq.Quantity
         The link used between one sample and physical time.
+    notes : list of str
+        What the result depends on, and its flags.
+    layer : str or None
+        The ANN layer compared (``ann.layer`` or the ``layer`` argument).
     """
 
     nodes: dict
@@ -82,6 +94,7 @@ class Comparison:
     binning: dict
     sample_duration: pq.Quantity
     notes: list = field(default_factory=list)
+    layer: str | None = None
 
 
 def binning_loss(trains, bin_size) -> dict:
@@ -170,7 +183,7 @@ def _ann_table(matrix, window):
 
 
 def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, ann_windows=ANN_WINDOWS,
-            real_windows=REAL_WINDOWS_MS, alpha=0.05) -> Comparison:
+            real_windows=REAL_WINDOWS_MS, alpha=0.05, layer=None) -> Comparison:
     """Put an ANN layer and a recorded population side by side on the same statistics.
 
     Parameters
@@ -191,6 +204,8 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
         Windows of the Fano-factor curves (samples; ms or time quantities).
     alpha : float, default 0.05
         Family-wise level of the Bonferroni-corrected KS tests.
+    layer : str, optional
+        Name of the ANN layer, for the result; default ``ann.layer``.
 
     Returns
     -------
@@ -226,6 +241,8 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     if not physical.is_physical(real):
         raise UnitError("real must hold spike trains in physical time (s or ms), e.g. from ann2neo.load_recording")
     matrix = as_spike_matrix(ann, "ann")
+    if layer is None:
+        layer = getattr(matrix, "layer", None)
     real_trains = physical.physical_trains(real)
 
     ann_nodes = _ann_table(matrix, window)
@@ -257,17 +274,22 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     for name, (a, b) in quantities.items():
         a, b = np.asarray(a, float), np.asarray(b, float)
         a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-        if a.size == 0 or b.size == 0:
+        if min(a.size, b.size) < MIN_KS_UNITS:
             rows.append({"quantity": name, "n_ann": a.size, "n_real": b.size, "statistic": np.nan,
-                         "p_value": np.nan})
+                         "p_value": np.nan, "flag": f"not tested: {min(a.size, b.size)} unit(s) with a value on a "
+                                                    f"side, no distribution to compare"})
             continue
         res = stats.ks_2samp(a, b)
+        few = min(a.size, b.size) < FEW_KS_UNITS
         rows.append({"quantity": name, "n_ann": a.size, "n_real": b.size, "statistic": float(res.statistic),
-                     "p_value": float(res.pvalue)})
+                     "p_value": float(res.pvalue),
+                     "flag": f"few units ({min(a.size, b.size)} on a side): low power" if few else ""})
     ks = pd.DataFrame(rows)
     tested = ks["p_value"].notna()
     ks["p_bonferroni"] = np.minimum(1.0, ks["p_value"] * int(tested.sum()))
     ks["different"] = ks["p_bonferroni"] < alpha
+    ks["flag"] = ks.pop("flag")
+    flagged = ks[ks["flag"] != ""]
 
     curve_ann = fano_factor_curve(matrix, ann_windows)
     curve_ann.insert(0, "population", "ann")
@@ -283,5 +305,14 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
              f"of the ANN Fano curve depend on that choice",
              f"binning the recording at {binning['bin_ms']:g} ms would lose {binning['n_lost']} of "
              f"{binning['n_spikes']} spikes (two or more in one bin)"]
+    if layer is not None:
+        notes.insert(0, f"ANN layer: {layer} ({matrix.shape[1]} nodes)")
+    if len(flagged):
+        message = "KS tests flagged: " + "; ".join(f"{q}: {f}" for q, f in zip(flagged["quantity"], flagged["flag"],
+                                                                              strict=True))
+        notes.append(message)
+        from .statistics import SmallSampleWarning
+
+        warnings.warn(message, SmallSampleWarning, stacklevel=2)
     return Comparison(nodes={"ann": ann_nodes, "real": real_nodes}, summary=summary, ks=ks, fano_curve=fano_curve,
-                      binning=binning, sample_duration=sample_duration, notes=notes)
+                      binning=binning, sample_duration=sample_duration, notes=notes, layer=layer)

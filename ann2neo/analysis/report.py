@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.conversion import as_spike_matrix
+from ..core.order import check_order
 from ..core.units import as_samples
 from ..core.validation import check_integer, check_probability
 from . import physical
@@ -34,6 +35,9 @@ class NetworkAnalysis:
         Fano-factor window in samples, or in s for spike trains in physical time.
     n_samples : int or None
         Length of the recording in samples (None for physical-time trains).
+    layer : str or None
+        Name of the layer analysed (from the recording, e.g.
+        ``SpikeMatrix.layer``, or the ``layer`` argument); None when unknown.
     """
 
     nodes: pd.DataFrame
@@ -41,17 +45,19 @@ class NetworkAnalysis:
     window: int
     n_samples: int | None
     tests: dict = field(default_factory=dict)
+    layer: str | None = None
 
     def to_dict(self) -> dict:
         """Summary and network-level tests as one flat dict."""
         window = self.window
         if hasattr(window, "units"):  # physical time: plain seconds in a flat dict
-            return {**self.summary, **self.tests, "window_s": float(window.rescale("s")), "n_samples": None}
-        return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
+            return {"layer": self.layer, **self.summary, **self.tests, "window_s": float(window.rescale("s")),
+                    "n_samples": None}
+        return {"layer": self.layer, **self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
 
 
 def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=None, ddof=0,
-            client=None) -> NetworkAnalysis:
+            client=None, labels=None, layer=None) -> NetworkAnalysis:
     """Analyze a recording the way arXiv:2308.00858 does, in one call.
 
     Parameters
@@ -81,13 +87,20 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
         Cluster for a chunked (dask or Zarr) recording; default Dask's local
         threaded scheduler.  A chunked recording gives the in-memory numbers
         (statistics only: ``diagnostics=True`` needs the matrix in memory).
+    labels : array_like, shape (n_samples,) or one-hot, optional
+        Label of the input sample at each time step; checked for order (an
+        :class:`ann2neo.OrderWarning` when sorted or in runs, since the order
+        decides the Fano factor, CV, LV, their dispersions, Ljung-Box and ADF).
+    layer : str, optional
+        Name of the layer, for the result; default ``spikes.layer`` (a
+        :class:`ann2neo.SpikeMatrix` from :func:`ann2neo.record`).
 
     Returns
     -------
     NetworkAnalysis
         ``.nodes`` (DataFrame, one row per node), ``.summary`` (dict with
         ``mfr``, ``cv_fr`` and ``cv_ff`` in %, ``mf``, ``n_windows``,
-        ``flags`` ...), ``.tests``.
+        ``flags`` ...), ``.tests``, ``.layer`` (the layer analysed).
 
     Raises
     ------
@@ -102,6 +115,9 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
 
     Warns
     -----
+    OrderWarning
+        When ``labels`` come sorted or in runs (a runs test,
+        :func:`ann2neo.core.order.check_order`).
     SmallSampleWarning
         When ``summary["flags"]`` is not empty (fewer than 20 windows, a single
         window, all nodes silent or always on); the message repeats the flags.
@@ -116,8 +132,18 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
     """
     alpha = check_probability(alpha, "alpha")
     lags = check_integer(lags, "lags", min_value=1)
+    if layer is None:
+        layer = getattr(spikes, "layer", None)
+    if labels is not None:
+        n = len(labels)
+        if not physical.is_physical(spikes) and n != spikes.shape[0]:
+            raise ValueError(f"labels has {n} entries for a recording of {spikes.shape[0]} samples; give the label "
+                             f"of the input at each time step")
+        check_order(labels, where="the recording analysed", stacklevel=2)
     if physical.is_physical(spikes):  # recorded spike trains in s or ms
-        return _analyze_physical(spikes, window, diagnostics=diagnostics, alpha=alpha, lags=lags, ddof=ddof)
+        result = _analyze_physical(spikes, window, diagnostics=diagnostics, alpha=alpha, lags=lags, ddof=ddof)
+        result.layer = layer
+        return result
     if is_chunked(spikes):  # out of core: Dask, chunk by chunk
         if diagnostics:
             raise ValueError("diagnostics=True needs the spike matrix in memory (the Ljung-Box and ADF tests read "
@@ -125,13 +151,15 @@ def analyze(spikes, window=100, *, diagnostics=False, alpha=0.05, lags=10, seed=
                              "(read_store(path)) if it fits")
         nodes = node_statistics(spikes, window, ddof=ddof, client=client)
         result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
-                                 window=int(as_samples(window, "window")), n_samples=int(spikes.shape[0]))
+                                 window=int(as_samples(window, "window")), n_samples=int(spikes.shape[0]), layer=layer)
         _warn_flags(result)
         return result
     matrix = as_spike_matrix(spikes)
+    if layer is None:
+        layer = getattr(matrix, "layer", None)  # e.g. from the trains' annotations
     nodes = node_statistics(matrix, window, ddof=ddof)
     result = NetworkAnalysis(nodes=nodes, summary=network_summary(nodes),
-                             window=int(as_samples(window, "window")), n_samples=int(matrix.shape[0]))
+                             window=int(as_samples(window, "window")), n_samples=int(matrix.shape[0]), layer=layer)
     _warn_flags(result)
     if diagnostics:
         from .diagnostics import diagnose

@@ -751,21 +751,32 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
 
 
 def _float_activations(model, tensors, arrays, batch_size):
-    """Float outputs of ``tensors`` on input ``arrays`` (one per model input), batch by batch, eagerly.
+    """Float outputs of ``tensors`` on input ``arrays`` (one per model input), batch by batch.
 
-    Eager calls of one tap, not ``predict``: a new tap's ``predict`` traces a
-    new function each time, and TensorFlow warns about retracing.
+    Compiled by the backend like :func:`record`'s own step (one trace per
+    call, with a batch dimension left open), not with ``predict``: a new
+    tap's ``predict`` function traces again at every call and TensorFlow
+    warns about retracing.
     """
     keras = _keras()
     tap = keras.Model(model.inputs, list(tensors))
+    specs = [(tuple(t.shape), str(t.dtype)) for t in model.inputs]
+
+    def identity(outputs):
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    step = _compile(tap, identity, specs)
     n = arrays[0].shape[0]
     parts = [[] for _ in tensors]
-    for i in range(0, n, batch_size):
-        batch = [a[i:i + batch_size] for a in arrays]
-        outs = tap(batch, training=False)  # a list, as model.inputs
-        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-        for part, o in zip(parts, outs, strict=True):
-            part.append(keras.ops.convert_to_numpy(o))
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addFilter(_expected_retracing)
+    try:
+        for i in range(0, n, batch_size):
+            outs = step(*[a[i:i + batch_size] for a in arrays])
+            for part, o in zip(parts, outs, strict=True):
+                part.append(keras.ops.convert_to_numpy(o))
+    finally:
+        tf_logger.removeFilter(_expected_retracing)
     return [np.concatenate(p) for p in parts]
 
 
