@@ -4,9 +4,15 @@ Pipeline: record (Keras) -> binarize -> convert (Neo) -> analyze (Elephant) -> e
 
 The core — the :data:`sample` time unit, :func:`binarize`, Neo conversion and
 analysis — imports without TensorFlow; :func:`record` loads TensorFlow on first
-use.  Importing ann2neo registers the ``sample`` unit with ``quantities``.
+use.  Importing ann2neo registers the ``sample`` unit with ``quantities``
+and quiets TensorFlow's C++ start-up lines (:mod:`ann2neo._quiet`; set
+``TF_CPP_MIN_LOG_LEVEL`` yourself, ``ANN2NEO_TF_LOGS=1``, or enable DEBUG
+logging for ``ann2neo`` before TensorFlow loads to see them).
 """
-from .analysis import (
+from . import _quiet
+
+_quiet.install()  # before anything can import TensorFlow
+from .analysis import (  # noqa: E402
     NetworkAnalysis,
     SmallSampleWarning,
     analyze,
@@ -23,7 +29,7 @@ from .analysis import (
     time_histogram,
     window_counts,
 )
-from .core import (
+from .core import (  # noqa: E402
     OrderWarning,
     SpikeMatrix,
     UnitError,

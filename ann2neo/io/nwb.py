@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import uuid
 from pathlib import Path
 
@@ -64,6 +65,23 @@ from ._recordings import SERIES_KEYS, recordings_of
 
 __all__ = ["write_nwb", "add_recordings", "read_nwb", "read_nwb_matrices", "FileFormatError",
            "SYNTHETIC_SPECIES"]
+
+
+class _NeoUnitFilter(logging.Filter):
+    """Drop Neo's "Can't handle unit 'n/a'" warning: NWB's "n/a" means no unit, and Neo reads it dimensionless.
+
+    ann2neo writes the label and dataset-index series of a segment with
+    ``unit="n/a"`` (a class label has no unit); Neo's NWBIO warns once per
+    series when it reads them, although dimensionless is the right reading.
+    Only that exact message is dropped; every other Neo message passes.
+    """
+
+    def filter(self, record):
+        return not record.getMessage().startswith("Can't handle unit 'n/a'.")
+
+
+if not any(isinstance(f, _NeoUnitFilter) for f in logging.getLogger("Neo").filters):
+    logging.getLogger("Neo").addFilter(_NeoUnitFilter())
 
 #: NCBI Taxonomy "synthetic construct", the species of an artificial network.
 SYNTHETIC_SPECIES = "http://purl.obolibrary.org/obo/NCBITaxon_32630"
@@ -297,7 +315,7 @@ def add_recordings(nwbfile, data, *, sampling_rate=1000.0, compression="gzip"):
             if value is not None:
                 arr = np.asarray(value)
                 ts = TimeSeries(name=f"{key}_{i}", data=_dataio(arr.astype(np.int64), compression),
-                                unit="n/a",  # NWB's "no unit"; Neo's NWBIO logs that and reads it dimensionless
+                                unit="n/a",  # NWB's "no unit"; Neo's NWBIO reads it dimensionless (_NeoUnitFilter)
                                 comments=json.dumps({"block": block_name, "segment": name}),  # Neo's NWBIO layout
                                 starting_time=(off + rec.t_start + 0.5) / rate, rate=rate,
                                 description=(f"class label of the input sample fed at each time step of segment "
