@@ -331,8 +331,14 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     reals = load_any(real_path, variables=variables, bin_width=bin_width)
     real = [st for trains in reals.values() for st in trains]
     out = prepare_run_dir(out, overwrite, owned=("compare_*.csv", "comparison.json", "comparison.png")).resolve()
-    result = compare(np.asarray(ann) if not isinstance(ann, list) else ann, real, sample_duration=sample_duration,
-                     window=window, real_window=real_window, layer=layer)
+    import warnings
+
+    from ..analysis.statistics import SmallSampleWarning
+
+    with warnings.catch_warnings():  # the flags are in result.notes and ks["flag"], both written and shown
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        result = compare(np.asarray(ann) if not isinstance(ann, list) else ann, real,
+                         sample_duration=sample_duration, window=window, real_window=real_window, layer=layer)
     files = {"compare_nodes_ann.csv": result.nodes["ann"].to_csv(), "compare_nodes_real.csv":
              result.nodes["real"].to_csv(), "compare_summary.csv": result.summary.to_csv(index=False),
              "compare_ks.csv": result.ks.to_csv(index=False), "compare_fano_curve.csv":
