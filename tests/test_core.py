@@ -440,3 +440,12 @@ def test_per_unit_threshold_travels_through_neo_and_nwb(tmp_path):
     (back,) = ann2neo.read_nwb_matrices(path).values()
     np.testing.assert_array_equal(back.threshold, t)
     np.testing.assert_array_equal(back, m)
+
+
+def test_spike_matrices_pickled_before_threshold_rule_still_load():
+    m = ann2neo.SpikeMatrix(np.eye(3, dtype=bool), layer="h", threshold=0.5)
+    state = m.__reduce__()[2]
+    old = np.ndarray.__new__(ann2neo.SpikeMatrix, (0,), bool)
+    old.__setstate__(state[:-1])  # the 0.1 layout: no threshold_rule
+    assert old.layer == "h" and old.threshold == 0.5 and old.threshold_rule is None
+    np.testing.assert_array_equal(old, m)

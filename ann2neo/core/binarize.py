@@ -147,6 +147,8 @@ class SpikeMatrix(np.ndarray):
                                                self.threshold_rule)
 
     def __setstate__(self, state):
+        if len(state) == 9:  # pickled before threshold_rule existed: ndarray's 5 fields and 4 of ours
+            state = (*state, None)
         *base, self.layer_shape, self.threshold, self.layer, self.nodes, self.threshold_rule = state
         super().__setstate__(tuple(base))
 
