@@ -216,7 +216,7 @@ def _grid(args, raw) -> int:
     from .experiments.data import DatasetUnavailableError
     from .experiments.grid import GRID_AXES, grid_configs, load_grid_toml, run_grid
 
-    given = {k: v for k, v in vars(args).items() if k not in ("command", "config", "out", "overwrite")}
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "config", "out", "overwrite", "verbose")}
     try:
         axes, settings = load_grid_toml(args.config) if args.config else ({}, {})
         for k, v in given.items():
