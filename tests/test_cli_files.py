@@ -129,3 +129,16 @@ def test_ks_tests_on_one_unit_are_not_run_and_few_units_are_flagged():
     with pytest.warns(ann2neo.SmallSampleWarning, match="low power"):
         result = compare(ann2neo.SpikeMatrix(few, layer="h"), real, sample_duration=1 * pq.ms)
     assert result.ks["p_value"].notna().all() and result.layer == "h" and result.notes[0].startswith("ANN layer: h")
+
+
+def test_verbose_flag_is_accepted_before_and_after_the_command(ann_npy, tmp_path):
+    import logging
+
+    path, _ = ann_npy
+    level = logging.getLogger("ann2neo").level
+    try:
+        assert main(["--verbose", "analyze", str(path), "--out", str(tmp_path / "a"), "--no-figures"]) == 0
+        assert main(["analyze", str(path), "-v", "--out", str(tmp_path / "b"), "--no-figures"]) == 0
+        assert logging.getLogger("ann2neo").level == logging.DEBUG
+    finally:
+        logging.getLogger("ann2neo").setLevel(level)
