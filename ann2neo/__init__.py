@@ -4,9 +4,15 @@ Pipeline: record (Keras) -> binarize -> convert (Neo) -> analyze (Elephant) -> e
 
 The core — the :data:`sample` time unit, :func:`binarize`, Neo conversion and
 analysis — imports without TensorFlow; :func:`record` loads TensorFlow on first
-use.  Importing ann2neo registers the ``sample`` unit with ``quantities``.
+use.  Importing ann2neo registers the ``sample`` unit with ``quantities``
+and quiets TensorFlow's C++ start-up lines (:mod:`ann2neo._quiet`; set
+``TF_CPP_MIN_LOG_LEVEL`` yourself, ``ANN2NEO_TF_LOGS=1``, or enable DEBUG
+logging for ``ann2neo`` before TensorFlow loads to see them).
 """
-from .analysis import (
+from . import _quiet
+
+_quiet.install()  # before anything can import TensorFlow
+from .analysis import (  # noqa: E402
     NetworkAnalysis,
     SmallSampleWarning,
     analyze,
@@ -24,7 +30,8 @@ from .analysis import (
     trial_statistics,
     window_counts,
 )
-from .core import (
+from .core import (  # noqa: E402
+    OrderWarning,
     Recording,
     SpikeMatrix,
     UnitError,
@@ -38,6 +45,7 @@ from .core import (
     to_block,
     to_segment,
     to_spiketrains,
+    unit_thresholds,
 )
 
 try:  # one version source: the installed package's metadata (pyproject.toml)
@@ -49,7 +57,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 _LAZY = {
     # TensorFlow/Keras, pynwb, nixio and the comparison load on first use only.
-    "record": "ann2neo.keras.recording", "record_activations": "ann2neo.keras.probe",
+    "record": "ann2neo.keras.recording", "default_layer": "ann2neo.keras.recording",
+    "record_activations": "ann2neo.keras.probe",
     "write_nwb": "ann2neo.io.nwb", "read_nwb": "ann2neo.io.nwb", "read_nwb_matrices": "ann2neo.io.nwb",
     "add_recordings": "ann2neo.io.nwb", "FileFormatError": "ann2neo.io.nwb",
     "write_nix": "ann2neo.io.nix", "read_nix": "ann2neo.io.nix",
@@ -67,8 +76,8 @@ __all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix",
            "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "analyze",
            "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics", "network_summary",
-           "trial_statistics",
-           "bernoulli_fano_factor", "bernoulli_cv_isi", "__version__", *_LAZY]
+           "trial_statistics", "bernoulli_fano_factor", "bernoulli_cv_isi", "OrderWarning", "unit_thresholds",
+           "__version__", *_LAZY]
 
 
 def __getattr__(name):

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import errno
 import logging
-import os
 import sys
 import warnings
 
@@ -28,22 +27,31 @@ def _parser():
     parser = argparse.ArgumentParser(prog="ann2neo", description="Look at artificial networks the way "
                                      "neuroscientists look at neurons (arXiv:2308.00858).")
     parser.add_argument("--version", action="version", version=f"ann2neo {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's C++ start-up lines, its "
+                        "retracing warnings and ann2neo's debug log (quiet by default)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="as ann2neo --verbose")
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("reproduce", help="train Random/Generalizing/memorizing networks, record the last hidden "
+    rep = sub.add_parser("reproduce", parents=[common],
+                         help="train Random/Generalizing/memorizing networks, record the last hidden "
                          "layer, and compare MFR, CV FR, MF, CV FF (paper Tables 1, 2, 5)")
     rep.add_argument("--out", default="ann2neo-results", help="output folder, new or empty (default: %(default)s)")
     rep.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
     _add_config_options(rep)
-    grid = sub.add_parser("grid", help="run a grid of reproduce cells (architectures x widths x datasets x seeds); "
+    grid = sub.add_parser("grid", parents=[common],
+                         help="run a grid of reproduce cells (architectures x widths x datasets x seeds); "
                           "resumes where a killed grid stopped")
     grid.add_argument("--config", metavar="GRID.toml", help="a [grid] table of axes; other keys are settings "
                       "(flags given on the command line win)")
     grid.add_argument("--out", default="ann2neo-grid", help="grid folder (default: %(default)s)")
     grid.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
     _add_config_options(grid, multi=GRID_AXES, suppress=True)
-    check = sub.add_parser("check-run", help="check that a run folder is complete (manifest and checksums)")
+    check = sub.add_parser("check-run", parents=[common],
+                         help="check that a run folder is complete (manifest and checksums)")
     check.add_argument("folder")
-    ana = sub.add_parser("analyze", help="statistics of every recording in a file (.npy, ann2neo NWB/NIX, .zarr, "
+    ana = sub.add_parser("analyze", parents=[common],
+                         help="statistics of every recording in a file (.npy, ann2neo NWB/NIX, .zarr, "
                          ".mat, any NWB or Neo file of real neurons): CSV, JSON, PNG")
     ana.add_argument("file")
     ana.add_argument("--out", default="ann2neo-analysis", help="output folder, new or empty (default: %(default)s)")
@@ -56,14 +64,16 @@ def _parser():
     ana.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
                      help="skip the Fano factor, Ljung-Box and ADF tests")
     ana.add_argument("--no-figures", dest="figures", action="store_false", help="write no PNG figures")
-    cmp_ = sub.add_parser("compare", help="an ANN recording next to recorded neurons (rates, CV, LV, Fano factor "
+    cmp_ = sub.add_parser("compare", parents=[common],
+                         help="an ANN recording next to recorded neurons (rates, CV, LV, Fano factor "
                           "against the window, KS): CSV, JSON, PNG")
     cmp_.add_argument("ann", help="ANN recording: .npy, ann2neo NWB/NIX or .zarr")
     cmp_.add_argument("real", help="recorded neurons: .mat, NWB, or any file Neo reads")
     cmp_.add_argument("--sample-duration", required=True, help="how long one sample is taken to last, e.g. 1ms "
                       "(an explicit modelling choice: it sets the Hz scale of ANN rates)")
-    cmp_.add_argument("--recording", default=None, help="which recording of the ANN file (segment or layer; "
-                      "default the last, e.g. the test split)")
+    cmp_.add_argument("--recording", default=None, help="which recording of the ANN file (segment or layer); "
+                      "default: the only one, a store's default layer, or the last segment (e.g. the test split) "
+                      "when all hold one layer; an error lists the layers otherwise")
     cmp_.add_argument("--window", type=int, default=100, help="ANN Fano window in samples (default: %(default)s)")
     cmp_.add_argument("--real-window", default="100ms", help="recorded Fano window (default: %(default)s)")
     cmp_.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
@@ -115,7 +125,7 @@ def _files_command(args, raw) -> int:
             table = analyze_file(args.file, args.out, window=args.window, diagnostics=args.diagnostics,
                                  overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
                                  figures=args.figures, argv=["ann2neo", *raw], **_reader_times(args))
-            shown = [c for c in ("recording", "time", "n_trials", "n_nodes", "rate_unit", "mfr", "mf",
+            shown = [c for c in ("recording", "layer", "time", "n_trials", "n_nodes", "rate_unit", "mfr", "mf",
                                  "mean_dispersion",
                                  "mean_cv_dispersion", "mean_lv_dispersion", "n_windows", "flags") if c in table]
             print(table[shown].to_string(index=False, float_format="%.4g"))
@@ -131,6 +141,7 @@ def _files_command(args, raw) -> int:
                                    ann_recording=args.recording, window=args.window, real_window=args.real_window,
                                    overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
                                    argv=["ann2neo", *raw], **_reader_times(args))
+            print(f"ANN layer: {result.layer if result.layer is not None else 'not named in the file'}")
             print(result.summary.to_string(index=False, float_format="%.4g"))
             print()
             print(result.ks.to_string(index=False, float_format="%.3g"))
@@ -173,30 +184,16 @@ def _add_config_options(parser, multi=(), suppress=False):
                                 help=f"{help_text} (default: {shown})" if default is not None else help_text, **meta)
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Silence file descriptor 2 while TensorFlow loads (its C++ start-up lines bypass Python)."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+def _import_tensorflow_quietly(verbose=False):
+    """Load TensorFlow now; its C++ start-up lines are filtered by :mod:`ann2neo._quiet` unless ``verbose``."""
+    if verbose:
+        logging.getLogger("ann2neo").setLevel(logging.DEBUG)  # read by ann2neo._quiet when TensorFlow loads
+    import keras  # noqa: F401  (loads TensorFlow)
+    import tensorflow as tf
 
-
-def _import_tensorflow_quietly():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with _quiet_native_stderr():
-        import keras  # noqa: F401  (loads TensorFlow)
-        import tensorflow as tf
-    # each condition's clone traces its own train function, by design: not worth a warning per clone
-    tf.get_logger().setLevel(logging.ERROR)
+    if not verbose:
+        # each condition's clone traces its own train function, by design: not worth a warning per clone
+        tf.get_logger().setLevel(logging.ERROR)
 
 
 def _print_table(table):
@@ -254,7 +251,7 @@ def _grid(args, raw) -> int:
     from .experiments.data import DatasetUnavailableError
     from .experiments.grid import GRID_AXES, grid_configs, load_grid_toml, run_grid
 
-    given = {k: v for k, v in vars(args).items() if k not in ("command", "config", "out", "overwrite")}
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "config", "out", "overwrite", "verbose")}
     try:
         axes, settings = load_grid_toml(args.config) if args.config else ({}, {})
         for k, v in given.items():
@@ -264,7 +261,7 @@ def _grid(args, raw) -> int:
         return _error("grid", err)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
-    _import_tensorflow_quietly()
+    _import_tensorflow_quietly(args.verbose)
     try:
         table = run_grid(args.out, configs, overwrite=args.overwrite, argv=["ann2neo", *raw])
     except (DatasetUnavailableError, TypeError, ValueError, OSError) as err:
@@ -296,6 +293,8 @@ def main(argv=None) -> int:
     """
     raw = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(raw)
+    if args.verbose:
+        logging.getLogger("ann2neo").setLevel(logging.DEBUG)
     try:
         if args.command == "check-run":
             return _check_run(args.folder)
@@ -330,7 +329,7 @@ def _reproduce(args, raw) -> int:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
         # flags are logged as WARNING lines and listed after the table; no second copy as Python warnings
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ann2neo\.experiments")
-        _import_tensorflow_quietly()
+        _import_tensorflow_quietly(args.verbose)
         progress = sys.stderr.isatty() if config.progress is None else config.progress
         redirect = contextlib.nullcontext()
         if progress:

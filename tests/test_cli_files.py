@@ -106,3 +106,82 @@ def test_analyze_passes_t_start_and_t_stop_to_the_reader_and_records_them(tmp_pa
     assert main(["analyze", str(real_neurons / "spikes-1.mat"), "--variables", "spiketimes", "--t-stop", "soon",
                  "--out", str(tmp_path / "bad")]) == 2
     assert "cannot read 'soon' as a time" in capsys.readouterr().err
+
+
+def _real_nwb(path, n_units=6, seed=0):
+    """A plain NWB file of recorded units (pynwb only, not ann2neo): spike times in s."""
+    from datetime import datetime, timezone
+
+    from pynwb import NWBHDF5IO, NWBFile
+
+    rng = np.random.default_rng(seed)
+    nwb = NWBFile(session_description="test units", identifier="units", session_start_time=datetime.now(timezone.utc))
+    for _ in range(n_units):
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 20, 300)), obs_intervals=[[0.0, 20.0]])
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path
+
+
+def test_compare_on_a_store_uses_its_default_layer_and_says_so(tmp_path, capsys):
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(16, activation="relu", name="hidden"),
+                              keras.layers.Dense(1, activation="sigmoid", name="out")])
+    x = np.random.default_rng(0).normal(size=(3000, 10)).astype("float32")
+    store = ann2neo.record(model, x, layers="all", out=tmp_path / "all.zarr")
+    real = _real_nwb(tmp_path / "real.nwb")
+    out = tmp_path / "cmp"
+    assert main(["compare", str(store), str(real), "--sample-duration", "1ms", "--out", str(out)]) == 0
+    meta = json.loads((out / "comparison.json").read_text())
+    assert meta["ann_recording"] == "hidden" and meta["layer"] == "hidden"  # not 'out', the 1-node output
+    assert "ANN layer: hidden" in capsys.readouterr().out
+    assert {r["n_ann"] for r in meta["ks"]} <= set(range(2, 17))
+    # analyze says which layer each row is
+    assert main(["analyze", str(store), "--out", str(tmp_path / "ana"), "--no-figures"]) == 0
+    rows = json.loads((tmp_path / "ana" / "results.json").read_text())["recordings"]
+    assert {name: r["layer"] for name, r in rows.items()} == {"hidden": "hidden", "out": "out"}
+    assert "hidden" in capsys.readouterr().out
+
+
+def test_compare_refuses_a_store_of_several_layers_without_a_default(tmp_path, capsys):
+    keras = pytest.importorskip("keras")
+    inp = keras.Input((4,))
+    heads = [keras.layers.Dense(2, name=f"head{k}")(keras.layers.Dense(3, name=f"branch{k}")(inp)) for k in (0, 1)]
+    model = keras.Model(inp, heads)  # two outputs, two last hidden layers: no default
+    store = ann2neo.record(model, np.zeros((50, 4), "float32"), layers=["branch0", "branch1"],
+                           out=tmp_path / "two.zarr")
+    assert main(["compare", str(store), str(tmp_path / "no.nwb"), "--sample-duration", "1ms",
+                 "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "['branch0', 'branch1']" in err and "--recording" in err
+
+
+def test_ks_tests_on_one_unit_are_not_run_and_few_units_are_flagged():
+    import neo
+
+    from ann2neo.analysis.compare import compare
+
+    rng = np.random.default_rng(1)
+    real = [neo.SpikeTrain(np.sort(rng.uniform(0, 10, 200)) * pq.s, t_stop=10 * pq.s) for _ in range(6)]
+    one = rng.random((4000, 1)) < 0.3
+    with pytest.warns(ann2neo.SmallSampleWarning, match="not applicable: fewer than 5 units"):
+        result = compare(one, real, sample_duration=1 * pq.ms)
+    assert result.ks["p_value"].isna().all() and result.ks["note"].str.startswith("not applicable").all()
+    few = rng.random((4000, 6)) < 0.3
+    with pytest.warns(ann2neo.SmallSampleWarning, match="low power"):
+        result = compare(ann2neo.SpikeMatrix(few, layer="h"), real, sample_duration=1 * pq.ms)
+    assert result.ks["p_value"].notna().all() and result.layer == "h" and result.notes[0].startswith("ANN layer: h")
+
+
+def test_verbose_flag_is_accepted_before_and_after_the_command(ann_npy, tmp_path):
+    import logging
+
+    path, _ = ann_npy
+    level = logging.getLogger("ann2neo").level
+    try:
+        assert main(["--verbose", "analyze", str(path), "--out", str(tmp_path / "a"), "--no-figures"]) == 0
+        assert main(["analyze", str(path), "-v", "--out", str(tmp_path / "b"), "--no-figures"]) == 0
+        assert logging.getLogger("ann2neo").level == logging.DEBUG
+    finally:
+        logging.getLogger("ann2neo").setLevel(level)

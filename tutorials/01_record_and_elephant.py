@@ -18,10 +18,6 @@
 # Run: `python tutorials/01_record_and_elephant.py` (about 30 s on 2 cores; writes `tutorial-output/`).
 
 # %%
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up lines
-
 from pathlib import Path
 
 import elephant.statistics as es

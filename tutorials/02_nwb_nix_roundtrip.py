@@ -15,10 +15,6 @@
 # (about 30 s; writes `tutorial-output/`).
 
 # %%
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 from pathlib import Path
 
 import elephant.statistics as es

@@ -19,10 +19,6 @@
 # writes `tutorial-output/`) or open it as a notebook with jupytext.
 
 # %%
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 from pathlib import Path
 
 import matplotlib

@@ -19,10 +19,6 @@
 # Run: `python tutorials/04_paper_figure6.py` (about 2 minutes on 2 cores; writes `tutorial-output/`).
 
 # %%
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import logging
 import tempfile
 import warnings

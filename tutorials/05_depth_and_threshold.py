@@ -21,14 +21,9 @@
 # Run: `python tutorials/05_depth_and_threshold.py` (about a minute; writes `tutorial-output/`).
 
 # %%
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import warnings
 from pathlib import Path
 
-import keras
 import matplotlib
 import numpy as np
 
@@ -40,6 +35,8 @@ from ann2neo.experiments.conditions import compile_model, train
 from ann2neo.plotting import plot_layer_scan, plot_threshold_sweep
 
 warnings.simplefilter("ignore", ann2neo.SmallSampleWarning)
+import keras  # noqa: E402  (after ann2neo, which quiets TensorFlow's C++ start-up lines)
+
 OUT = Path("tutorial-output")
 OUT.mkdir(exist_ok=True)
 

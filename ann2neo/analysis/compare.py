@@ -30,6 +30,7 @@ reason in ``note``) instead of testing trials as if they were neurons.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +48,9 @@ __all__ = ["Comparison", "compare", "fano_factor_curve", "binning_loss"]
 #: Default ANN windows (samples) and recorded windows (ms) of the Fano-factor curve.
 ANN_WINDOWS = (5, 10, 20, 50, 100, 200, 500, 1000)
 REAL_WINDOWS_MS = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
+#: Fewer units than this on a side: the KS test is run and flagged as low-powered (below
+#: :data:`~ann2neo.core.defaults.MIN_UNITS_KS` it is not run).
+FEW_KS_UNITS = 10
 
 
 @dataclass
@@ -64,9 +68,11 @@ class Comparison:
         ratios.
     ks : pandas.DataFrame
         Two-sample KS tests of each per-node quantity, ANN against real:
-        ``quantity``, ``n_ann``, ``n_real``, ``statistic``, ``p_value``, ``note``
-        (why a test is not applicable: fewer than ``MIN_UNITS_KS`` units on a
-        side), ``p_bonferroni``, ``different``.
+        ``quantity``, ``n_ann``, ``n_real``, ``statistic``, ``p_value``,
+        ``p_bonferroni``, ``different``, ``note`` (why a test is not
+        applicable: fewer than :data:`~ann2neo.core.defaults.MIN_UNITS_KS`
+        units with a value on a side — trials are not units; low power below
+        :data:`FEW_KS_UNITS`).
     fano_curve : pandas.DataFrame
         ``population``, ``window``, ``window_unit`` ("sample" or "ms"),
         ``window_ms`` (through ``sample_duration`` for the ANN), ``n_windows``,
@@ -77,6 +83,10 @@ class Comparison:
         ``fraction_lost``.
     sample_duration : pq.Quantity
         The link used between one sample and physical time.
+    notes : list of str
+        What the result depends on, and its flags.
+    layer : str or None
+        The ANN layer compared (``ann.layer`` or the ``layer`` argument).
     """
 
     nodes: dict
@@ -86,6 +96,7 @@ class Comparison:
     binning: dict
     sample_duration: pq.Quantity
     notes: list = field(default_factory=list)
+    layer: str | None = None
 
 
 def binning_loss(trains, bin_size) -> dict:
@@ -179,7 +190,7 @@ def _ann_table(matrix, window):
 
 
 def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, ann_windows=ANN_WINDOWS,
-            real_windows=REAL_WINDOWS_MS, alpha=0.05) -> Comparison:
+            real_windows=REAL_WINDOWS_MS, alpha=0.05, layer=None) -> Comparison:
     """Put an ANN layer and a recorded population side by side on the same statistics.
 
     Parameters
@@ -201,6 +212,8 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
         Windows of the Fano-factor curves (samples; ms or time quantities).
     alpha : float, default 0.05
         Family-wise level of the Bonferroni-corrected KS tests.
+    layer : str, optional
+        Name of the ANN layer, for the result; default ``ann.layer``.
 
     Returns
     -------
@@ -237,6 +250,9 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     if real_view.time_base != "physical":
         raise UnitError("real must hold spike trains in physical time (s or ms), e.g. from ann2neo.load_recording")
     from .statistics import node_statistics
+
+    if layer is None:
+        layer = getattr(ann, "layer", None) or (ann.annotations.get("layer") if hasattr(ann, "annotations") else None)
 
     ann_nodes = _ann_table(ann_view, window)
     real_stats = node_statistics(real_view, real_window)
@@ -275,12 +291,16 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
                                                     "not units"})
             continue
         res = stats.ks_2samp(a, b)
+        few = min(a.size, b.size) < FEW_KS_UNITS
         rows.append({"quantity": name, "n_ann": a.size, "n_real": b.size, "statistic": float(res.statistic),
-                     "p_value": float(res.pvalue), "note": ""})
+                     "p_value": float(res.pvalue),
+                     "note": f"few units ({min(a.size, b.size)} on a side): low power" if few else ""})
     ks = pd.DataFrame(rows)
     tested = ks["p_value"].notna()
     ks["p_bonferroni"] = np.minimum(1.0, ks["p_value"] * int(tested.sum()))
     ks["different"] = ks["p_bonferroni"] < alpha
+    ks["note"] = ks.pop("note")
+    flagged = ks[ks["note"] != ""]
 
     curve_ann = fano_factor_curve(ann_view, ann_windows)
     curve_ann.insert(0, "population", "ann")
@@ -296,5 +316,14 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
              f"of the ANN Fano curve depend on that choice",
              f"binning the recording at {binning['bin_ms']:g} ms would lose {binning['n_lost']} of "
              f"{binning['n_spikes']} spikes (two or more in one bin)"]
+    if layer is not None:
+        notes.insert(0, f"ANN layer: {layer} ({len(ann_nodes)} nodes)")
+    if len(flagged):
+        message = "KS tests flagged: " + "; ".join(f"{q}: {f}" for q, f in zip(flagged["quantity"], flagged["note"],
+                                                                              strict=True))
+        notes.append(message)
+        from .statistics import SmallSampleWarning
+
+        warnings.warn(message, SmallSampleWarning, stacklevel=2)
     return Comparison(nodes={"ann": ann_nodes, "real": real_nodes}, summary=summary, ks=ks, fano_curve=fano_curve,
-                      binning=binning, sample_duration=sample_duration, notes=notes)
+                      binning=binning, sample_duration=sample_duration, notes=notes, layer=layer)

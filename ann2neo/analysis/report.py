@@ -9,6 +9,7 @@ import pandas as pd
 import quantities as pq
 
 from ..core.defaults import ALPHA, LAGS
+from ..core.order import check_order
 from ..core.recording import Recording
 from ..core.validation import check_integer, check_probability
 from ._timebase import as_view
@@ -60,6 +61,9 @@ class NetworkAnalysis:
         PSTH, for a Recording of several trials.
     views : dict of str to str
         Which view of the data each statistic used.
+    layer : str or None
+        Name of the layer analysed (from the recording, e.g.
+        ``SpikeMatrix.layer``, or the ``layer`` argument); None when unknown.
     """
 
     nodes: pd.DataFrame
@@ -69,17 +73,19 @@ class NetworkAnalysis:
     tests: dict = field(default_factory=dict)
     trials: object = None
     views: dict = field(default_factory=dict)
+    layer: str | None = None
 
     def to_dict(self) -> dict:
         """Summary and network-level tests as one flat dict."""
         window = self.window
         if hasattr(window, "units"):  # physical time: plain seconds in a flat dict
-            return {**self.summary, **self.tests, "window_s": float(window.rescale("s")), "n_samples": None}
-        return {**self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
+            return {"layer": self.layer, **self.summary, **self.tests, "window_s": float(window.rescale("s")),
+                    "n_samples": None}
+        return {"layer": self.layer, **self.summary, **self.tests, "window": self.window, "n_samples": self.n_samples}
 
 
 def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, seed=None, ddof=0, client=None,
-            condition=None, psth_bin=None) -> NetworkAnalysis:
+            condition=None, psth_bin=None, labels=None, layer=None) -> NetworkAnalysis:
     """Analyze a recording the way arXiv:2308.00858 does, in one call, in any time base.
 
     Parameters
@@ -115,11 +121,20 @@ def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, s
         Trials-table column to group trials by (default the Recording's own).
     psth_bin : float or pq.Quantity, optional
         PSTH bin (see :func:`ann2neo.analysis.trials.trial_statistics`).
+    labels : array_like, shape (n_samples,), optional
+        Label of the input sample at each time step of a layer's recording;
+        checked for order (an :class:`ann2neo.OrderWarning` when sorted or in
+        runs, since the order decides the Fano factor, CV, LV, their
+        dispersions, Ljung-Box and ADF).
+    layer : str, optional
+        Name of the layer, for the result; default ``spikes.layer`` (a
+        :class:`ann2neo.SpikeMatrix` from :func:`ann2neo.record`) or the
+        Recording's ``layer`` annotation.
 
     Returns
     -------
     NetworkAnalysis
-        ``.nodes`` (one row per unit), ``.summary``, ``.tests``, ``.trials``, ``.views``.
+        ``.nodes`` (one row per unit), ``.summary``, ``.tests``, ``.trials``, ``.views``, ``.layer``.
 
     Raises
     ------
@@ -133,6 +148,9 @@ def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, s
 
     Warns
     -----
+    OrderWarning
+        When ``labels`` come sorted or in runs (a runs test,
+        :func:`ann2neo.core.order.check_order`).
     SmallSampleWarning
         When ``summary["flags"]`` is not empty (fewer than 20 windows, a single
         window, all nodes silent or always on); the message repeats the flags.
@@ -147,6 +165,19 @@ def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, s
     """
     alpha = check_probability(alpha, "alpha")
     lags = check_integer(lags, "lags", min_value=1)
+    if layer is None:
+        layer = getattr(spikes, "layer", None)
+        if layer is None and isinstance(spikes, Recording):
+            layer = spikes.annotations.get("layer")
+    if labels is not None:
+        n_steps = spikes.n_trials if isinstance(spikes, Recording) else getattr(spikes, "shape", (None,))[0]
+        if n_steps is not None and len(labels) != n_steps:
+            raise ValueError(f"labels has {len(labels)} entries for a recording of {n_steps} samples; give the "
+                             "label of the input at each time step")
+        check_order(labels, where="the recording analysed", stacklevel=2)
+    elif isinstance(spikes, Recording) and spikes.time_base == "sample" and spikes.condition is not None \
+            and spikes.n_bins == 1:  # a layer's one-bin trials in input order, with their classes
+        check_order(spikes.conditions(), where="the recording analysed", stacklevel=2)
     if isinstance(spikes, neo.Block):  # segments are trials: keep them as such for the trial statistics
         spikes = Recording.from_neo(spikes)
     view = as_view(spikes, client=client)
@@ -161,7 +192,7 @@ def analyze(spikes, window=None, *, diagnostics=False, alpha=ALPHA, lags=LAGS, s
     summary["time_unit"] = nodes.attrs["time_unit"]
     summary["n_trials"] = rec.n_trials if rec is not None else 1
     result = NetworkAnalysis(nodes=nodes, summary=summary, window=w if view.time_base == "sample" else w * pq.s,
-                             n_samples=view.n_samples)
+                             n_samples=view.n_samples, layer=layer)
     if rec is not None and rec.n_trials > 1:
         result.views = dict(VIEWS[view.time_base])
         if view.time_base == "physical":

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.binarize import SpikeMatrix, binarize
+from ..core.binarize import SpikeMatrix, binarize, unit_thresholds
 from ..core.validation import check_option, check_real, check_real_array
 from .statistics import network_summary, node_statistics
 
@@ -31,11 +31,8 @@ RULES = ("absolute", "quantile", "fraction_of_max")
 
 
 def _per_node(activations, rule, value):
-    """Per-node thresholds (float64) of one rule and parameter."""
-    if rule == "quantile":
-        return np.quantile(activations, value, axis=0, method="linear")
-    peak = activations.max(axis=0).astype(np.float64)
-    return np.where(peak > 0, value * peak, np.inf)
+    """Per-node thresholds (float64) of one rule and parameter (:func:`ann2neo.core.binarize.unit_thresholds`)."""
+    return unit_thresholds(activations, (rule, value))
 
 
 def threshold_sweep(activations, *, thresholds=(-0.5, -0.1, 0.0, 0.1, 0.25, 0.5, 1.0),

@@ -92,6 +92,8 @@ def iter_spiketrains(spikes, *, layer=None, threshold=None, dtype=np.float64, **
                             name=f"{layer}#{node}" if layer is not None else f"node {node}")
         st.annotations.update(base)
         st.annotations["node"] = node
+        if np.ndim(threshold) > 0:  # per-unit thresholds: each train carries its own
+            st.annotations["threshold"] = float(np.asarray(threshold)[j])
         st.annotations["node_position"] = tuple(int(p[j]) for p in positions)
         yield st
 
@@ -224,7 +226,11 @@ def from_spiketrains(spiketrains: Sequence[neo.SpikeTrain]) -> SpikeMatrix:
         nodes = None
         if size != len(trains):
             layer_shape = None
-    return SpikeMatrix(matrix, layer_shape=layer_shape, threshold=common("threshold"), layer=common("layer"),
+    threshold = common("threshold")
+    per_unit = [st.annotations.get("threshold") for st in trains]
+    if threshold is None and all(isinstance(t, (float, np.floating)) and not np.isnan(t) for t in per_unit):
+        threshold = np.asarray(per_unit, dtype=np.float64)  # per-unit thresholds, one per train
+    return SpikeMatrix(matrix, layer_shape=layer_shape, threshold=threshold, layer=common("layer"),
                        nodes=nodes)
 
 

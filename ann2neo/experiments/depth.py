@@ -11,11 +11,14 @@ draws them against depth.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import pandas as pd
 
 from ..analysis.report import analyze
+from ..analysis.statistics import SmallSampleWarning
+from ..core.order import check_order
 from ..core.validation import check_integer
 
 __all__ = ["layer_scan"]
@@ -24,7 +27,7 @@ COLUMNS = ("mfr", "mf", "mean_dispersion", "mean_cv_dispersion", "mean_lv_disper
            "n_windows", "flags")
 
 
-def layer_scan(models: Mapping, x, *, layers="all", window=100, batch_size=256) -> pd.DataFrame:
+def layer_scan(models: Mapping, x, *, layers="all", window=100, batch_size=256, labels=None) -> pd.DataFrame:
     """Network statistics of every layer of each model, on the same inputs.
 
     Parameters
@@ -41,6 +44,9 @@ def layer_scan(models: Mapping, x, *, layers="all", window=100, batch_size=256) 
     window : int, default 100
         Fano-factor window in samples.
     batch_size : int, default 256
+    labels : array_like, shape (n_samples,) or one-hot, optional
+        Labels of ``x`` in order, checked once for order (an
+        :class:`ann2neo.OrderWarning` when sorted or in runs).
 
     Returns
     -------
@@ -56,6 +62,14 @@ def layer_scan(models: Mapping, x, *, layers="all", window=100, batch_size=256) 
         For no models, models whose recorded layers differ, or as
         :func:`ann2neo.record` and :func:`ann2neo.analyze`.
 
+    Warns
+    -----
+    SmallSampleWarning
+        Once per call, naming the layers whose statistics are flagged (the
+        ``flags`` column says why for each).
+    OrderWarning
+        Once, when ``labels`` come sorted or in runs.
+
     Examples
     --------
     >>> table = layer_scan({"Generalizing": gen, "MemRetrainLast": mem}, x_test)  # doctest: +SKIP
@@ -66,7 +80,10 @@ def layer_scan(models: Mapping, x, *, layers="all", window=100, batch_size=256) 
     if not isinstance(models, Mapping) or not models:
         raise ValueError("models must be a non-empty mapping of condition name to keras.Model")
     window = check_integer(window, "window", min_value=1)
-    rows, reference = [], None
+    if labels is not None and hasattr(x, "__len__") and len(labels) != len(x):
+        raise ValueError(f"labels has {len(labels)} entries for the {len(x)} samples of x")
+    check_order(labels, where="the samples fed to layer_scan", stacklevel=2)
+    rows, reference, flagged = [], None, []
     for condition, model in models.items():
         recorded = record(model, x, layers=layers, batch_size=batch_size)
         names = list(recorded)
@@ -77,8 +94,16 @@ def layer_scan(models: Mapping, x, *, layers="all", window=100, batch_size=256) 
                              f"layer_scan compares the same architecture under different conditions")
         for depth, (name, spikes) in enumerate(recorded.items()):
             usable = min(window, spikes.shape[0])
-            summary = analyze(spikes, window=usable).summary
+            with warnings.catch_warnings():  # one warning per call, below, not one per layer
+                warnings.simplefilter("ignore", SmallSampleWarning)
+                summary = analyze(spikes, window=usable).summary
+            if summary.get("flags"):
+                flagged.append(f"{condition}/{name}")
             rows.append({"condition": str(condition), "layer": name, "depth": depth,
                          "layer_shape": "x".join(map(str, spikes.layer_shape)),
                          **{key: summary.get(key) for key in COLUMNS}})
+    if flagged:
+        warnings.warn(f"small-sample flags in {len(flagged)} of {len(rows)} layer recordings ({', '.join(flagged)}); "
+                      f"see the 'flags' column: raw Fano factors and their network summaries are biased at this "
+                      f"size, compare the *_dispersion columns", SmallSampleWarning, stacklevel=2)
     return pd.DataFrame(rows)

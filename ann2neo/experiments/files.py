@@ -116,6 +116,43 @@ def cli_message(message: str) -> str:
     return re.sub(r" +", " ", message).replace(" )", ")").strip()
 
 
+def _is_store(path) -> bool:
+    path = Path(path)
+    return path.suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists())
+
+
+def _layer_of(data, name=None):
+    """The layer a recording holds: a store's array name, a SpikeMatrix's ``layer``, or the trains' annotation."""
+    if name is not None:
+        return str(name)
+    layer = getattr(data, "layer", None)
+    if layer is None and isinstance(data, list) and data:
+        layers = {repr(st.annotations.get("layer")) for st in data}
+        layer = data[0].annotations.get("layer") if len(layers) == 1 else None
+    return None if layer is None else str(layer)
+
+
+def _default_recording(path, recordings):
+    """The recording ``compare`` uses when none is named (see :func:`compare_files`)."""
+    names = list(recordings)
+    if len(names) == 1:
+        return names[0]
+    if _is_store(path):
+        from ..io.store import store_attrs
+
+        default = store_attrs(path).get("default_layer")
+        if default in recordings:
+            return default
+        raise ValueError(f"{path} holds {len(names)} layers {names} and no default layer (the model's last hidden "
+                         f"layer was ambiguous or the store predates it); choose one with --recording LAYER "
+                         f"(ann_recording=)")
+    layers = {_layer_of(data) for data in recordings.values()}
+    if len(layers) > 1:
+        raise ValueError(f"{path} holds recordings of several layers ({sorted(map(str, layers))}) in {names}; "
+                         f"choose one with --recording NAME (ann_recording=)")
+    return names[-1]
+
+
 def _window_for(data, window):
     from ..analysis._timebase import as_view
 
@@ -213,7 +250,8 @@ def analyze_file(path, out, *, window=None, diagnostics=True, overwrite=False, v
     Returns
     -------
     pandas.DataFrame
-        One row per recording: ``recording``, ``time``, ``t_start``, ``t_stop``,
+        One row per recording: ``recording``, ``time``, ``layer`` (the layer
+        analysed, None when the file does not say), ``t_start``, ``t_stop``,
         ``time_unit``, ``n_trials``, then the summary and the network-level
         tests of :func:`ann2neo.analyze`.
 
@@ -241,11 +279,13 @@ def _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures
     out = prepare_run_dir(out, overwrite, owned=("nodes_*.csv", "units_*.csv", "trials_*.csv", "conditions_*.csv",
                                                  "psth_*.csv", "summary.csv", "results.json", "*.png")).resolve()
     rows, written, results, trial_results = [], [], {}, {}
+    is_store = _is_store(path)
     for (name, data), safe in zip(recordings.items(), unique_file_names(recordings), strict=True):
         w = _window_for(data, window)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SmallSampleWarning)
-            result = analyze(data, window=w, diagnostics=diagnostics and not is_chunked(data))
+            result = analyze(data, window=w, diagnostics=diagnostics and not is_chunked(data),
+                             layer=_layer_of(data, name if is_store else None))
         tables = {f"nodes_{safe}.csv": result.nodes.to_csv()}
         if result.trials is not None:
             t = trial_results[str(name)] = result.trials
@@ -301,8 +341,12 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     sample_duration : pq.Quantity or str
         How long one sample is taken to last (e.g. ``"1ms"``); required.
     ann_recording : str, optional
-        Which recording of the ANN file (segment or layer name); default the
-        last one (the test split of a reproduce file).
+        Which recording of the ANN file (segment or layer name).  Default: the
+        only one; in a store of several layers, the model's default layer
+        (:func:`ann2neo.keras.default_layer`, kept in the store) and an error
+        listing the layers where there is none; in an NWB/NIX file, the last
+        segment (the test split of a reproduce file) if all segments hold the
+        same layer, an error listing the layers otherwise.
     window : int, default 100
         ANN Fano window in samples.
     real_window : pq.Quantity or str, default 100 ms
@@ -322,7 +366,8 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     Raises
     ------
     ValueError
-        For an unknown ``ann_recording`` or a file with no recording.
+        For an unknown ``ann_recording``, a file with no recording, or a
+        file of several layers with no default one (the message lists them).
     ann2neo.UnitError
         For a ``sample_duration`` that is not a time.
     """
@@ -331,37 +376,46 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     if isinstance(real_window, str):
         real_window = parse_duration(real_window)
     anns = read_recordings(ann_path)
+    if not anns:
+        raise ValueError(f"{ann_path} holds no recording")
     if ann_recording is None:
-        ann_recording = list(anns)[-1]
+        ann_recording = _default_recording(ann_path, anns)
     if ann_recording not in anns:
         raise ValueError(f"{ann_path} has no recording {ann_recording!r}; it holds {list(anns)}")
     ann = anns[ann_recording]
+    layer = _layer_of(ann, ann_recording if _is_store(ann_path) else None)
     reals = read_recordings(real_path, variables=variables, bin_width=bin_width, t_start=t_start, t_stop=t_stop,
                             time_unit=time_unit, variables_as=variables_as)
     if len(reals) != 1:
         raise ValueError(f"{real_path} holds {len(reals)} recordings ({list(reals)}); compare takes one")
     real = next(iter(reals.values()))
     with run_lock(out):
-        return _compare_into(ann_path, real_path, out, ann, ann_recording, real, sample_duration, window,
+        return _compare_into(ann_path, real_path, out, ann, ann_recording, layer, real, sample_duration, window,
                              real_window, overwrite, argv)
 
 
-def _compare_into(ann_path, real_path, out, ann, ann_recording, real, sample_duration, window, real_window,
+def _compare_into(ann_path, real_path, out, ann, ann_recording, layer, real, sample_duration, window, real_window,
                   overwrite, argv):
+    import warnings
+
     from ..analysis.compare import compare
+    from ..analysis.statistics import SmallSampleWarning
     from ..io.manifest import jsonable, prepare_run_dir, write_manifest
     from ..plotting import plot_comparison
 
     out = prepare_run_dir(out, overwrite, owned=("compare_*.csv", "comparison.json", "comparison.png")).resolve()
-    result = compare(ann if isinstance(ann, Recording) else np.asarray(ann), real, sample_duration=sample_duration,
-                     window=window, real_window=real_window)
+    with warnings.catch_warnings():  # the flags are in result.notes and ks["note"], both written and shown
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        result = compare(ann if isinstance(ann, Recording) else np.asarray(ann), real,
+                         sample_duration=sample_duration, window=window, real_window=real_window, layer=layer)
     files = {"compare_nodes_ann.csv": result.nodes["ann"].to_csv(), "compare_nodes_real.csv":
              result.nodes["real"].to_csv(), "compare_summary.csv": result.summary.to_csv(index=False),
              "compare_ks.csv": result.ks.to_csv(index=False), "compare_fano_curve.csv":
              result.fano_curve.to_csv(index=False)}
     for name, text in files.items():
         write_text(out / name, text)
-    meta = {"ann_file": str(ann_path), "ann_recording": str(ann_recording), "real_file": str(real_path),
+    meta = {"ann_file": str(ann_path), "ann_recording": str(ann_recording), "layer": layer,
+            "real_file": str(real_path),
             "sample_duration": jsonable(sample_duration), "binning": result.binning, "notes": result.notes,
             "summary": result.summary.to_dict(orient="records"), "ks": result.ks.to_dict(orient="records")}
     write_text(out / "comparison.json", json.dumps(jsonable(meta), indent=2, allow_nan=False))
@@ -369,6 +423,6 @@ def _compare_into(ann_path, real_path, out, ann, ann_recording, real, sample_dur
     with atomic_path(out / "comparison.png", overwrite=True) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
     write_manifest(out, [out / n for n in (*files, "comparison.json", "comparison.png")],
-                   config={k: meta[k] for k in ("ann_file", "ann_recording", "real_file", "sample_duration")},
+                   config={k: meta[k] for k in ("ann_file", "ann_recording", "layer", "real_file", "sample_duration")},
                    argv=argv)
     return result

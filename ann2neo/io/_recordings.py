@@ -109,7 +109,8 @@ def from_matrix(name, spikes, annotations=None) -> Recording:
         name=name, description=None, annotations=dict(annotations or {}), t_start=0, t_stop=n_samples,
         counts=counts, node=np.arange(n_nodes, dtype=np.int64), layer=[layer] * n_nodes,
         layer_shape=[layer_shape] * n_nodes,
-        threshold=np.full(n_nodes, np.nan if thr is None else float(thr)),
+        threshold=(np.full(n_nodes, np.nan if thr is None else float(thr)) if np.ndim(thr) == 0 else
+                   np.asarray(thr, dtype=np.float64).reshape(n_nodes)),  # per-unit thresholds: one per node
         unit_t_start=np.zeros(n_nodes, dtype=np.int64), unit_t_stop=np.full(n_nodes, n_samples, dtype=np.int64),
         unit_names=[None] * n_nodes, unit_extras=[None] * n_nodes, _matrix=matrix)
 

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import uuid
 from pathlib import Path
 
@@ -72,6 +73,23 @@ from ._recordings import SERIES_KEYS, ann_payload, ann_recording, recordings_of,
 
 __all__ = ["write_nwb", "add_recordings", "read_nwb", "read_nwb_matrices", "read_nwb_recordings", "open_nwb",
            "FileFormatError", "SYNTHETIC_SPECIES"]
+
+
+class _NeoUnitFilter(logging.Filter):
+    """Drop Neo's "Can't handle unit 'n/a'" warning: NWB's "n/a" means no unit, and Neo reads it dimensionless.
+
+    ann2neo writes the label and dataset-index series of a segment with
+    ``unit="n/a"`` (a class label has no unit); Neo's NWBIO warns once per
+    series when it reads them, although dimensionless is the right reading.
+    Only that exact message is dropped; every other Neo message passes.
+    """
+
+    def filter(self, record):
+        return not record.getMessage().startswith("Can't handle unit 'n/a'.")
+
+
+if not any(isinstance(f, _NeoUnitFilter) for f in logging.getLogger("Neo").filters):
+    logging.getLogger("Neo").addFilter(_NeoUnitFilter())
 
 #: NCBI Taxonomy "synthetic construct", the species of an artificial network.
 SYNTHETIC_SPECIES = "http://purl.obolibrary.org/obo/NCBITaxon_32630"
@@ -388,7 +406,7 @@ def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", s
             if value is not None:
                 arr = np.asarray(value)
                 ts = TimeSeries(name=f"{key}_{i}", data=_dataio(arr.astype(np.int64), compression),
-                                unit="n/a",  # NWB's "no unit"; Neo's NWBIO logs that and reads it dimensionless
+                                unit="n/a",  # NWB's "no unit"; Neo's NWBIO reads it dimensionless (_NeoUnitFilter)
                                 comments=json.dumps({"block": block_name, "segment": name}),  # Neo's NWBIO layout
                                 starting_time=(off + rec.t_start + 0.5) / rate, rate=rate,
                                 description=(f"class label of the input sample fed at each time step of segment "
@@ -748,13 +766,16 @@ def _matrices(path, tables, names=None) -> dict:
         matrix = np.ascontiguousarray(transposed.T)
         del transposed
         layers = {tables["layer"][u] for u in units}
-        thr = {float(tables["threshold"][u]) for u in units}
+        per_unit = np.asarray([float(tables["threshold"][u]) for u in units], dtype=np.float64)
+        thr = set(per_unit.tolist())
         shapes = {repr(tables["layer_shape"][u]) for u in units}
         shape = tables["layer_shape"][units[0]] if len(shapes) == 1 and units.size else None
         if shape is not None and int(np.prod(shape)) != units.size:
             shape = None
         t = thr.pop() if len(thr) == 1 else np.nan
-        out[name] = SpikeMatrix(matrix, layer_shape=shape, threshold=None if np.isnan(t) else t,
+        if len(thr) > 1 and not np.isnan(per_unit).any():  # per-unit thresholds (a rule of record)
+            t = per_unit
+        out[name] = SpikeMatrix(matrix, layer_shape=shape, threshold=t if np.ndim(t) else None if np.isnan(t) else t,
                                 layer=(layers.pop() or None) if len(layers) == 1 else None)
     return out
 

@@ -17,6 +17,12 @@ Windows forbids in file names and control characters percent-encoded
 key; names that differ only in case get a ``~1``, ``~2`` ... suffix (a
 case-insensitive disk would merge them).  Stores written before
 ``layer_keys`` existed name the array ``name.replace("/", "|")``.
+    PATH/<layer key>.threshold float64 (n_nodes,), only for per-unit thresholds (the layer's
+                               ``threshold`` attribute is then "per-unit"; +inf: never spikes)
+
+The group's ``default_layer`` is the model's :func:`ann2neo.keras.default_layer`
+(None where it is ambiguous); ``threshold_rule`` describes a per-unit rule and
+its probe.
 
 The store is built in a temporary folder beside ``PATH`` and renamed onto it
 only after the ``complete`` attribute has been written, last; a killed run
@@ -109,7 +115,8 @@ class _StoreWriter:
         Target folder; must not exist unless ``overwrite``.
     layers : list of str
     layer_shapes : list of tuple of int
-    threshold : float
+    threshold : float or list of (float or ndarray)
+        One threshold for all layers, or one per layer (a float or a per-unit vector).
     model_name : str
     n_samples : int or None
         Known sample count (arrays) or None (datasets, generators: arrays grow).
@@ -146,21 +153,30 @@ class _StoreWriter:
         self.tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{self.path.name}-", dir=self.path.parent))
         try:
             self.root = zarr.open_group(str(self.tmp), mode="w")
+            thresholds = list(threshold) if isinstance(threshold, (list, tuple)) else [threshold] * len(layers)
+            scalar = all(np.ndim(t) == 0 for t in thresholds)
+            common = scalar and len({float(t) for t in thresholds}) <= 1
             self.root.attrs.update({
                 "format": FORMAT, "format_version": FORMAT_VERSION, "complete": False, "n_samples": None,
-                "layers": layers, "layer_keys": keys, "model": model_name, "threshold": float(threshold),
+                "layers": layers, "layer_keys": keys, "model": model_name,
+                "threshold": float(thresholds[0]) if common and thresholds else "per-layer" if scalar else "per-unit",
                 "ann2neo_version": __version__, "time_unit": "sample", **(attrs or {})})
             self.arrays = []
-            for name, key, shape, n_nodes, n_bytes in zip(layers, keys, layer_shapes, self.n_nodes, self.n_bytes,
-                                                          strict=True):
+            for name, key, shape, n_nodes, n_bytes, t in zip(layers, keys, layer_shapes, self.n_nodes, self.n_bytes,
+                                                             thresholds, strict=True):
                 # every chunk written, silent ones too: a missing chunk then means a damaged store, not silence
                 arr = self.root.create_array(key, shape=(n_samples or 0, n_bytes), dtype="uint8",
                                              chunks=(self.chunk, n_bytes), fill_value=0,
                                              compressors=ZstdCodec(level=0, checksum=True),
                                              config={"write_empty_chunks": True})
                 arr.attrs.update({"layer": name, "layer_shape": [int(d) for d in shape], "n_nodes": n_nodes,
-                                  "threshold": float(threshold), "packed": True, "bitorder": "big",
-                                  "all_chunks_written": True})
+                                  "threshold": float(t) if np.ndim(t) == 0 else "per-unit", "packed": True,
+                                  "bitorder": "big", "all_chunks_written": True})
+                if np.ndim(t) > 0:
+                    vector = np.asarray(t, dtype=np.float64)
+                    tarr = self.root.create_array(key + ".threshold", shape=vector.shape, dtype="float64",
+                                                  chunks=vector.shape, fill_value=0.0)
+                    tarr[:] = vector
                 self.arrays.append(arr)
         except BaseException:
             self.abort()
@@ -448,7 +464,11 @@ def read_store(path, layers=None, *, lazy=False):
         for row, (start, stop) in enumerate(_chunk_rows(arr)):
             out[start:stop] = np.unpackbits(_read_rows(path, name, key, arr, row, False), axis=1,
                                             count=n_nodes).view(bool)
-        result[name] = SpikeMatrix(out, layer_shape=shape, threshold=meta["threshold"], layer=name)
+        threshold = meta["threshold"]
+        if threshold == "per-unit":
+            threshold = np.asarray(root[key + ".threshold"][:], dtype=np.float64)
+        result[name] = SpikeMatrix(out, layer_shape=shape, threshold=threshold, layer=name,
+                                   threshold_rule=root.attrs.get("threshold_rule"))
     return result
 
 

@@ -1,8 +1,8 @@
 """Keras/TensorFlow side: recording layer spikes, callbacks. TensorFlow is imported on use."""
 from .callbacks import TqdmProgress
-from .recording import last_hidden_layer, record
+from .recording import default_layer, last_hidden_layer, record
 
-__all__ = ["record", "last_hidden_layer", "TqdmProgress", "FiringRateMonitor"]
+__all__ = ["record", "default_layer", "last_hidden_layer", "TqdmProgress", "FiringRateMonitor"]
 
 
 def __getattr__(name):

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["batch_source", "resolve_inputs"]
+__all__ = ["batch_source", "resolve_inputs", "probe_inputs"]
 
 
 def _np_dtype(name):
@@ -187,3 +187,49 @@ def batch_source(x, batch_size, specs, names):
         raise TypeError(f"x must be an array, a list or dict of arrays, a tf.data.Dataset, a "
                         f"keras.utils.PyDataset or an iterable of batches; got {type(x).__name__}")
     return (_unpack(e) for e in x), None
+
+
+def _is_array_input(x, specs):
+    return isinstance(x, (np.ndarray, dict)) or hasattr(x, "__array__") or hasattr(x, "shape") \
+        or (isinstance(x, (list, tuple)) and (len(specs) > 1 or (len(x) and hasattr(x[0], "shape"))))
+
+
+def probe_inputs(x, probe, specs, names):
+    """The inputs on which per-unit thresholds are estimated, and a sentence saying which they are.
+
+    Parameters
+    ----------
+    x
+        The recording's inputs (as for :func:`batch_source`).
+    probe : int or array_like, list or dict of arrays
+        A number of leading samples of ``x`` (arrays only), or the probe inputs themselves.
+    specs, names
+        As in :func:`resolve_inputs`.
+
+    Returns
+    -------
+    list of numpy.ndarray, str
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a probe count < 1, a dataset or iterable ``x`` with a probe count
+        (give the probe inputs), or probe inputs that do not fit the model.
+    """
+    if isinstance(probe, (int, np.integer)) and not isinstance(probe, (bool, np.bool_)):
+        if probe < 1:
+            raise ValueError(f"threshold_probe must be >= 1 samples, got {probe}")
+        if not _is_array_input(x, specs):
+            raise ValueError(f"a per-unit threshold is estimated on probe samples, and x is a "
+                             f"{type(x).__name__} that cannot be read twice: give threshold_probe=ARRAY of probe "
+                             f"inputs (e.g. the first 1000 samples)")
+        arrays = _checked_arrays(np.asarray(x) if isinstance(x, (list, tuple)) and len(specs) == 1
+                                 and not hasattr(x[0], "shape") else x, specs, names)
+        n = min(int(probe), arrays[0].shape[0])
+        arrays = resolve_inputs([a[:n] for a in arrays] if len(arrays) > 1 else arrays[0][:n], specs, names, 0)
+        return arrays, f"the first {n} samples of x"
+    if isinstance(probe, (bool, np.bool_, str, float)):
+        raise TypeError(f"threshold_probe must be a number of leading samples (int) or probe inputs (arrays), "
+                        f"got {probe!r}")
+    arrays = resolve_inputs(probe, specs, names, 0)
+    return arrays, f"threshold_probe ({arrays[0].shape[0]} samples given)"

@@ -110,9 +110,9 @@ class FiringRateMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         """Build the sub-model that outputs the observed layer."""
-        from .recording import last_hidden_layer
+        from .recording import default_layer
 
-        name = self.layer or last_hidden_layer(self.model)
+        name = self.layer or default_layer(self.model)
         inputs = self.model.inputs[0] if len(self.model.inputs) == 1 else self.model.inputs
         self._sub = keras.Model(inputs, self.model.get_layer(name).output)
         self.layer = name

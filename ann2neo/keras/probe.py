@@ -22,8 +22,9 @@ def record_activations(model, x, layers=None, batch_size=256) -> dict:
         A built Sequential or Functional Keras 3 model (any backend).
     x : ndarray, shape (n_probe, ``*input_shape``)
         Probe inputs.
-    layers : str or list of str, optional
-        Layer names; default the last hidden layer.
+    layers : str, list of str or "all", optional
+        Layer names as for :func:`ann2neo.record`; default
+        :func:`ann2neo.keras.default_layer`.
     batch_size : int, default 256
 
     Returns
@@ -43,9 +44,7 @@ def record_activations(model, x, layers=None, batch_size=256) -> dict:
     --------
     >>> acts = record_activations(model, x_test[:2000])  # doctest: +SKIP
     """
-    import keras
-
-    from .recording import last_hidden_layer
+    from .recording import _check_model, _float_activations, _resolve_layers
 
     batch_size = check_integer(batch_size, "batch_size", min_value=1)
     arr = np.asarray(x)
@@ -53,15 +52,10 @@ def record_activations(model, x, layers=None, batch_size=256) -> dict:
         raise TypeError(f"x must be numeric, got dtype {arr.dtype}")
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"x holds no samples (shape {arr.shape})")
-    names = [layer.name for layer in model.layers]
-    layers = [last_hidden_layer(model)] if layers is None else [layers] if isinstance(layers, str) else list(layers)
-    for name in layers:
-        if name not in names:
-            raise ValueError(f"model {model.name!r} has no layer {name!r}; its layers are {names}")
-    tap = keras.Model(model.inputs, [model.get_layer(name).output for name in layers])
-    outputs = tap.predict(arr, batch_size=batch_size, verbose=0)
-    if len(layers) == 1 and not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
+    _check_model(model)
+    chosen = _resolve_layers(model, layers)
+    layers = [name for name, _ in chosen]
+    outputs = _float_activations(model, [tensor for _, tensor in chosen], [arr], batch_size)
     result = {}
     for name, out in zip(layers, outputs, strict=True):
         out = np.asarray(out)

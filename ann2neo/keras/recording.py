@@ -14,11 +14,18 @@ import weakref
 
 import numpy as np
 
-from ..core.binarize import SpikeMatrix, threshold_for_dtype
-from ..core.validation import check_integer, check_threshold
-from ._data import batch_source, resolve_inputs
+from ..core.binarize import (
+    DEFAULT_THRESHOLD_PROBE,
+    SpikeMatrix,
+    check_threshold_rule,
+    threshold_for_dtype,
+    unit_thresholds,
+)
+from ..core.order import check_order
+from ..core.validation import check_integer
+from ._data import batch_source, probe_inputs, resolve_inputs
 
-__all__ = ["record", "last_hidden_layer"]
+__all__ = ["record", "default_layer", "last_hidden_layer"]
 
 log = logging.getLogger(__name__)
 _STEPS = weakref.WeakKeyDictionary()  # model -> {(backend, tensors, threshold, pack): compiled step}
@@ -42,31 +49,133 @@ def _is_floating(dtype) -> bool:
 
 
 # ------------------------------------------------------------ model and layers
-def last_hidden_layer(model) -> str:
-    """Name of the last hidden layer: the layer feeding the model's output layer.
+# Layers that only move, select, pool, mask or perturb values: never the default observed layer (what they
+# output is the layer before them, rearranged), and walked through when looking for it.
+_PASS_THROUGH = frozenset({
+    "Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "Cropping2D", "Cropping3D", "ZeroPadding1D",
+    "ZeroPadding2D", "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D", "Concatenate", "Identity",
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout", "AlphaDropout",
+    "GaussianNoise", "ActivityRegularization", "Masking"})
+# Activation layers: after the output layer they are part of the output (softmax), before it a hidden layer.
+_ACTIVATIONS = frozenset({"Activation", "Softmax", "ReLU", "LeakyReLU", "ELU", "PReLU"})
 
-    For the paper's MLP (Flatten -> Dense(width) -> Dense(10)) this is the
-    hidden Dense layer (arXiv:2308.00858 section 3.1 observes "the last hidden layer").
+
+def _is_pass_through(operation) -> bool:
+    name = type(operation).__name__
+    return name in _PASS_THROUGH or "Pooling" in name
+
+
+def _producer(tensor):
+    """(operation, input tensors) of the call that produced ``tensor``; (None, []) for a model input."""
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        return None, []
+    operation = history.operation
+    if type(operation).__name__ == "InputLayer":
+        return None, []
+    return operation, list(operation._inbound_nodes[history.node_index].input_tensors)
+
+
+def default_layer(model) -> str:
+    """Name of the layer recorded by default: the last hidden layer, found in the model's graph.
+
+    Walking back from each model output: the output layer (with the
+    activation, pooling, reshape or dropout layers after it, e.g. a separate
+    ``Softmax``) is not hidden; from its inputs, pooling, reshape, flatten,
+    dropout and noise layers (``GlobalAveragePooling*``, ``Reshape``,
+    ``Flatten``, ``Dropout``, ``SpatialDropout*``, ``GaussianNoise``,
+    ``Concatenate``, ...) are walked through, and the first other layer is
+    the last hidden layer.  For the paper's MLP (Flatten -> Dense(width) ->
+    Dense(10)) this is the hidden Dense layer (arXiv:2308.00858 section 3.1
+    observes "the last hidden layer"); for a CNN ending in
+    ``GlobalAveragePooling2D -> Dense`` it is the layer before the pooling;
+    for a transformer block ending in ``LayerNormalization -> pooling ->
+    Dense`` it is the normalisation layer.
 
     Parameters
     ----------
     model : keras.Model
-        Sequential or Functional model.
+        A built Sequential or Functional model.
 
     Returns
     -------
     str
-        The layer name.
+        The layer name (``"name#k"`` for call ``k`` of a shared layer), as
+        accepted by :func:`record`'s ``layers``.
 
     Raises
     ------
     ValueError
-        If the model has fewer than two layers.
+        If the model has no hidden layer, or if the choice is ambiguous:
+        several outputs, or branches (e.g. into a ``Concatenate``), whose last
+        hidden layers differ; the message lists the candidates (pass one as
+        ``layers=``).
+
+    Examples
+    --------
+    >>> import keras
+    >>> inp = keras.Input((8,))
+    >>> h = keras.layers.Dense(4, activation="relu", name="h")(inp)
+    >>> out = keras.layers.Dense(3, name="logits")(keras.layers.Dropout(0.5)(h))
+    >>> default_layer(keras.Model(inp, keras.layers.Softmax()(out)))
+    'h'
     """
-    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-    if len(layers) < 2:
-        raise ValueError(f"model {model.name!r} has no hidden layer to record")
-    return layers[-2].name
+    try:
+        outputs = list(model.outputs)
+    except (AttributeError, ValueError) as err:
+        raise ValueError(f"model {model.name!r} is not built: give it an Input layer before recording "
+                         f"({err})") from None
+    output_side, heads = set(), []
+    for tensor in outputs:
+        operation, inputs = _producer(tensor)
+        while operation is not None and (type(operation).__name__ in _ACTIVATIONS or _is_pass_through(operation)) \
+                and len(inputs) == 1:
+            output_side.add(id(operation))
+            operation, inputs = _producer(inputs[0])
+        if operation is not None:
+            output_side.add(id(operation))
+            heads.append(inputs)
+    candidates, seen = [], set()
+
+    def walk(tensor):
+        if id(tensor) in seen:
+            return
+        seen.add(id(tensor))
+        operation, inputs = _producer(tensor)
+        if operation is None:
+            return
+        if id(operation) in output_side or _is_pass_through(operation):
+            for t in inputs:
+                walk(t)
+            return
+        candidates.append(tensor)
+
+    for inputs in heads:
+        for tensor in inputs:
+            walk(tensor)
+    calls = _layer_calls(model)
+
+    def name_of(tensor):
+        layer = tensor._keras_history.operation
+        outs = calls.get(layer.name, [])
+        if len(outs) <= 1:
+            return layer.name
+        return next(f"{layer.name}#{k}" for k, out in enumerate(outs) if any(t is tensor for t in out))
+
+    names = list(dict.fromkeys(name_of(t) for t in candidates))
+    if not names:
+        raise ValueError(f"model {model.name!r} has no hidden layer to record (its only layers are the output "
+                         f"and pass-through layers); name one with layers=")
+    if len(names) > 1:
+        why = "several outputs" if len(heads) > 1 else "several branches"
+        raise ValueError(f"model {model.name!r} has no single last hidden layer ({why}): the candidates are "
+                         f"{names}; choose with layers= (e.g. layers={names[0]!r}, or layers={names})")
+    return names[0]
+
+
+def last_hidden_layer(model) -> str:
+    """Alias of :func:`default_layer` (the name used before 0.2)."""
+    return default_layer(model)
 
 
 def _check_model(model):
@@ -138,7 +247,9 @@ def _resolve_layers(model, layers):
             raise ValueError(f"model {model.name!r} has no layer with an output to record")
         return chosen
     if layers is None:
-        layers = [last_hidden_layer(model)]
+        layers = [default_layer(model)]
+        log.info("recording the default layer %r of %s (the last hidden layer; choose with layers=)",
+                 layers[0], model.name)
     elif isinstance(layers, str):
         layers = [layers]
     elif not isinstance(layers, (list, tuple)):
@@ -211,8 +322,11 @@ def _ancestors(tensors, model_inputs):
 
 
 # --------------------------------------------------------------- compiled step
-def _make_post(threshold, n_checked, pack):
+def _make_post(thresholds, n_checked, pack):
     """The function applied in the compiled step to the tap's outputs.
+
+    ``thresholds`` holds one threshold per recorded tensor: a float, or a
+    float64 vector of one per node (per-unit rules).
 
     ``outputs`` = ``n_checked`` tensors whose finiteness is checked per sample
     (those of a floating dtype), then the recorded tensors.  Returns
@@ -240,13 +354,20 @@ def _make_post(threshold, n_checked, pack):
         checked, recorded = outputs[:n_checked], outputs[n_checked:]
         bad = ops.stack([not_finite(t) for t in checked], axis=1) if checked else None
         spikes = []
-        for t in recorded:
+        for t, threshold in zip(recorded, thresholds, strict=True):
             f = flat(t)
             dtype = keras.backend.standardize_dtype(t.dtype)
             if dtype == "bool":
                 f, dtype = ops.cast(f, "int8"), "int8"
             t_d = threshold_for_dtype(threshold, dtype)
-            if isinstance(t_d, float) and t_d == -np.inf:  # integers, threshold below their range
+            if np.ndim(t_d) > 0 and not _is_floating(dtype):  # integers, per unit: -inf = every value spikes
+                always = t_d == -np.inf
+                info = np.iinfo(dtype)
+                t_int = np.where(always, info.min, t_d).astype(dtype)
+                s = ops.greater(f, ops.convert_to_tensor(t_int, dtype=dtype))
+                if always.any():
+                    s = ops.logical_or(s, ops.convert_to_tensor(always))
+            elif isinstance(t_d, float) and t_d == -np.inf:  # integers, threshold below their range
                 s = ops.ones_like(f, dtype="bool")
             else:
                 s = ops.greater(f, ops.convert_to_tensor(np.asarray(t_d), dtype=dtype))
@@ -353,7 +474,8 @@ def _compile(tap, post, input_specs):
 
 # ---------------------------------------------------------------- the recorder
 def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False, *, out=None,
-           overwrite=False, check_finite=True, pack=None, chunk_samples=None, strategy=None):
+           overwrite=False, check_finite=True, pack=None, chunk_samples=None, strategy=None, labels=None,
+           threshold_probe=None):
     """Run a Keras model over a dataset and record layers' spikes.
 
     Each layer's activations are thresholded inside the function compiled by
@@ -377,14 +499,20 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         does not apply.
     layers : str, list of str or "all", optional
         Names of the layers to record; default the last hidden layer
-        (:func:`last_hidden_layer`), as in arXiv:2308.00858 section 3.1.
+        (:func:`default_layer`, which says where it is ambiguous), as in
+        arXiv:2308.00858 section 3.1.
         ``"all"`` records every layer with one output in the same forward
         pass.  A layer called several times in the model (a shared layer) is
         named per call: ``"name#0"``, ``"name#1"``.
     batch_size : int, default 256
         Samples per batch for array inputs (>= 1).
-    threshold : float, default 0.0
+    threshold : float, "median", ("quantile", q) or ("fraction_of_max", f), default 0.0
         Spike threshold: a node spikes when its activation is strictly greater.
+        A number is one threshold for every node (the paper's rule: 0).  The
+        rules set one threshold per node, estimated on ``threshold_probe``
+        (:func:`ann2neo.unit_thresholds`): ``"median"`` (= ``("quantile",
+        0.5)``), the node's ``q``-quantile, or ``f`` times its maximum.
+        See the Notes for which to use after ReLU, GELU, tanh and LayerNorm.
         The comparison is exact whatever the layer dtype (float16, bfloat16,
         float32, int...): see ``ann2neo.core.binarize.threshold_for_dtype``.
     progress : bool, default False
@@ -414,13 +542,26 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         the results are concatenated in replica order (sample ``k`` stays time
         step ``k``); use a ``batch_size`` that is a multiple of
         ``strategy.num_replicas_in_sync``.
+    labels : array_like, shape (n_samples,) or one-hot (n_samples, n_classes), optional
+        Label of each sample of ``x``, in order.  Only used to check the
+        order: an :class:`ann2neo.OrderWarning` when they come sorted or in
+        runs (:func:`ann2neo.core.order.check_order`).
+    threshold_probe : int or array_like, optional
+        With a per-unit ``threshold`` rule: the samples it is estimated on,
+        either a number of leading samples of ``x`` (default 1000, or all if
+        fewer) or the probe inputs themselves (needed when ``x`` is a
+        dataset or an iterable).  Which probe was used is stated in each
+        result's ``threshold_rule`` (and in a store's attributes).
 
     Returns
     -------
     dict of str to SpikeMatrix, or pathlib.Path
         For each layer, in the order requested, a boolean matrix
         ``(n_samples, n_nodes)``, nodes being the C-order flattening of the
-        layer's per-sample output shape (kept as ``layer_shape``).  With
+        layer's per-sample output shape (kept as ``layer_shape``), with
+        ``layer`` (its name: with the default, the layer that was chosen) and
+        ``threshold`` (a float, or the per-unit float64 vector of a rule,
+        described by ``threshold_rule``).  With
         ``out``, the path of the completed store (read it with
         :func:`ann2neo.io.store.read_store`).
 
@@ -459,6 +600,18 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     compiled step is cached per model and layer set, like Keras' own predict
     function, and reads the model's current weights at every call.
 
+    Choosing the threshold.  After ReLU, ``0`` (the default, the paper's)
+    separates "off" (exactly 0) from "on".  GELU and SiLU outputs go down to
+    about -0.17 and -0.28: ``0`` still separates the two branches.  tanh and
+    other outputs centred on 0 make ``0`` a coin flip per unit, and
+    LayerNorm (or BatchNorm) outputs are centred and scaled by construction,
+    so about half of them are above 0 whatever the unit codes: use a
+    per-unit rule there, e.g. ``threshold=("quantile", 0.9)`` (each unit
+    spikes on about its top 10 % of probe samples).  A quantile fixes each
+    unit's rate on the probe, so the mean firing rate then describes the
+    rule, not the network; the temporal statistics and the differences
+    between conditions stay informative.
+
     Examples
     --------
     >>> import keras, numpy as np
@@ -469,7 +622,10 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     ((10, 3), dtype('bool'))
     """
     keras = _keras()
-    threshold = check_threshold(threshold)
+    rule = check_threshold_rule(threshold)
+    if rule[0] == "absolute" and threshold_probe is not None:
+        raise ValueError("threshold_probe sets the samples a per-unit threshold rule is estimated on; with a "
+                         "number as threshold there is nothing to estimate: drop threshold_probe")
     batch_size = check_integer(batch_size, "batch_size", min_value=1)
     if out is not None and not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
@@ -481,6 +637,7 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     if pack is not None and not isinstance(pack, (bool, np.bool_)):
         raise TypeError(f"pack must be None, True or False, got {pack!r}")
     _check_model(model)
+    check_order(labels, where="the samples fed to record", stacklevel=2)
     chosen = _resolve_layers(model, layers)
     names = [name for name, _ in chosen]
     recorded = [tensor for _, tensor in chosen]
@@ -496,6 +653,15 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
             raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
                              f"record needs a fixed number of nodes per sample")
     dtypes = [str(t.dtype) for t in recorded]
+    if rule[0] == "absolute":
+        thresholds, threshold_rule = [rule[1]] * len(recorded), None
+    else:
+        probe = DEFAULT_THRESHOLD_PROBE if threshold_probe is None else threshold_probe
+        arrays, where = probe_inputs(x, probe, input_specs, input_names)
+        acts = _float_activations(model, recorded, arrays, batch_size)
+        thresholds = [unit_thresholds(np.asarray(a), rule) for a in acts]
+        threshold_rule = f"{rule[0]} {rule[1]:g} per unit on {where}"
+        log.info("per-unit thresholds: %s", threshold_rule)
     if pack is None:
         pack = out is not None or _on_accelerator()
     elif out is not None and not pack:
@@ -503,11 +669,13 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     # Compiled steps are cached per model, like Keras' own predict function, so that a second
     # record() of the same layers does not trace (TensorFlow) or compile (XLA on JAX) again.
     _check_strategy(strategy, keras.backend.backend())
-    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold, bool(pack), id(strategy))
+    threshold_key = tuple(t if np.ndim(t) == 0 else (t.size, t.tobytes()) for t in thresholds)
+    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold_key, bool(pack),
+           id(strategy))
     cache = _STEPS.setdefault(model, {})
     if key not in cache:
         tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
-        post = _make_post(threshold, len(checked), bool(pack))
+        post = _make_post(thresholds, len(checked), bool(pack))
         cache[key] = _compile(tap, post, input_specs) if strategy is None else \
             _compile_distributed(tap, post, strategy)
     step = cache[key]
@@ -516,6 +684,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     checked_names = [t._keras_history.operation.name for t in checked]
 
     batches, n_total = batch_source(x, batch_size, input_specs, input_names)
+    if labels is not None and n_total is not None and len(labels) != n_total:
+        raise ValueError(f"labels has {len(labels)} entries for the {n_total} samples of x; give one label per "
+                         f"sample, in the order of x")
     if progress:
         from tqdm.auto import tqdm
 
@@ -527,9 +698,10 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     if out is not None:
         from ..io.store import _StoreWriter
 
-        sink = _StoreWriter(out, names, layer_shapes, threshold=threshold, model_name=model.name,
+        sink = _StoreWriter(out, names, layer_shapes, threshold=thresholds, model_name=model.name,
                             n_samples=n_total, chunk_samples=chunk_samples, overwrite=overwrite,
-                            attrs={"backend": keras.backend.backend(), "dtypes": dtypes})
+                            attrs={"backend": keras.backend.backend(), "dtypes": dtypes,
+                                   "default_layer": _default_or_none(model), "threshold_rule": threshold_rule})
     else:
         sink = _MemorySink(n_nodes, n_total, packed=bool(pack))
     tf_logger = logging.getLogger("tensorflow")
@@ -562,6 +734,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
             raise ValueError("x yielded no samples")
         if n_total is not None and start != n_total:
             raise ValueError(f"x yielded {start} samples, expected {n_total}")
+        if labels is not None and len(labels) != start:
+            raise ValueError(f"labels has {len(labels)} entries for the {start} samples of x; give one label per "
+                             f"sample, in the order of x")
         if out is not None:
             return sink.close(start)
     except BaseException:
@@ -571,8 +746,46 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     finally:
         tf_logger.removeFilter(_expected_retracing)
     matrices = sink.result(start)
-    return {name: SpikeMatrix(m, layer_shape=shape, threshold=threshold, layer=name)
-            for name, m, shape in zip(names, matrices, layer_shapes, strict=True)}
+    return {name: SpikeMatrix(m, layer_shape=shape, threshold=t, layer=name, threshold_rule=threshold_rule)
+            for name, m, shape, t in zip(names, matrices, layer_shapes, thresholds, strict=True)}
+
+
+def _float_activations(model, tensors, arrays, batch_size):
+    """Float outputs of ``tensors`` on input ``arrays`` (one per model input), batch by batch.
+
+    Compiled by the backend like :func:`record`'s own step (one trace per
+    call, with a batch dimension left open), not with ``predict``: a new
+    tap's ``predict`` function traces again at every call and TensorFlow
+    warns about retracing.
+    """
+    keras = _keras()
+    tap = keras.Model(model.inputs, list(tensors))
+    specs = [(tuple(t.shape), str(t.dtype)) for t in model.inputs]
+
+    def identity(outputs):
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    step = _compile(tap, identity, specs)
+    n = arrays[0].shape[0]
+    parts = [[] for _ in tensors]
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addFilter(_expected_retracing)
+    try:
+        for i in range(0, n, batch_size):
+            outs = step(*[a[i:i + batch_size] for a in arrays])
+            for part, o in zip(parts, outs, strict=True):
+                part.append(keras.ops.convert_to_numpy(o))
+    finally:
+        tf_logger.removeFilter(_expected_retracing)
+    return [np.concatenate(p) for p in parts]
+
+
+def _default_or_none(model):
+    """The model's default layer for a store's attributes; None where :func:`default_layer` refuses."""
+    try:
+        return default_layer(model)
+    except ValueError:
+        return None
 
 
 def _check_weights(layers):
