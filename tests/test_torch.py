@@ -13,7 +13,7 @@ nn = torch.nn
 
 import ann2neo  # noqa: E402
 from ann2neo.io.store import read_store, store_attrs  # noqa: E402
-from ann2neo.torch.recording import _device_threshold  # noqa: E402
+from ann2neo.torch.recording import _device_threshold, _nonfinite_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -275,6 +275,15 @@ def test_per_unit_threshold_vectors_follow_the_scalar_rule():
         exact = acts.astype(np.float64)[:, None] > values[None, :]
         got = torch.from_numpy(acts.astype(np.float64)).to(dtype)[:, None] > vec[None, :]
         np.testing.assert_array_equal(got.numpy(), exact, err_msg=str(dtype))
+
+
+def test_nonfinite_rows_is_exact_when_finite_sums_overflow():
+    for dtype, big in ((torch.float16, 6e4), (torch.float32, 3e38), (torch.bfloat16, 3e38)):
+        flat = torch.tensor([[big, big, big], [float("nan"), 0, 0], [1, 2, 3], [big, -float("inf"), 0],
+                             [-big, -big, 1]], dtype=dtype)
+        assert _nonfinite_rows(flat).tolist() == [False, True, False, True, False], dtype
+    flat = torch.tensor([[1e308, 1e308], [float("inf"), -float("inf")]], dtype=torch.float64)
+    assert _nonfinite_rows(flat).tolist() == [False, True]
 
 
 def test_recording_a_torch_module_does_not_import_tensorflow():

@@ -188,11 +188,16 @@ def _n_samples(args, kwargs):
     raise ValueError("x: a batch holds no tensor with a sample axis")
 
 
-def _prepare(args, kwargs, device, float_dtype, check_finite):
-    """Move a batch to ``device``, cast floating inputs to the module's float dtype; flag non-finite rows."""
+def _prepare(args, kwargs, device, float_dtype):
+    """Move a batch to ``device`` and cast floating inputs to the module's float dtype.
+
+    Returns the positional and keyword inputs, and ``(label, tensor)`` of the
+    floating inputs with a sample axis (checked for NaN/Inf when a recorded
+    output is not finite, to name the input).
+    """
     import torch
 
-    flags = []
+    floating = []
 
     def move(value, label):
         if not isinstance(value, torch.Tensor):
@@ -200,14 +205,27 @@ def _prepare(args, kwargs, device, float_dtype, check_finite):
         if value.is_floating_point() and float_dtype is not None and value.dtype != float_dtype:
             value = value.to(dtype=float_dtype)
         value = value.to(device, non_blocking=True)
-        if check_finite and value.is_floating_point() and value.ndim:
-            flags.append((label, str(value.dtype).removeprefix("torch."),
-                          ~torch.isfinite(value.reshape(value.shape[0], -1)).all(dim=1)))
+        if value.is_floating_point() and value.ndim:
+            floating.append((label, value))
         return value
 
     args = tuple(move(v, i) for i, v in enumerate(args))
     kwargs = {k: move(v, repr(k)) for k, v in kwargs.items()}
-    return args, kwargs, flags
+    return args, kwargs, floating
+
+
+def _raise_nonfinite_input(inputs, start):
+    """Raise naming the samples if a floating input of the batch holds NaN or Inf (exact check)."""
+    import torch
+
+    for label, value in inputs:
+        rows = np.flatnonzero((~torch.isfinite(value.reshape(value.shape[0], -1)).all(dim=1)).cpu().numpy())
+        if rows.size:
+            samples = (rows + start).tolist()
+            shown = ", ".join(map(str, samples[:10])) + (f", ... ({len(samples)} in all)" if len(samples) > 10 else "")
+            raise ValueError(f"x: input {label} holds NaN or Inf at sample(s) {shown} (as "
+                             f"{str(value.dtype).removeprefix('torch.')}); a NaN input has no spike or silence to "
+                             f"record")
 
 
 def _head(args, kwargs, n):
@@ -220,6 +238,25 @@ def _head(args, kwargs, n):
         return v[:n] if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == total else v
 
     return tuple(cut(v) for v in args), {k: cut(v) for k, v in kwargs.items()}
+
+
+def _nonfinite_rows(flat):
+    """Bool ``(n,)``: the rows of a floating ``(n, m)`` tensor holding a NaN or an Inf.
+
+    On the CPU, one pass: a row holds a NaN or an Inf exactly when its sum is
+    not finite, unless the sum of finite values overflows, and those rows are
+    checked exactly (``torch.isfinite`` alone takes several passes there).
+    On an accelerator, ``isfinite`` is one fused pass and needs no host sync.
+    """
+    import torch
+
+    if flat.device.type != "cpu":
+        return ~torch.isfinite(flat).all(dim=1)
+    suspect = ~torch.isfinite(flat.sum(dim=1, dtype=torch.float64 if flat.dtype == torch.float64 else torch.float32))
+    if suspect.any():
+        rows = torch.nonzero(suspect).flatten()
+        suspect[rows] = ~torch.isfinite(flat[rows]).all(dim=1)
+    return suspect
 
 
 # ------------------------------------------------------------- module calls
@@ -369,9 +406,10 @@ def _pack(s, weights):
 class _Tap:
     """Forward hooks that threshold (and pack) the chosen module calls of one batch on its device."""
 
-    def __init__(self, chosen, thresholds, pack, check_finite, device):
+    def __init__(self, chosen, thresholds, pack, check_finite, device, direct=None):
         import torch
 
+        self.direct = direct  # a _DirectSink: the hook writes the spikes into it
         self.labels = [label for label, _ in chosen]
         self.shapes = [c.shape[1:] for _, c in chosen]
         self.thresholds, self.pack, self.check_finite = thresholds, pack, check_finite
@@ -416,8 +454,16 @@ class _Tap:
         if flat.dtype == torch.bool:
             flat = flat.to(torch.int8)
         if self.check_finite and flat.is_floating_point():
-            self.bad[slot] = ~torch.isfinite(flat).all(dim=1)
+            self.bad[slot] = _nonfinite_rows(flat)
         t = self.thresholds[slot]
+        if self.direct is not None:  # CPU, unpacked: compare straight into the result's rows
+            rows = torch.from_numpy(self.direct.rows(slot, self.first, self.n))
+            if t is _All:
+                rows.fill_(True)
+            else:
+                torch.gt(flat, t, out=rows)
+            self.spikes[slot] = rows
+            return
         s = torch.ones_like(flat, dtype=torch.bool) if t is _All else flat > t
         self.spikes[slot] = _pack(s, self.weights) if self.pack else s
 
@@ -429,6 +475,29 @@ class _Tap:
                              f"at sample {self.first} (data-dependent control flow?); record needs the same calls "
                              f"in every batch")
         return self.spikes, self.bad
+
+
+class _DirectSink:
+    """Bool spikes in memory, written in place by the hooks (CPU, unpacked); grown by doubling."""
+
+    def __init__(self, n_units, n_total):
+        self.capacity = n_total or 0
+        self.buffers = [np.empty((self.capacity, n), dtype=bool) for n in n_units]
+
+    def rows(self, slot, start, n):
+        if start + n > self.capacity:
+            self.capacity = max(start + n, 2 * self.capacity)
+            for i, buf in enumerate(self.buffers):
+                grown = np.empty((self.capacity, buf.shape[1]), dtype=bool)
+                grown[:start] = buf[:start]
+                self.buffers[i] = grown
+        return self.buffers[slot][start:start + n]
+
+    def write(self, start, spikes):
+        """The spikes are in place already."""
+
+    def result(self, n):
+        return [buf if buf.shape[0] == n else buf[:n].copy() for buf in self.buffers]
 
 
 # ------------------------------------------------------------------ recording
@@ -501,8 +570,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     overwrite : bool, default False
         Replace an existing store at ``out``.
     check_finite : bool, default True
-        Check every floating input batch and every recorded output, per
-        sample, for NaN/Inf, on the device.
+        Check every recorded floating output, per sample, for NaN/Inf, on the
+        device; when one is not finite, the batch's inputs are checked too, to
+        name the input.
     pack : bool, optional
         Bit-pack spikes on the device.  Default: when the module is on an
         accelerator or ``out`` is given.
@@ -535,10 +605,16 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
 
     Notes
     -----
-    Finiteness: PyTorch runs eagerly, and its ReLU, pooling and convolutions
-    propagate NaN, so a NaN upstream reaches every recorded output; what is
-    not seen is a NaN that the model itself removes before a recorded module
-    (``torch.nan_to_num``, a mask).  To find which modules run, the first
+    Finiteness: PyTorch runs eagerly, and its ReLU, pooling, linear layers
+    and convolutions propagate NaN, so a NaN upstream (in an input, a weight
+    or an intermediate output) reaches every recorded output that depends on
+    it, where it is caught.  Not seen: a NaN that the model itself removes
+    before a recorded module (``torch.nan_to_num``, a mask), and an input
+    value that no recorded module depends on.  Unlike Keras on TensorFlow,
+    nothing fuses a ReLU that maps NaN to 0, so weights need no check of
+    their own.  On the CPU the check is one pass over each recorded output
+    (a row sum), and the unpacked spikes are compared straight into the
+    result.  To find which modules run, the first
     three samples of the first batch go through the model once more with a
     hook on every module.
 
@@ -592,7 +668,7 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
             first = next(batches, None)
             if first is None:
                 raise ValueError("x yielded no samples")
-            args, kwargs, _ = _prepare(*first, device, float_dtype, False)
+            args, kwargs, _ = _prepare(*first, device, float_dtype)
             n = _n_samples(args, kwargs)
             k = min(n, _PROBE_SAMPLES)
             calls, counts, output = _probe(model, *_head(args, kwargs, k))
@@ -603,7 +679,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
             dtypes = [_np_dtype_name(c.dtype) for _, c in chosen]
             thresholds = [_device_threshold(threshold, c.dtype, u, device)
                           for (_, c), u in zip(chosen, n_units, strict=True)]
-            tap = _Tap(chosen, thresholds, bool(pack), check_finite, device)
+            if out is None and not pack and device.type == "cpu":
+                sink = _DirectSink(n_units, n_total)
+            tap = _Tap(chosen, thresholds, bool(pack), check_finite, device, direct=sink)
             log.info("recording %s of %s (torch, %s)", names, type(model).__name__, device)
             if out is not None:
                 from ..io.store import _StoreWriter
@@ -611,35 +689,29 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
                 sink = _StoreWriter(out, names, shapes, threshold=threshold, model_name=type(model).__name__,
                                     n_samples=n_total, chunk_samples=chunk_samples, overwrite=overwrite,
                                     attrs={"backend": "torch", "dtypes": dtypes})
-            else:
+            elif sink is None:
                 sink = _MemorySink(n_units, n_total, packed=bool(pack))
 
             def collect(pending):
                 # Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool).
-                first_sample, inputs_bad, spikes, bad = pending
-                for label, dtype, flags in inputs_bad:
-                    rows = np.flatnonzero(flags.cpu().numpy())
-                    if rows.size:
-                        samples = (rows + first_sample).tolist()
-                        shown = ", ".join(map(str, samples[:10])) + (
-                            f", ... ({len(samples)} in all)" if len(samples) > 10 else "")
-                        raise ValueError(f"x: input {label} holds NaN or Inf at sample(s) {shown} (as {dtype}); "
-                                         f"a NaN input has no spike or silence to record")
+                first_sample, inputs, spikes, bad = pending
                 checked = [(label, b) for label, b in zip(names, bad, strict=True) if b is not None]
                 if checked:
                     flags = torch.stack([b for _, b in checked], dim=1).cpu().numpy()
                     if flags.any():
+                        _raise_nonfinite_input(inputs, first_sample)
                         _raise_nonfinite(flags, first_sample, [label for label, _ in checked])
-                sink.write(first_sample, [s.cpu().numpy() for s in spikes])
+                if sink is not tap.direct:
+                    sink.write(first_sample, [s.cpu().numpy() for s in spikes])
 
             tap.attach()
             pending = None
             for batch in itertools.chain([first], batches):
-                args, kwargs, inputs_bad = _prepare(*batch, device, float_dtype, check_finite)
+                args, kwargs, inputs = _prepare(*batch, device, float_dtype)
                 n = _n_samples(args, kwargs)
                 tap.start(n, start)
                 model(*args, **kwargs)
-                launched = (start, inputs_bad, *tap.finish())
+                launched = (start, inputs, *tap.finish())
                 # Collect the previous batch after launching this one: on an accelerator the device
                 # computes batch k + 1 while the host stores batch k.
                 if pending is not None:
