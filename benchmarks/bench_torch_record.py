@@ -1,6 +1,7 @@
 """Recording overhead on PyTorch modules (forward hooks), measured in one run, on the CPU.
 
-Run: python benchmarks/bench_torch_record.py [--mlp-samples 20000 --cnn-samples 2000 --batch-size 256 --rounds 5]
+Run: python benchmarks/bench_torch_record.py [--mlp-samples 20000 --cnn-samples 2000 --batch-size 256 --rounds 5
+                                             --threads N]
 
 For an MLP (Flatten -> Linear(784, 512) -> ReLU -> Linear(512, 10)) and a CNN
 with BatchNorm and a residual block (28 x 28 x 1 inputs, random, fixed seed),
@@ -93,7 +94,10 @@ def main(argv=None):
     parser.add_argument("--cnn-samples", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU "
           f"(CUDA available: {torch.cuda.is_available()}); batch {args.batch_size}, {args.rounds} alternating rounds")
     rng = np.random.default_rng(0)

@@ -179,6 +179,14 @@ def _batch_source(x, batch_size):
     return batches(), None, total
 
 
+def _length_hint(x):
+    """Samples a DataLoader will likely yield (its dataset's length), to preallocate; None if unknown."""
+    try:
+        return int(len(x.dataset)) if hasattr(x, "dataset") and not getattr(x, "drop_last", False) else None
+    except TypeError:  # an IterableDataset without a length
+        return None
+
+
 def _n_samples(args, kwargs):
     import torch
 
@@ -680,7 +688,7 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
             thresholds = [_device_threshold(threshold, c.dtype, u, device)
                           for (_, c), u in zip(chosen, n_units, strict=True)]
             if out is None and not pack and device.type == "cpu":
-                sink = _DirectSink(n_units, n_total)
+                sink = _DirectSink(n_units, n_total or _length_hint(x))
             tap = _Tap(chosen, thresholds, bool(pack), check_finite, device, direct=sink)
             log.info("recording %s of %s (torch, %s)", names, type(model).__name__, device)
             if out is not None:
