@@ -12,7 +12,10 @@ TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("[0-
 @pytest.mark.slow
 @pytest.mark.parametrize("script", TUTORIALS, ids=[t.stem for t in TUTORIALS])
 def test_tutorial_runs(script, tmp_path):
-    pytest.importorskip("keras")
+    if "pytorch" in script.name:
+        pytest.importorskip("torchvision")  # the torch extra
+    else:
+        pytest.importorskip("keras")
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_neurons"
     if "hippocampus" in script.name and not data.is_dir():
         pytest.skip(f"the recorded units are not at {data}")

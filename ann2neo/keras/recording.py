@@ -181,7 +181,8 @@ def last_hidden_layer(model) -> str:
 def _check_model(model):
     keras = _keras()
     if not isinstance(model, keras.Model):
-        raise TypeError(f"record needs a keras.Model, got {type(model).__name__}")
+        raise TypeError(f"record needs a keras.Model or a torch.nn.Module, got {type(model).__name__}; for "
+                        f"activations you already have (an array, samples x units), use ann2neo.binarize")
     is_functional = type(model).__name__ in ("Functional", "Sequential") or isinstance(model, keras.Sequential)
     if not is_functional:
         raise TypeError(
@@ -487,9 +488,11 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
 
     Parameters
     ----------
-    model : keras.Model
+    model : keras.Model or torch.nn.Module
         A built Keras 3 Sequential or Functional model, on the TensorFlow
-        (default), JAX or PyTorch backend.
+        (default), JAX or PyTorch backend; or a plain PyTorch module, recorded
+        through forward hooks by :func:`ann2neo.torch.record` (module names
+        from ``named_modules()``).
     x : array_like, list or dict of arrays, tf.data.Dataset, keras.utils.PyDataset or iterable
         Inputs, shape ``(n_samples, *input_shape)`` for each model input
         (a list in the order of ``model.inputs`` or a dict keyed by input name
@@ -621,6 +624,13 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     >>> spikes.shape, spikes.dtype
     ((10, 3), dtype('bool'))
     """
+    from ..torch.recording import is_torch_module
+
+    if is_torch_module(model):  # a plain PyTorch model: forward hooks (ann2neo.torch.record)
+        from ..torch.recording import record as record_torch
+
+        return record_torch(model, x, layers, batch_size, threshold, progress, out=out, overwrite=overwrite,
+                            check_finite=check_finite, pack=pack, chunk_samples=chunk_samples, strategy=strategy)
     keras = _keras()
     rule = check_threshold_rule(threshold)
     if rule[0] == "absolute" and threshold_probe is not None:

@@ -1,0 +1,746 @@
+"""Record thresholded module outputs of a PyTorch model, batch by batch, through forward hooks.
+
+``ann2neo.record(module, x)`` with a ``torch.nn.Module`` comes here.  A
+forward hook on each recorded module thresholds its output on the module's
+device as soon as it is computed (and, on an accelerator or when streaming to
+a store, bit-packs it there), so the float activations of the dataset are
+never held and only spikes cross to the host.  PyTorch is imported here only,
+on first use.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import sys
+
+import numpy as np
+
+from ..core.binarize import SpikeMatrix, threshold_for_dtype
+from ..core.validation import check_integer, check_threshold
+
+__all__ = ["record", "is_torch_module"]
+
+log = logging.getLogger(__name__)
+
+# Module types that only move, drop or pool values: never the default observed layer.
+_MOVERS = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+                     "Flatten", "Unflatten", "Identity"})
+_PROBE_SAMPLES = 3  # samples of the first batch run once with a hook on every module, to find what is called
+
+
+def is_torch_module(obj) -> bool:
+    """Whether ``obj`` is a ``torch.nn.Module`` that is not a Keras model.
+
+    Imports neither framework: an object can only be a module of one that is
+    already imported.  (On Keras' torch backend every ``keras.Model`` is also
+    a ``torch.nn.Module``; it is recorded as a Keras model.)
+
+    Parameters
+    ----------
+    obj : object
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_torch_module([1, 2])
+    False
+    """
+    torch = sys.modules.get("torch")
+    nn = getattr(torch, "nn", None)
+    if nn is None or not isinstance(obj, nn.Module):
+        return False
+    keras_model = getattr(sys.modules.get("keras"), "Model", None)
+    return keras_model is None or not isinstance(obj, keras_model)
+
+
+def _np_dtype_name(dtype) -> str:
+    """The numpy name of a torch dtype (``torch.float32`` -> ``"float32"``); bool compares as int8."""
+    name = str(dtype).removeprefix("torch.")
+    return "int8" if name == "bool" else name
+
+
+# ----------------------------------------------------------------- thresholds
+class _All:
+    """Marker threshold: below an integer dtype's range, every value spikes."""
+
+
+def _device_threshold(threshold, dtype, n_nodes, device):
+    """The threshold to compare a flattened module output of ``dtype`` with, as ``output > t``.
+
+    ``threshold`` is a float (one for every unit) or an array of ``n_nodes``
+    floats (one per unit, the C-order flattening of the per-sample output).
+    Returns a Python number, a tensor of ``n_nodes`` values of ``dtype`` on
+    ``device`` (broadcast over the batch), or ``_All``.  Each value is
+    :func:`ann2neo.core.binarize.threshold_for_dtype` of the threshold, so the
+    comparison in ``dtype`` equals the exact real comparison.
+    """
+    import torch
+
+    name = _np_dtype_name(dtype)
+    if np.ndim(threshold) == 0:
+        t = threshold_for_dtype(threshold, name)
+        if isinstance(t, float) and t == -np.inf:
+            return _All
+        return int(t) if np.issubdtype(type(t), np.integer) else float(t)
+    values = np.asarray(threshold, dtype=np.float64)
+    if values.shape != (n_nodes,) or not np.isfinite(values).all():
+        raise ValueError(f"a per-unit threshold needs {n_nodes} finite values (one per unit), got shape "
+                         f"{values.shape}")
+    if not (dtype.is_floating_point):
+        raise ValueError(f"per-unit thresholds compare floating outputs; this output is {name}")
+    if name == "bfloat16":
+        t = np.array([float(threshold_for_dtype(v, name)) for v in values], dtype=np.float32)
+    else:
+        t = values.astype(name)
+        up = t.astype(np.float64) > values
+        t[up] = np.nextafter(t[up], np.array(-np.inf, dtype=name))
+    return torch.from_numpy(np.ascontiguousarray(t)).to(device=device, dtype=dtype)
+
+
+# --------------------------------------------------------------------- inputs
+def _numeric(value, what):
+    """``value`` as a tensor: a tensor as is, an array_like converted; raises TypeError for non-numbers."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(f"x: {what} must be real, got {value.dtype}")
+        return value
+    arr = np.asarray(value)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"x: {what} must be numeric, got dtype {arr.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _unpack(element):
+    """``x`` of a batch given as x, (x,), (x, y) or (x, y, sample_weight), as for Keras."""
+    if isinstance(element, (tuple, list)):
+        if not 1 <= len(element) <= 3:
+            raise ValueError(f"a batch must be x, (x,), (x, y) or (x, y, sample_weight); got a "
+                             f"{type(element).__name__} of {len(element)} elements")
+        return element[0]
+    return element
+
+
+def _is_array(value):
+    import torch
+
+    return isinstance(value, (torch.Tensor, np.ndarray)) or hasattr(value, "__array__")
+
+
+def _batch_source(x, batch_size):
+    """Iterator over the batches of ``x`` (each ``(args, kwargs)``), the sample count and batch count if known."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"x must be a tensor, an array, a tuple or dict of them, a DataLoader or an iterable of "
+                        f"batches; got {type(x).__name__}")
+    if _is_array(x) or (isinstance(x, (tuple, list)) and x and all(_is_array(v) for v in x)) \
+            or (isinstance(x, dict) and x and all(_is_array(v) for v in x.values())):
+        if isinstance(x, dict):
+            keys, values = list(x), [_numeric(v, f"input {k!r}") for k, v in x.items()]
+        elif isinstance(x, (tuple, list)):
+            keys, values = None, [_numeric(v, f"input {i}") for i, v in enumerate(x)]
+        else:
+            keys, values = None, [_numeric(x, "input 0")]
+        for i, v in enumerate(values):
+            if v.ndim == 0 or v.shape[0] == 0:
+                raise ValueError(f"x holds no samples (input {keys[i] if keys else i} has shape {tuple(v.shape)})")
+        counts = {int(v.shape[0]) for v in values}
+        if len(counts) > 1:
+            raise ValueError(f"x: the inputs hold different sample counts {[int(v.shape[0]) for v in values]}")
+        n = counts.pop()
+
+        def slices():
+            for i in range(0, n, batch_size):
+                part = [v[i:i + batch_size] for v in values]
+                yield (tuple(part), {}) if keys is None else ((), dict(zip(keys, part, strict=True)))
+
+        return slices(), n, -(-n // batch_size)
+    if isinstance(x, (tuple, list)):  # nested lists of numbers: one array
+        return _batch_source(np.asarray(x), batch_size)
+    if not hasattr(x, "__iter__"):
+        raise TypeError(f"x must be a tensor, an array, a tuple or dict of them, a DataLoader or an iterable of "
+                        f"batches; got {type(x).__name__}")
+    total = len(x) if hasattr(x, "__len__") else None
+
+    def batches():
+        for element in x:
+            inner = _unpack(element)
+            if isinstance(inner, dict):
+                yield (), {k: _numeric(v, f"input {k!r}") if _is_array(v) else v for k, v in inner.items()}
+            elif isinstance(inner, (tuple, list)):
+                yield tuple(_numeric(v, f"input {i}") for i, v in enumerate(inner)), {}
+            else:
+                yield (_numeric(inner, "input 0"),), {}
+
+    return batches(), None, total
+
+
+def _length_hint(x):
+    """Samples a DataLoader will likely yield (its dataset's length), to preallocate; None if unknown."""
+    try:
+        return int(len(x.dataset)) if hasattr(x, "dataset") and not getattr(x, "drop_last", False) else None
+    except TypeError:  # an IterableDataset without a length
+        return None
+
+
+def _n_samples(args, kwargs):
+    import torch
+
+    for v in itertools.chain(args, kwargs.values()):
+        if isinstance(v, torch.Tensor) and v.ndim:
+            return int(v.shape[0])
+    raise ValueError("x: a batch holds no tensor with a sample axis")
+
+
+def _prepare(args, kwargs, device, float_dtype):
+    """Move a batch to ``device`` and cast floating inputs to the module's float dtype.
+
+    Returns the positional and keyword inputs, and ``(label, tensor)`` of the
+    floating inputs with a sample axis (checked for NaN/Inf when a recorded
+    output is not finite, to name the input).
+    """
+    import torch
+
+    floating = []
+
+    def move(value, label):
+        if not isinstance(value, torch.Tensor):
+            return value
+        if value.is_floating_point() and float_dtype is not None and value.dtype != float_dtype:
+            value = value.to(dtype=float_dtype)
+        value = value.to(device, non_blocking=True)
+        if value.is_floating_point() and value.ndim:
+            floating.append((label, value))
+        return value
+
+    args = tuple(move(v, i) for i, v in enumerate(args))
+    kwargs = {k: move(v, repr(k)) for k, v in kwargs.items()}
+    return args, kwargs, floating
+
+
+def _raise_nonfinite_input(inputs, start):
+    """Raise naming the samples if a floating input of the batch holds NaN or Inf (exact check)."""
+    import torch
+
+    for label, value in inputs:
+        rows = np.flatnonzero((~torch.isfinite(value.reshape(value.shape[0], -1)).all(dim=1)).cpu().numpy())
+        if rows.size:
+            samples = (rows + start).tolist()
+            shown = ", ".join(map(str, samples[:10])) + (f", ... ({len(samples)} in all)" if len(samples) > 10 else "")
+            raise ValueError(f"x: input {label} holds NaN or Inf at sample(s) {shown} (as "
+                             f"{str(value.dtype).removeprefix('torch.')}); a NaN input has no spike or silence to "
+                             f"record")
+
+
+def _head(args, kwargs, n):
+    """The first ``n`` samples of a batch."""
+    import torch
+
+    total = _n_samples(args, kwargs)
+
+    def cut(v):
+        return v[:n] if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == total else v
+
+    return tuple(cut(v) for v in args), {k: cut(v) for k, v in kwargs.items()}
+
+
+def _nonfinite_rows(flat):
+    """Bool ``(n,)``: the rows of a floating ``(n, m)`` tensor holding a NaN or an Inf.
+
+    On the CPU, one pass: a row holds a NaN or an Inf exactly when its sum is
+    not finite, unless the sum of finite values overflows, and those rows are
+    checked exactly (``torch.isfinite`` alone takes several passes there).
+    On an accelerator, ``isfinite`` is one fused pass and needs no host sync.
+    """
+    import torch
+
+    if flat.device.type != "cpu":
+        return ~torch.isfinite(flat).all(dim=1)
+    suspect = ~torch.isfinite(flat.sum(dim=1, dtype=torch.float64 if flat.dtype == torch.float64 else torch.float32))
+    if suspect.any():
+        rows = torch.nonzero(suspect).flatten()
+        suspect[rows] = ~torch.isfinite(flat[rows]).all(dim=1)
+    return suspect
+
+
+# ------------------------------------------------------------- module calls
+class _Call:
+    """One call of a module in a forward pass: what it returned."""
+
+    __slots__ = ("name", "index", "module", "tensor", "shape", "dtype", "kind")
+
+    def __init__(self, name, index, module, output):
+        import torch
+
+        self.name, self.index, self.module = name, index, module
+        self.tensor = isinstance(output, torch.Tensor)
+        self.shape = tuple(output.shape) if self.tensor else None
+        self.dtype = output.dtype if self.tensor else None
+        self.kind = type(output).__name__ + (f" of {len(output)}" if isinstance(output, (tuple, list)) else "")
+
+
+def _probe(model, args, kwargs):
+    """Run one forward pass with a hook on every module; the calls in order of completion, and the output."""
+    names = {id(m): n for n, m in model.named_modules()}
+    counts, calls = {}, []
+
+    def hook(module, _args, output):
+        name = names[id(module)]
+        k = counts.get(name, 0)
+        counts[name] = k + 1
+        calls.append(_Call(name, k, module, output))
+
+    handles = [m.register_forward_hook(hook) for m in {id(m): m for m in model.modules()}.values()]
+    try:
+        output = model(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls, counts, output
+
+
+def _innermost(calls):
+    """Calls of the innermost called modules (none of their submodules was called), in completion order."""
+    called = {c.name for c in calls}
+    outer = {n for n in called for m in called if m != n and (n == "" or m.startswith(n + "."))}
+    return [c for c in calls if c.name not in outer]
+
+
+def _label(call, counts):
+    return call.name if counts[call.name] == 1 else f"{call.name}#{call.index}"
+
+
+def _default_layer(calls, counts, output, n, model):
+    """The last hidden module: before the readout (the last module with parameters) and what follows it."""
+    import torch
+
+    seq = [c for c in _innermost(calls) if c.name and c.tensor and c.shape[:1] == (n,)]
+    labels = [_label(c, counts) for c in seq]
+    if not isinstance(output, torch.Tensor):
+        raise ValueError(f"{type(model).__name__} returns a {type(output).__name__}, not one tensor: the last "
+                         f"hidden layer is ambiguous; name the module(s) to record with layers=, from {labels}")
+    i = len(seq) - 1
+    while i >= 0 and next(seq[i].module.parameters(), None) is None:  # activations after the readout
+        i -= 1
+    i -= 1  # the readout itself
+    while i >= 0 and (type(seq[i].module).__name__ in _MOVERS or "Pool" in type(seq[i].module).__name__):
+        i -= 1
+    if i < 0:
+        raise ValueError(f"{type(model).__name__} has no hidden module before its last module with parameters; "
+                         f"name the module(s) to record with layers=, from {labels}")
+    return [labels[i]]
+
+
+def _resolve_layers(model, layers, calls, counts, output, n):
+    """``[(label, call)]`` of the module calls to record."""
+    all_names = [name for name, _ in model.named_modules() if name]
+    by_name = {}
+    for c in calls:
+        by_name.setdefault(c.name, []).append(c)
+    if isinstance(layers, str) and layers == "all":
+        chosen = []
+        for c in _innermost(calls):
+            if not c.name:
+                continue
+            if not c.tensor or c.shape[:1] != (n,):
+                log.info("module %r returns %s; not recorded by layers='all'", c.name,
+                         c.kind if not c.tensor else f"shape {c.shape}, not samples first")
+                continue
+            chosen.append((_label(c, counts), c))
+        if not chosen:
+            raise ValueError(f"{type(model).__name__} has no module whose output is one tensor to record")
+        return chosen
+    if layers is None:
+        layers = _default_layer(calls, counts, output, n, model)
+        log.info("recording the last hidden module %r of %s", layers[0], type(model).__name__)
+    elif isinstance(layers, str):
+        layers = [layers]
+    elif not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a module name, a list of names or 'all', got {type(layers).__name__}")
+    if not layers:
+        raise ValueError("layers is empty: nothing to record")
+    chosen = []
+    for spec in layers:
+        if not isinstance(spec, str):
+            raise TypeError(f"layers must hold module names (str), got {spec!r}")
+        name, _, index = spec.partition("#")
+        if name not in all_names:
+            raise ValueError(f"{type(model).__name__} has no module {name!r}; its modules (named_modules()) are "
+                             f"{all_names}")
+        outs = by_name.get(name, [])
+        if not outs:
+            raise ValueError(f"module {name!r} is not called in the forward pass of {type(model).__name__} "
+                             f"(a fused fast path, e.g. nn.TransformerEncoderLayer in eval mode, does the work of "
+                             f"its submodules without calling them): record the enclosing module")
+        if index:
+            if not index.isdigit() or int(index) >= len(outs):
+                raise ValueError(f"module {name!r} is called {len(outs)} time(s) in {type(model).__name__}; "
+                                 f"{spec!r} names no call (use {name}#0 ... {name}#{len(outs) - 1})")
+            call = outs[int(index)]
+        elif len(outs) > 1:
+            raise ValueError(
+                f"module {name!r} is shared: it is called {len(outs)} times in {type(model).__name__}, each call "
+                f"with its own activations. Name the call to record: "
+                + ", ".join(f"'{name}#{k}'" for k in range(len(outs))))
+        else:
+            call = outs[0]
+        if not call.tensor:
+            raise ValueError(f"module {spec!r} returns a {call.kind}; record takes modules that return one tensor")
+        if call.shape[:1] != (n,):
+            raise ValueError(f"module {spec!r} returns shape {call.shape} for {n} samples: its first axis is not "
+                             f"the samples (e.g. a sequence-first transformer: use batch_first=True)")
+        if spec in [c[0] for c in chosen]:
+            raise ValueError(f"layer {spec!r} is listed twice in layers")
+        chosen.append((spec, call))
+    return chosen
+
+
+# --------------------------------------------------------------------- hooks
+def _pack(s, weights):
+    """Pack bool ``(n, m)`` into uint8 ``(n, ceil(m / 8))`` in ``np.packbits`` order, on the tensor's device."""
+    import torch
+
+    n, m = s.shape
+    u = s.to(torch.uint8)
+    if m % 8:
+        u = torch.nn.functional.pad(u, (0, (-m) % 8))
+    return (u.view(n, -1, 8) * weights).sum(dim=2, dtype=torch.uint8)
+
+
+class _Tap:
+    """Forward hooks that threshold (and pack) the chosen module calls of one batch on its device."""
+
+    def __init__(self, chosen, thresholds, pack, check_finite, device, direct=None):
+        import torch
+
+        self.direct = direct  # a _DirectSink: the hook writes the spikes into it
+        self.labels = [label for label, _ in chosen]
+        self.shapes = [c.shape[1:] for _, c in chosen]
+        self.thresholds, self.pack, self.check_finite = thresholds, pack, check_finite
+        self.weights = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8, device=device)
+        self.slots = {}  # id(module) -> {call index: slot}
+        self.modules = {}
+        for slot, (_, c) in enumerate(chosen):
+            self.slots.setdefault(id(c.module), {})[c.index] = slot
+            self.modules[id(c.module)] = c.module
+        self.handles = []
+
+    def attach(self):
+        self.handles = [m.register_forward_hook(self.hook) for m in self.modules.values()]
+
+    def detach(self):
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+    def start(self, n, first):
+        self.n, self.first = n, first
+        self.counts = dict.fromkeys(self.slots, 0)
+        self.spikes = [None] * len(self.labels)
+        self.bad = [None] * len(self.labels)
+
+    def hook(self, module, _args, output):
+        import torch
+
+        k = self.counts[id(module)]
+        self.counts[id(module)] = k + 1
+        slot = self.slots[id(module)].get(k)
+        if slot is None:
+            return
+        label = self.labels[slot]
+        if not isinstance(output, torch.Tensor) or output.shape[:1] != (self.n,) \
+                or tuple(output.shape[1:]) != self.shapes[slot]:
+            got = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            raise ValueError(f"module {label!r} returned {got} for the batch of {self.n} samples starting at sample "
+                             f"{self.first}, not ({self.n}, {', '.join(map(str, self.shapes[slot]))}) as in the first "
+                             f"batch; record needs a fixed number of units per sample (pad inputs to one length)")
+        flat = output.reshape(self.n, -1)
+        if flat.dtype == torch.bool:
+            flat = flat.to(torch.int8)
+        if self.check_finite and flat.is_floating_point():
+            self.bad[slot] = _nonfinite_rows(flat)
+        t = self.thresholds[slot]
+        if self.direct is not None:  # CPU, unpacked: compare straight into the result's rows
+            rows = torch.from_numpy(self.direct.rows(slot, self.first, self.n))
+            if t is _All:
+                rows.fill_(True)
+            else:
+                torch.gt(flat, t, out=rows)
+            self.spikes[slot] = rows
+            return
+        s = torch.ones_like(flat, dtype=torch.bool) if t is _All else flat > t
+        self.spikes[slot] = _pack(s, self.weights) if self.pack else s
+
+    def finish(self):
+        """The batch's spikes and non-finite flags; raises if a chosen call did not happen."""
+        missing = [label for label, s in zip(self.labels, self.spikes, strict=True) if s is None]
+        if missing:
+            raise ValueError(f"module call(s) {missing} did not happen in the forward pass of the batch starting "
+                             f"at sample {self.first} (data-dependent control flow?); record needs the same calls "
+                             f"in every batch")
+        return self.spikes, self.bad
+
+
+class _DirectSink:
+    """Bool spikes in memory, written in place by the hooks (CPU, unpacked); grown by doubling."""
+
+    def __init__(self, n_units, n_total):
+        self.capacity = n_total or 0
+        self.buffers = [np.empty((self.capacity, n), dtype=bool) for n in n_units]
+
+    def rows(self, slot, start, n):
+        if start + n > self.capacity:
+            self.capacity = max(start + n, 2 * self.capacity)
+            for i, buf in enumerate(self.buffers):
+                grown = np.empty((self.capacity, buf.shape[1]), dtype=bool)
+                grown[:start] = buf[:start]
+                self.buffers[i] = grown
+        return self.buffers[slot][start:start + n]
+
+    def write(self, start, spikes):
+        """The spikes are in place already."""
+
+    def result(self, n):
+        return [buf if buf.shape[0] == n else buf[:n].copy() for buf in self.buffers]
+
+
+# ------------------------------------------------------------------ recording
+def _module_device(model):
+    import torch
+
+    for t in itertools.chain(model.parameters(), model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def _module_float_dtype(model):
+    for t in itertools.chain(model.parameters(), model.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return None
+
+
+def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False, *, out=None,
+           overwrite=False, check_finite=True, pack=None, chunk_samples=None, strategy=None):
+    """Run a PyTorch module over a dataset and record its modules' spikes.
+
+    Called by :func:`ann2neo.record` for a ``torch.nn.Module``; arguments and
+    results are those of the Keras route.  A forward hook on each recorded
+    module thresholds its output on the module's device (output > threshold
+    is a spike) and, on an accelerator or when streaming, bit-packs it there,
+    so only spikes cross to the host.  The module runs in eval mode under
+    ``torch.inference_mode()``; each submodule's training flag is restored
+    afterwards, also on error.  Sample ``k`` of ``x`` (in the order given)
+    becomes time step ``k``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module, on any device (its first parameter's device; CPU if it
+        has none).  Inputs are moved there.
+    x : tensor, array_like, tuple or dict of them, torch.utils.data.DataLoader or iterable
+        Inputs, shape ``(n_samples, ...)``: one tensor or array (``model(x)``),
+        a tuple of them (positional inputs, ``model(*x)``) or a dict
+        (keyword inputs, ``model(**x)``), cut into batches of ``batch_size``.
+        A ``DataLoader``, generator or other iterable yields batches, each
+        ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` as for Keras,
+        where ``x`` is a tensor, a tuple of tensors or a dict of keyword
+        inputs; ``batch_size`` then does not apply.  Floating inputs are cast
+        to the dtype of the module's floating parameters.
+    layers : str, list of str or "all", optional
+        Module names as given by ``model.named_modules()`` (``"layer1.0.conv1"``).
+        Default: the last hidden module, found in the forward pass: the last
+        called module before the readout (the last module with parameters,
+        with the parameter-free modules after it such as a softmax), skipping
+        dropout, flatten, identity and pooling modules.  ``"all"`` records
+        every innermost called module (a called module none of whose
+        submodules is called: the leaves, and a module whose fused fast path
+        skips its submodules, such as ``nn.TransformerEncoderLayer`` in eval
+        mode) whose output is one tensor with samples first.  Containers
+        (``nn.Sequential``, a residual block) are recorded when named.  A
+        module called several times per forward pass (e.g. torchvision's
+        ``BasicBlock.relu``) is named per call: ``"name#0"``, ``"name#1"``.
+    batch_size : int, default 256
+        Samples per batch for tensor and array inputs (>= 1).
+    threshold : float, default 0.0
+        Spike threshold: a unit spikes when its output is strictly greater,
+        compared exactly whatever the output dtype
+        (``ann2neo.core.binarize.threshold_for_dtype``).
+    progress : bool, default False
+        Show a tqdm progress bar over batches.
+    out : str or path-like, optional
+        Stream packed spikes to a chunked Zarr store at this path (the
+        format of :mod:`ann2neo.io.store`) instead of returning them.
+    overwrite : bool, default False
+        Replace an existing store at ``out``.
+    check_finite : bool, default True
+        Check every recorded floating output, per sample, for NaN/Inf, on the
+        device; when one is not finite, the batch's inputs are checked too, to
+        name the input.
+    pack : bool, optional
+        Bit-pack spikes on the device.  Default: when the module is on an
+        accelerator or ``out`` is given.
+    chunk_samples : int, optional
+        Samples per Zarr chunk with ``out``.
+    strategy : None
+        Only for Keras on TensorFlow; a module is placed with ``model.to(device)``.
+
+    Returns
+    -------
+    dict of str to SpikeMatrix, or pathlib.Path
+        For each recorded module call, in the order requested, a boolean
+        matrix ``(n_samples, n_units)``, units being the C-order flattening
+        of the per-sample output shape (kept as ``layer_shape``; for a
+        convolution ``(channels, height, width)``).  With ``out``, the path of
+        the completed store.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric input or wrongly typed arguments.
+    ValueError
+        For an unknown module name (lists the modules), a shared module named
+        without its call, a module that is not called or does not return one
+        tensor with samples first, a per-sample output shape that changes
+        between batches, empty input, ``strategy`` given, or NaN/Inf in an
+        input or a recorded output (names the samples and modules).
+    FileExistsError
+        If ``out`` exists and ``overwrite`` is False.
+
+    Notes
+    -----
+    Finiteness: PyTorch runs eagerly, and its ReLU, pooling, linear layers
+    and convolutions propagate NaN, so a NaN upstream (in an input, a weight
+    or an intermediate output) reaches every recorded output that depends on
+    it, where it is caught.  Not seen: a NaN that the model itself removes
+    before a recorded module (``torch.nan_to_num``, a mask), and an input
+    value that no recorded module depends on.  Unlike Keras on TensorFlow,
+    nothing fuses a ReLU that maps NaN to 0, so weights need no check of
+    their own.  On the CPU the check is one pass over each recorded output
+    (a row sum), and the unpacked spikes are compared straight into the
+    result.  To find which modules run, the first
+    three samples of the first batch go through the model once more with a
+    hook on every module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    >>> spikes = record(net, torch.ones(10, 4))["1"]
+    >>> spikes.shape, spikes.dtype, spikes.layer
+    ((10, 3), dtype('bool'), '1')
+    """
+    import torch
+
+    threshold = check_threshold(threshold)
+    batch_size = check_integer(batch_size, "batch_size", min_value=1)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    if out is None and chunk_samples is not None:
+        raise ValueError("chunk_samples sets the chunks of a store: give out=PATH with it")
+    for flag, value in (("overwrite", overwrite), ("check_finite", check_finite), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    if pack is not None and not isinstance(pack, (bool, np.bool_)):
+        raise TypeError(f"pack must be None, True or False, got {pack!r}")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if strategy is not None:
+        raise ValueError("strategy= is a tf.distribute strategy for Keras on TensorFlow; place a torch.nn.Module "
+                         "on its device with model.to(device)")
+    device = _module_device(model)
+    float_dtype = _module_float_dtype(model)
+    if pack is None:
+        pack = out is not None or device.type != "cpu"
+    elif out is not None and not pack:
+        raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
+    batches, n_total, n_batches = _batch_source(x, batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, total=n_batches, desc="recording", unit="batch", leave=False)
+    batches = iter(batches)
+
+    from ..keras.recording import _MemorySink, _raise_nonfinite
+
+    modes = [(m, m.training) for m in model.modules()]
+    tap = sink = None
+    start = 0
+    try:
+        model.eval()
+        with torch.inference_mode():
+            first = next(batches, None)
+            if first is None:
+                raise ValueError("x yielded no samples")
+            args, kwargs, _ = _prepare(*first, device, float_dtype)
+            n = _n_samples(args, kwargs)
+            k = min(n, _PROBE_SAMPLES)
+            calls, counts, output = _probe(model, *_head(args, kwargs, k))
+            chosen = _resolve_layers(model, layers, calls, counts, output, k)
+            names = [label for label, _ in chosen]
+            shapes = [c.shape[1:] for _, c in chosen]
+            n_units = [int(np.prod(s)) for s in shapes]
+            dtypes = [_np_dtype_name(c.dtype) for _, c in chosen]
+            thresholds = [_device_threshold(threshold, c.dtype, u, device)
+                          for (_, c), u in zip(chosen, n_units, strict=True)]
+            if out is None and not pack and device.type == "cpu":
+                sink = _DirectSink(n_units, n_total or _length_hint(x))
+            tap = _Tap(chosen, thresholds, bool(pack), check_finite, device, direct=sink)
+            log.info("recording %s of %s (torch, %s)", names, type(model).__name__, device)
+            if out is not None:
+                from ..io.store import _StoreWriter
+
+                sink = _StoreWriter(out, names, shapes, threshold=threshold, model_name=type(model).__name__,
+                                    n_samples=n_total, chunk_samples=chunk_samples, overwrite=overwrite,
+                                    attrs={"backend": "torch", "dtypes": dtypes})
+            elif sink is None:
+                sink = _MemorySink(n_units, n_total, packed=bool(pack))
+
+            def collect(pending):
+                # Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool).
+                first_sample, inputs, spikes, bad = pending
+                checked = [(label, b) for label, b in zip(names, bad, strict=True) if b is not None]
+                if checked:
+                    flags = torch.stack([b for _, b in checked], dim=1).cpu().numpy()
+                    if flags.any():
+                        _raise_nonfinite_input(inputs, first_sample)
+                        _raise_nonfinite(flags, first_sample, [label for label, _ in checked])
+                if sink is not tap.direct:
+                    sink.write(first_sample, [s.cpu().numpy() for s in spikes])
+
+            tap.attach()
+            pending = None
+            for batch in itertools.chain([first], batches):
+                args, kwargs, inputs = _prepare(*batch, device, float_dtype)
+                n = _n_samples(args, kwargs)
+                tap.start(n, start)
+                model(*args, **kwargs)
+                launched = (start, inputs, *tap.finish())
+                # Collect the previous batch after launching this one: on an accelerator the device
+                # computes batch k + 1 while the host stores batch k.
+                if pending is not None:
+                    collect(pending)
+                pending = launched
+                start += n
+            if pending is not None:
+                collect(pending)
+        if n_total is not None and start != n_total:
+            raise ValueError(f"x yielded {start} samples, expected {n_total}")
+        if out is not None:
+            return sink.close(start)
+    except BaseException:
+        if out is not None and sink is not None:
+            sink.abort()
+        raise
+    finally:
+        if tap is not None:
+            tap.detach()
+        for m, mode in modes:
+            m.training = mode
+    matrices = sink.result(start)
+    return {name: SpikeMatrix(m, layer_shape=shape, threshold=threshold, layer=name)
+            for name, m, shape in zip(names, matrices, shapes, strict=True)}
