@@ -12,15 +12,28 @@ from .analysis import (
     analyze,
     bernoulli_cv_isi,
     bernoulli_fano_factor,
+    correlations,
+    cross_correlograms,
     cv_isi,
+    decode,
     fano_factor,
     firing_rate,
     instantaneous_rate,
     isi,
     lv,
+    mutual_information,
     network_summary,
     node_statistics,
+    participation_ratio,
+    psth,
+    selectivity,
+    sparseness,
+    sttc,
+    synchrony,
     time_histogram,
+    trial_fano_factor,
+    trial_surrogates,
+    tuning,
     window_counts,
 )
 from .core import (
@@ -59,11 +72,14 @@ _LAZY = {
     "threshold_sweep": "ann2neo.analysis.threshold", "layer_scan": "ann2neo.experiments.depth",
 }
 
-__all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix", "binarize", "to_spiketrains", "iter_spiketrains",
-           "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "analyze",
+__all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix", "binarize", "to_spiketrains",
+           "iter_spiketrains", "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix",
+           "analyze",
            "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics", "network_summary",
-           "bernoulli_fano_factor", "bernoulli_cv_isi", "__version__", *_LAZY]
+           "bernoulli_fano_factor", "bernoulli_cv_isi", "tuning", "selectivity", "mutual_information", "sparseness",
+           "trial_fano_factor", "psth", "correlations", "participation_ratio", "decode", "cross_correlograms", "sttc",
+           "synchrony", "trial_surrogates", "__version__", *_LAZY]
 
 
 def __getattr__(name):

@@ -1,4 +1,5 @@
 """Analysis: spike-train statistics, the Bernoulli null model, diagnostics, surrogates."""
+from ._trials import trial_surrogates
 from .diagnostics import adf_test, autocorrelation, compare_firing_rates, fano_factor_test, ljung_box
 from .nullmodel import (
     bernoulli_cv_isi,
@@ -11,6 +12,8 @@ from .nullmodel import (
     expected_lv,
     lv_dispersion,
 )
+from .pairwise import cross_correlograms, sttc, synchrony
+from .population import correlations, decode, participation_ratio
 from .report import NetworkAnalysis, analyze
 from .statistics import (
     MIN_WINDOWS,
@@ -27,10 +30,14 @@ from .statistics import (
     window_counts,
 )
 from .surrogates import bernoulli_surrogates, poisson_surrogates
+from .tuning import mutual_information, psth, selectivity, sparseness, trial_fano_factor, tuning
 
 __all__ = ["analyze", "NetworkAnalysis", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics",
            "network_summary", "SmallSampleWarning", "MIN_WINDOWS", "bernoulli_fano_factor", "bernoulli_cv_isi",
            "expected_fano_factor", "expected_cv_isi_squared", "expected_lv", "dispersion", "cv_dispersion",
            "lv_dispersion", "bernoulli_fano_factor_variance", "fano_factor_test", "autocorrelation", "ljung_box",
-           "adf_test", "compare_firing_rates", "poisson_surrogates", "bernoulli_surrogates"]
+           "adf_test", "compare_firing_rates", "poisson_surrogates", "bernoulli_surrogates",
+           # population and stimulus-conditioned statistics
+           "tuning", "selectivity", "mutual_information", "sparseness", "trial_fano_factor", "psth", "correlations",
+           "participation_ratio", "decode", "cross_correlograms", "sttc", "synchrony", "trial_surrogates"]
