@@ -18,8 +18,7 @@ References
 ----------
 Cohen & Kohn (2011), Nat Neurosci 14:811-819 (signal and noise correlations);
 Gao, Trautmann, Yu et al. (2017), bioRxiv 214262, and Recanatesi et al. (2022),
-Patterns 3:100555 (participation ratio); Ledoit & Wolf (2004) for the
-shrinkage of the default decoder; Ojala & Garriga (2010), JMLR 11:1833-1863
+Patterns 3:100555 (participation ratio); Ojala & Garriga (2010), JMLR 11:1833-1863
 (label-permutation test of a classifier, as in
 ``sklearn.model_selection.permutation_test_score``).
 """
@@ -449,8 +448,9 @@ def decode(data, labels=None, *, condition=None, estimator=None, n_splits=5, n_s
     labels, condition
         As in :func:`correlations`; at least two conditions, each with at least ``n_splits`` trials.
     estimator : scikit-learn classifier, optional
-        Default: ``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")``
-        (linear, Ledoit-Wolf shrinkage; silent and collinear units are harmless).
+        Default: ``RidgeClassifier(alpha=1.0)`` (linear, one closed-form
+        solve per fold; silent, collinear and class-constant units are
+        harmless, where LDA fails on a zero within-class covariance).
     n_splits : int, default 5
         Folds of ``sklearn.model_selection.StratifiedKFold(shuffle=True)``.
     n_shuffles : int, default 20
@@ -486,7 +486,7 @@ def decode(data, labels=None, *, condition=None, estimator=None, n_splits=5, n_s
     """
     try:
         from sklearn.base import clone
-        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+        from sklearn.linear_model import RidgeClassifier
         from sklearn.model_selection import StratifiedKFold, cross_val_score
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("decode needs scikit-learn: pip install scikit-learn") from err
@@ -501,7 +501,7 @@ def decode(data, labels=None, *, condition=None, estimator=None, n_splits=5, n_s
         c = r.conditions[np.argmin(counts)]
         raise ValueError(f"condition {c!r} has {counts.min()} trials, fewer than n_splits={n_splits}: "
                          "lower n_splits or drop that condition")
-    est = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto") if estimator is None else estimator
+    est = RidgeClassifier(alpha=1.0) if estimator is None else estimator
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     x = np.asarray(r.values, dtype=np.float64)
     folds = cross_val_score(clone(est), x, r.index, cv=cv, scoring="accuracy")
