@@ -49,6 +49,8 @@ class Responses:
         ``"sample"``, ``"s"``, ``"ms"``, or ``"trial"`` for a plain matrix.
     binary : bool
         True when every response is 0 or 1 (a thresholded layer's one-sample trials).
+    seconds : float or None
+        Seconds per ``time_unit`` for a physical time base (rates are then in Hz).
     """
 
     values: np.ndarray
@@ -59,6 +61,7 @@ class Responses:
     duration: float | None
     time_unit: str
     binary: bool
+    seconds: float | None = None
 
     @property
     def n_trials(self):
@@ -72,13 +75,14 @@ class Responses:
 
     @property
     def rate_unit(self):
-        """The unit of a rate: ``1/sample``, ``1/s``, or ``1/trial`` (a count per trial)."""
-        return f"1/{self.time_unit}"
+        """The unit of a rate: ``1/sample``, ``Hz`` (physical time), or ``1/trial`` (a count per trial)."""
+        return "Hz" if self.seconds else f"1/{self.time_unit}"
 
     def rates(self):
-        """Responses as float64 rates (count / duration)."""
+        """Responses as float64 rates (count / duration), in :attr:`rate_unit`."""
         x = self.values.astype(np.float64)
-        return x / self.duration if self.duration else x
+        x = x / self.duration if self.duration else x
+        return x / self.seconds if self.seconds else x
 
     def need_labels(self, what, min_conditions=2):
         """Raise unless there are condition labels with at least ``min_conditions`` values."""
@@ -129,6 +133,7 @@ def responses(data, labels=None, *, condition=None, what="this statistic") -> Re
                 values = np.where(observed > 0, counts / np.where(observed > 0, observed, 1.0), np.nan)
             duration = None
         units, time_unit = data.units["name"].tolist(), data.unit_name
+        seconds = None if data.time_unit is sample else float(pq.Quantity(1.0, data.time_unit).rescale(pq.s).magnitude)
     else:
         if isinstance(data, pd.DataFrame):
             units = [str(c) for c in data.columns]
@@ -153,7 +158,7 @@ def responses(data, labels=None, *, condition=None, what="this statistic") -> Re
             raise ValueError("responses must be spike counts or rates >= 0")
         units = units or [f"unit {j}" for j in range(values.shape[1])]
         lab = None if labels is None else _labels(labels, values.shape[0])
-        duration, time_unit = None, "trial"
+        duration, time_unit, seconds = None, "trial", None
     if values.shape[0] == 0 or values.shape[1] == 0:
         raise ValueError(f"{what} needs at least one trial and one unit, got {values.shape}")
     if lab is not None:
@@ -162,7 +167,7 @@ def responses(data, labels=None, *, condition=None, what="this statistic") -> Re
     else:
         conditions = index = None
     binary = values.dtype == bool or (values.dtype.kind in "iu" and values.max(initial=0) <= 1)
-    return Responses(values, lab, conditions, index, units, duration, time_unit, bool(binary))
+    return Responses(values, lab, conditions, index, units, duration, time_unit, bool(binary), seconds)
 
 
 def _labels(labels, n):

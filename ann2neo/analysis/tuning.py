@@ -82,7 +82,8 @@ class Tuning:
         Trials in which the unit was observed.
     rate_unit : str
         ``"1/sample"`` (a spike probability per sample for a network layer),
-        ``"1/s"``, or ``"1/trial"`` (mean count per trial, for a plain matrix).
+        ``"Hz"`` (recorded neurons), or ``"1/trial"`` (mean count per trial,
+        for a plain matrix).
     """
 
     conditions: np.ndarray
@@ -612,13 +613,16 @@ class Psth:
     Attributes
     ----------
     rate, sem : ndarray of float64 (n_conditions, n_units, n_bins)
-        Mean count over the condition's trials / bin width, in ``1/time_unit``; its standard error (ddof=1).
+        Mean count over the condition's trials / bin width, in ``rate_unit``; its standard error (ddof=1).
     bin_starts : ndarray of float64 (n_bins,)
         Left edges relative to each trial's ``t_start``.
     n_trials : ndarray of int64 (n_conditions,)
     conditions : ndarray
     bin_width : float
+        In ``time_unit``.
     time_unit : str
+    rate_unit : str
+        ``"Hz"`` for recorded neurons, ``"1/sample"`` for a network layer.
     """
 
     rate: np.ndarray
@@ -628,6 +632,7 @@ class Psth:
     conditions: np.ndarray
     bin_width: float
     time_unit: str
+    rate_unit: str
 
 
 def psth(data, bin_width=None, *, labels=None, condition=None) -> Psth:
@@ -663,8 +668,9 @@ def psth(data, bin_width=None, *, labels=None, condition=None) -> Psth:
     >>> import quantities as pq, ann2neo
     >>> b = np.array([[1, 0, 1, 1], [0, 0, 1, 1]], bool)
     >>> rec = ann2neo.Recording.from_binned(b, 1 * pq.ms)
-    >>> ann2neo.psth(rec, 2 * pq.ms).rate[0, 0]
-    array([0.25, 1.  ])
+    >>> h = ann2neo.psth(rec, 2 * pq.ms)
+    >>> h.rate[0, 0], h.rate_unit
+    (array([ 250., 1000.]), 'Hz')
     """
     if not isinstance(data, Recording):
         raise TypeError(f"psth needs an ann2neo.Recording with time bins, got {type(data).__name__}")
@@ -673,7 +679,8 @@ def psth(data, bin_width=None, *, labels=None, condition=None) -> Psth:
     conditions = r.conditions if r.conditions is not None else np.array([None])
     n, mean, var = _group_moments(counts.reshape(r.n_trials, -1), index, len(conditions))
     shape = (len(conditions),) + counts.shape[1:]
+    per = width * (r.seconds or 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sem = np.sqrt(var / n) / width
-    return Psth((mean / width).reshape(shape), sem.reshape(shape), np.arange(counts.shape[2]) * width,
-                n[:, 0].astype(np.int64), conditions, width, unit)
+        sem = np.sqrt(var / n) / per
+    return Psth((mean / per).reshape(shape), sem.reshape(shape), np.arange(counts.shape[2]) * width,
+                n[:, 0].astype(np.int64), conditions, width, unit, r.rate_unit)
