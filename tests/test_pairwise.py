@@ -158,3 +158,12 @@ def test_synchrony_equals_elephant_complexity(layer, rng):
     assert ann2neo.synchrony(times, 10 * pq.ms).histogram.tolist() == [1, 2, 1]
     with pytest.raises(UnitError):
         ann2neo.synchrony(times, 10 * sample)
+
+
+def test_docstring_examples_of_pairwise_run():
+    import doctest
+
+    import ann2neo.analysis.pairwise as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -38,6 +38,20 @@ def test_gram_is_exact_at_the_float32_limit(rng):
     assert np.array_equal(gram(big)[0], big.T @ big)
 
 
+@pytest.mark.parametrize("n_rows", [1, 7, 8, 63, 64, 65, 1000, 70_001])
+def test_gram_of_binary_spikes_by_popcount_is_exact(rng, n_rows):
+    m = rng.random((n_rows, 37)) < 0.4
+    m[:, 3] = True
+    m[:, 4] = False
+    ref = m.astype(np.int64).T @ m.astype(np.int64)
+    g, s = gram(m)                                     # binary: packed bits and popcount
+    assert np.array_equal(g, ref) and np.array_equal(s, m.sum(axis=0))
+    assert np.array_equal(gram(m.astype(np.uint8), method="blas")[0], ref)
+    assert np.array_equal(gram(m.astype(np.int64), method="bits")[0], ref)
+    with pytest.raises(ValueError, match="binary"):
+        gram(m.astype(np.int64) * 2, method="bits")
+
+
 def test_total_correlation_equals_elephant_on_the_same_bins(classes):
     m, lab = classes
     with warnings.catch_warnings():
@@ -77,6 +91,14 @@ def test_noise_and_signal_correlations_by_their_definitions(classes):
     surrogate, _ = ann2neo.trial_surrogates(m[:, :9], lab, method="within", seed=0)
     control = ann2neo.correlations(surrogate, lab, kind="noise")
     assert abs(control.mean) < 0.02 and control.sd < noise.sd
+
+
+def test_correlations_of_rates_equal_numpy(rng):
+    x = rng.gamma(2.0, 1.5, (300, 6))                     # non-integer rates: the float route
+    np.testing.assert_allclose(ann2neo.correlations(x).matrix, np.corrcoef(x.T), rtol=0, atol=1e-12)
+    pr = ann2neo.participation_ratio(x, n_shuffles=0)
+    lam = np.linalg.eigvalsh(np.cov(x.T))
+    assert pr.value == pytest.approx(lam.sum() ** 2 / (lam ** 2).sum(), rel=1e-10)
 
 
 def test_two_conditions_make_signal_correlations_plus_minus_one(rng):
@@ -149,3 +171,12 @@ def test_decode_of_uninformative_population_is_at_chance(rng):
     assert ann2neo.decode(separable, lab, n_shuffles=0).accuracy == 1.0
     with pytest.raises(ValueError, match="fewer than n_splits"):
         ann2neo.decode(x[:62], lab[:62])
+
+
+def test_docstring_examples_of_population_run():
+    import doctest
+
+    import ann2neo.analysis.population as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

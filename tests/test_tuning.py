@@ -284,3 +284,21 @@ def test_bad_input_gets_clear_errors(tuned):
         ann2neo.selectivity(x, np.zeros(len(lab)))
     with pytest.raises(ValueError, match=">= 0"):
         ann2neo.tuning(-x, lab)
+
+
+def test_docstring_examples_of_tuning_run():
+    import doctest
+
+    import ann2neo.analysis.tuning as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_docstring_examples_of_trials_run():
+    import doctest
+
+    import ann2neo.analysis._trials as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,7 +1,9 @@
 """Population statistics: total, signal and noise correlations, dimensionality, linear decoding.
 
 All pairs at once, in bounded memory.  The covariance of spike counts is
-computed from an **exact integer** Gram matrix: the trials are cut into blocks
+computed from an **exact integer** Gram matrix.  Binary spikes (a layer) are
+packed 64 samples to a 64-bit word and each pair's co-activations counted by
+popcount (numba): integers, exact by construction.  Spike counts: the trials are cut into blocks
 of rows small enough that every partial sum of products fits the 24-bit
 mantissa of float32 (``rows x max_count**2 < 2**24``), each block's Gram matrix
 is a single-precision BLAS product (``ssyrk``: one triangle, half the work of a
@@ -38,8 +40,27 @@ __all__ = ["Correlations", "correlations", "ParticipationRatio", "participation_
 _F32_EXACT = 2 ** 24
 
 
-def gram(x, *, block_rows=None):
-    """Exact ``X^T X`` (int64) and column sums of a non-negative integer matrix, in row blocks.
+def _pack_bits(x):
+    """Binary rows (n_rows, n_units) packed per unit into uint64 words (n_units, ceil(n_rows / 64)), bit r % 64."""
+    n, u = x.shape
+    n_words = -(-n // 64)
+    packed = np.zeros((n_words * 8, u), np.uint8)
+    step = 8 * 8192                                   # rows per chunk: bounded temporaries
+    for r0 in range(0, n, step):
+        chunk = np.ascontiguousarray(x[r0:r0 + step]).astype(np.uint8, copy=False)
+        m = chunk.shape[0]
+        full = m // 8 * 8
+        by = packed[r0 // 8:(r0 + full) // 8]
+        rows = chunk[:full].reshape(full // 8, 8, u)
+        for k in range(8):
+            by |= rows[:, k, :] << k
+        for k in range(m - full):                     # the last incomplete byte
+            packed[(r0 + full) // 8] |= chunk[full + k] << k
+    return np.ascontiguousarray(packed.T).view(np.uint64)
+
+
+def gram(x, *, block_rows=None, method="auto"):
+    """Exact ``X^T X`` (int64) and column sums of a non-negative integer matrix.
 
     Parameters
     ----------
@@ -47,6 +68,16 @@ def gram(x, *, block_rows=None):
     block_rows : int, optional
         Rows per float32 product; default the largest that keeps every sum
         below 2**24 (at most 8,192, to bound memory).
+    method : {"auto", "bits", "blas"}
+        ``"bits"`` (binary data only; the default for it): the rows packed 64
+        to a word and co-activations counted by popcount (numba), 7 times
+        faster than the float32 product at 4,096 units.  ``"blas"``: the
+        float32 (float64 for counts above 4,096) BLAS route in row blocks.
+
+    Raises
+    ------
+    ValueError
+        For ``method="bits"`` on non-binary data.
 
     Returns
     -------
@@ -61,6 +92,7 @@ def gram(x, *, block_rows=None):
     """
     from scipy.linalg.blas import dsyrk, ssyrk
 
+    method = check_option(method, "method", ("auto", "bits", "blas"))
     x = np.asarray(x)
     n_rows, n_units = x.shape
     top = int(x.max(initial=0))
@@ -68,6 +100,12 @@ def gram(x, *, block_rows=None):
     g = np.zeros((n_units, n_units), dtype=np.int64)
     if top == 0 or n_rows == 0:
         return g, s
+    if method == "bits" and top > 1:
+        raise ValueError(f"method='bits' needs binary data, got counts up to {top}")
+    if method != "blas" and top == 1:
+        from ._pairwise_kernels import _gram_bits
+
+        return _gram_bits(_pack_bits(x), 32), s
     exact_rows = (_F32_EXACT - 1) // (top * top)
     if exact_rows >= 1:
         syrk, dtype = ssyrk, np.float32
@@ -234,7 +272,8 @@ def correlations(data, labels=None, *, kind="total", condition=None, bin_width=N
         r.need_labels(f"{kind} correlations", min_conditions=2)
         n_groups = len(r.conditions) * (1 if bin_width is None else x.shape[0] // r.n_trials)
     if kind == "total":
-        _, cov = _scatter(x)
+        scatter, exact = _scatter(x)
+        cov = exact if exact is not None else scatter
         n_obs = x.shape[0]
     elif kind == "noise":
         cov, _ = _scatter(x, index, n_groups)
