@@ -1,4 +1,4 @@
-"""Stimulus-conditioned statistics (ann2neo.analysis.tuning) against scipy, statsmodels, sklearn, Elephant."""
+"""Stimulus-conditioned statistics (ann2neo.analysis.conditioned) against scipy, statsmodels, sklearn, Elephant."""
 import warnings
 
 import neo
@@ -10,7 +10,7 @@ from scipy import stats
 
 import ann2neo
 from ann2neo import Recording, UnitError
-from ann2neo.analysis.tuning import mutual_information
+from ann2neo.analysis.conditioned import mutual_information
 
 
 @pytest.fixture
@@ -286,10 +286,10 @@ def test_bad_input_gets_clear_errors(tuned):
         ann2neo.tuning(-x, lab)
 
 
-def test_docstring_examples_of_tuning_run():
+def test_docstring_examples_of_conditioned_run():
     import doctest
 
-    import ann2neo.analysis.tuning as module
+    import ann2neo.analysis.conditioned as module
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

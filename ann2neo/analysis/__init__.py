@@ -1,5 +1,6 @@
 """Analysis: spike-train statistics, the Bernoulli null model, diagnostics, surrogates."""
 from ._trials import trial_surrogates
+from .conditioned import mutual_information, psth, selectivity, sparseness, trial_fano_factor, tuning
 from .diagnostics import adf_test, autocorrelation, compare_firing_rates, fano_factor_test, ljung_box
 from .nullmodel import (
     bernoulli_cv_isi,
@@ -30,7 +31,6 @@ from .statistics import (
     window_counts,
 )
 from .surrogates import bernoulli_surrogates, poisson_surrogates
-from .tuning import mutual_information, psth, selectivity, sparseness, trial_fano_factor, tuning
 
 __all__ = ["analyze", "NetworkAnalysis", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics",

@@ -1,6 +1,6 @@
 """One validation path for the trial statistics: a Recording, or a count matrix with condition labels.
 
-Every function of :mod:`ann2neo.analysis.tuning`, :mod:`~ann2neo.analysis.population`
+Every function of :mod:`ann2neo.analysis.conditioned`, :mod:`~ann2neo.analysis.population`
 and :mod:`~ann2neo.analysis.pairwise` turns its input into a :class:`Responses`
 here, so a plain ``(n_trials, n_units)`` matrix and a :class:`ann2neo.Recording`
 are checked by the same rules and give the same numbers.
