@@ -58,6 +58,18 @@ def test_cross_correlograms_do_not_depend_on_the_block_size(layer):
                           layer.T.astype(int) @ layer.astype(int))
 
 
+@pytest.mark.parametrize(("n", "max_lag"), [(1, 0), (5, 3), (64, 63), (65, 64), (300, 130), (777, 1)])
+def test_binary_popcount_route_equals_the_frequency_route(rng, n, max_lag):
+    from ann2neo.analysis.pairwise import _cch_binary, _cch_fft
+
+    x = rng.random((5, n)) < 0.4
+    xi = x.astype(np.int64)
+    direct = np.stack([[[np.dot(xi[i, max(0, -k):n - max(0, k)], xi[j, max(0, k):n - max(0, -k)])
+                         for k in range(-max_lag, max_lag + 1)] for j in range(5)] for i in range(5)])
+    assert np.array_equal(_cch_binary(x, max_lag), direct)
+    assert np.array_equal(_cch_fft(x.astype(float), max_lag, 2), direct)
+
+
 def test_cross_correlograms_sum_over_trials_without_crossing_them(rng):
     b = rng.poisson(0.3, (5, 3, 120)).astype(np.uint8)        # counts up to several spikes per bin
     rec = Recording.from_binned(b, 2 * pq.ms, t_start=-40 * pq.ms)

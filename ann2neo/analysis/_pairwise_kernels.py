@@ -97,3 +97,37 @@ def _pack_columns(spikes):  # pragma: no cover - compiled
                 acc[u] |= np.uint64(spikes[r, u]) << shift
         bits[:, w] = acc
     return bits
+
+
+@_jit(nogil=True, parallel=True)
+def _cch_bits(bits, pad, max_lag, n_words):  # pragma: no cover - compiled
+    """All-pairs cross-correlograms of binary trains packed 64 samples to a word, by popcount.
+
+    ``bits`` is (n_units, n_words + 2 * pad) with ``pad`` zero words on each
+    side (pad > max_lag / 64).  counts[i, j, max_lag + k] = sum_t x_i[t] x_j[t + k]:
+    for k = 64 q + s (0 <= s < 64) the word of x_j aligned with word w of x_i
+    is ``(B_j[w + q] >> s) | (B_j[w + q + 1] << (64 - s))``.
+    """
+    n = bits.shape[0]
+    n_lags = 2 * max_lag + 1
+    out = np.zeros((n, n, n_lags), np.int64)
+    for m in numba.prange(n):
+        i = m // 2 if m % 2 == 0 else n - 1 - m // 2          # long and short rows of the triangle alternate
+        for j in range(i, n):
+            for k in range(-max_lag, max_lag + 1):
+                q = k // 64
+                s = k - 64 * q
+                acc = np.uint64(0)
+                base = pad + q
+                if s == 0:
+                    for w in range(n_words):
+                        acc += _popcount(bits[i, pad + w] & bits[j, base + w])
+                else:
+                    right = np.uint64(s)
+                    left = np.uint64(64 - s)
+                    for w in range(n_words):
+                        v = (bits[j, base + w] >> right) | (bits[j, base + w + 1] << left)
+                        acc += _popcount(bits[i, pad + w] & v)
+                out[i, j, k + max_lag] = acc
+                out[j, i, max_lag - k] = acc
+    return out

@@ -162,12 +162,12 @@ def _joint_table(x, index, n_conditions):
     x = np.asarray(x)
     n_values = int(x.max(initial=0)) + 1
     n_trials, n_units = x.shape
-    onehot = np.zeros((n_trials, n_conditions), dtype=np.float64)
-    onehot[np.arange(n_trials), index] = 1.0
     if n_values <= 64:
         table = np.empty((n_values, n_conditions, n_units), dtype=np.int64)
-        for v in range(n_values):
-            table[v] = np.rint(onehot.T @ (x == v)).astype(np.int64)  # exact: integer sums < 2**53
+        for c in range(n_conditions):
+            xc = x[index == c]
+            for v in range(n_values):
+                table[v, c] = np.count_nonzero(xc == v, axis=0)
         return table
     table = np.zeros((n_values, n_conditions, n_units), dtype=np.int64)
     for u in range(n_units):
@@ -377,7 +377,7 @@ def selectivity(data, labels=None, *, condition=None, alpha=0.05, mi_correction=
     if (n[present] < 2).any():
         notes.append("some conditions have fewer than 2 trials for some units: their variance is undefined")
     if r.values.dtype.kind in "iub":
-        mi, plugin, _ = mutual_information(r.values.astype(np.int64) if r.values.dtype == bool else r.values,
+        mi, plugin, _ = mutual_information(r.values.view(np.uint8) if r.values.dtype == bool else r.values,
                                            r.labels, correction=mi_correction, n_shuffles=n_shuffles, seed=seed)
         n_values = int(np.asarray(r.values).max(initial=0)) + 1
         if n_tot.min() < 4 * n_values * k_all:

@@ -12,7 +12,12 @@ never cross trials, so these functions refuse it; pass
 paper's view) or the spike matrix itself.  Under a shuffled input order the
 correlogram at non-zero lags measures the order, not the network.
 
-**All-pairs cross-correlograms** (:func:`cross_correlograms`) are computed in
+**All-pairs cross-correlograms** (:func:`cross_correlograms`) of binary
+trains (a layer, or bins holding at most one spike) are counted exactly on
+the trains packed 64 bins to a 64-bit word: the co-activations at lag
+``64 q + s`` are the set bits of one train's words AND the other's words moved
+by ``q`` words and ``s`` bits (numba, popcount), 64 bins per instruction.
+Spike counts above 1 are computed in
 the frequency domain with the sum over time taken *before* the inverse
 transform: the trains are cut into segments of ``M`` bins, each unit's
 segments and its segments extended by ``max_lag`` bins on both sides are
@@ -189,6 +194,18 @@ def _cch_fft(x, max_lag, block):
     return out
 
 
+def _cch_binary(x, max_lag):
+    """All-pairs lagged co-activation counts of binary rows x (n, T) by packed bits and popcount (exact)."""
+    from ._pairwise_kernels import _cch_bits
+    from .population import _pack_bits
+
+    bits = _pack_bits(x.T)                                     # (n, n_words)
+    pad = max_lag // 64 + 2
+    padded = np.zeros((bits.shape[0], bits.shape[1] + 2 * pad), np.uint64)
+    padded[:, pad:pad + bits.shape[1]] = bits
+    return _cch_bits(padded, pad, max_lag, bits.shape[1])
+
+
 def cross_correlograms(data, max_lag, *, bin_width=None, block=128) -> CrossCorrelograms:
     """All-pairs cross-correlograms at lags ``-max_lag .. max_lag``, equal to Elephant's per pair.
 
@@ -203,8 +220,9 @@ def cross_correlograms(data, max_lag, *, bin_width=None, block=128) -> CrossCorr
     bin_width : float or quantity, optional
         Default: the recording's own bins.
     block : int, default 128
-        Units per block of pairs (memory: about ``16 (N/2) block**2`` bytes
-        per block, N the transform length, plus the output).
+        For spike counts above 1 (the frequency-domain route): units per block
+        of pairs (memory: about ``16 (N/2) block**2`` bytes per block, N the
+        transform length, plus the output).
 
     Returns
     -------
@@ -245,7 +263,10 @@ def cross_correlograms(data, max_lag, *, bin_width=None, block=128) -> CrossCorr
         x = x.transpose(1, 0, 2).reshape(n_units, -1)
     else:
         x = counts.transpose(1, 0, 2).reshape(n_units, -1)
-    out = _cch_fft(x, L, block)
+    if x.dtype == bool or x.max(initial=0) <= 1:
+        out = _cch_binary(x, L)
+    else:
+        out = _cch_fft(x, L, block)
     lags = np.arange(-L, L + 1)
     return CrossCorrelograms(out, lags, lags * width, width, rec.unit_name, rec.units["name"].tolist(), n_bins)
 
