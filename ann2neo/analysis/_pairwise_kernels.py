@@ -71,10 +71,12 @@ def _gram_bits(bits, block):  # pragma: no cover - compiled
         i0 = b * block
         i1 = min(n, i0 + block)
         for j in range(i0, n):
+            bj = bits[j]                                      # 1-D views: LLVM vectorizes
             for i in range(i0, min(i1, j + 1)):
+                bi = bits[i]
                 acc = np.uint64(0)
                 for w in range(n_words):
-                    acc += _popcount(bits[i, w] & bits[j, w])
+                    acc += _popcount(bi[w] & bj[w])
                 g[i, j] = acc
                 g[j, i] = acc
     return g
@@ -113,21 +115,23 @@ def _cch_bits(bits, pad, max_lag, n_words):  # pragma: no cover - compiled
     out = np.zeros((n, n, n_lags), np.int64)
     for m in numba.prange(n):
         i = m // 2 if m % 2 == 0 else n - 1 - m // 2          # long and short rows of the triangle alternate
+        bi = bits[i, pad:pad + n_words]                       # 1-D views: LLVM vectorizes (4x the 2-D indexing)
         for j in range(i, n):
             for k in range(-max_lag, max_lag + 1):
                 q = k // 64
                 s = k - 64 * q
-                acc = np.uint64(0)
                 base = pad + q
+                bj0 = bits[j, base:base + n_words]
+                acc = np.uint64(0)
                 if s == 0:
                     for w in range(n_words):
-                        acc += _popcount(bits[i, pad + w] & bits[j, base + w])
+                        acc += _popcount(bi[w] & bj0[w])
                 else:
+                    bj1 = bits[j, base + 1:base + 1 + n_words]
                     right = np.uint64(s)
                     left = np.uint64(64 - s)
                     for w in range(n_words):
-                        v = (bits[j, base + w] >> right) | (bits[j, base + w + 1] << left)
-                        acc += _popcount(bits[i, pad + w] & v)
+                        acc += _popcount(bi[w] & ((bj0[w] >> right) | (bj1[w] << left)))
                 out[i, j, k + max_lag] = acc
                 out[j, i, max_lag - k] = acc
     return out
