@@ -302,3 +302,23 @@ def test_docstring_examples_of_trials_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_stn_left_right_tuning_selectivity_and_fano(real_neurons):
+    import scipy.io as sio
+
+    d = sio.loadmat(real_neurons / "10_spikes-1.mat")
+    stn = Recording.from_binned(d["train"], 1 * pq.ms, t_start=-1 * pq.s, time_unit=pq.s,
+                                trials={"direction": d["direction"].ravel()}, condition="direction",
+                                unit_names=["STN"])
+    t = ann2neo.tuning(stn)
+    np.testing.assert_allclose(t.rate[0], [58.66, 35.26], atol=0.005)          # the data's README, in Hz
+    assert t.rate_unit == "Hz" and t.n_trials[0].tolist() == [25, 25]
+    counts, direction = stn.trial_counts()[:, 0], stn.conditions()
+    s = ann2neo.selectivity(stn)
+    ref = stats.f_oneway(counts[direction == 0], counts[direction == 1])
+    assert s.table["F"].iloc[0] == pytest.approx(ref.statistic, rel=1e-10)
+    ff = ann2neo.trial_fano_factor(stn, 2 * pq.s)                                # one bin: the whole trial
+    for c in (0, 1):
+        x = counts[direction == c]
+        assert ff.fano[c, 0, 0] == pytest.approx(x.var() / x.mean(), rel=1e-12)
