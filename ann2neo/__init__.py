@@ -18,16 +18,29 @@ from .analysis import (  # noqa: E402
     analyze,
     bernoulli_cv_isi,
     bernoulli_fano_factor,
+    correlations,
+    cross_correlograms,
     cv_isi,
+    decode,
     fano_factor,
     firing_rate,
     instantaneous_rate,
     isi,
     lv,
+    mutual_information,
     network_summary,
     node_statistics,
+    participation_ratio,
+    psth,
+    selectivity,
+    sparseness,
+    sttc,
+    synchrony,
     time_histogram,
+    trial_fano_factor,
     trial_statistics,
+    trial_surrogates,
+    tuning,
     window_counts,
 )
 from .core import (  # noqa: E402
@@ -71,12 +84,13 @@ _LAZY = {
     "threshold_sweep": "ann2neo.analysis.threshold", "layer_scan": "ann2neo.experiments.depth",
 }
 
-__all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix",
-           "binarize", "to_spiketrains", "iter_spiketrains",
-           "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix", "analyze",
-           "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
+__all__ = ["sample", "UnitError", "Recording", "as_samples", "SpikeMatrix", "binarize", "to_spiketrains",
+           "iter_spiketrains", "from_spiketrains", "to_segment", "to_block", "as_spike_matrix", "spike_matrix",
+           "analyze", "NetworkAnalysis", "SmallSampleWarning", "firing_rate", "fano_factor", "cv_isi", "lv", "isi",
            "window_counts", "time_histogram", "instantaneous_rate", "node_statistics", "network_summary",
            "trial_statistics", "bernoulli_fano_factor", "bernoulli_cv_isi", "OrderWarning", "unit_thresholds",
+           "tuning", "selectivity", "mutual_information", "sparseness", "trial_fano_factor", "psth", "correlations",
+           "participation_ratio", "decode", "cross_correlograms", "sttc", "synchrony", "trial_surrogates",
            "__version__", *_LAZY]
 
 
