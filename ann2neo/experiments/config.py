@@ -15,7 +15,10 @@ from ..core.validation import check_integer, check_option, check_real
 from .conditions import ARCHITECTURES, CONDITIONS
 from .data import DATASETS
 
-__all__ = ["ReproduceConfig", "fano_window", "PAPER_WINDOW", "MIN_WINDOWS", "DEFAULT_DATASET"]
+#: Sample orders of ``--order``: the time axis of the sample-time statistics.
+ORDERS = ("shuffled", "by-class", "dataset")
+
+__all__ = ["ReproduceConfig", "fano_window", "PAPER_WINDOW", "MIN_WINDOWS", "DEFAULT_DATASET", "ORDERS"]
 
 #: The paper's Fano-factor window (arXiv:2308.00858 section 3.3.1), in samples.
 PAPER_WINDOW = 100
@@ -152,6 +155,14 @@ class ReproduceConfig:
         "(paper: 10; 0 skips the training-dynamics stage)"))
     dynamics_mem_epochs: int = field(default=10, metadata=_opt(
         "Figure 5 protocol: epochs on shuffled labels that follow (paper: 100)"))
+    order: str = field(default="shuffled", metadata=_opt(
+        "order in which each split's samples are recorded (the time axis of every sample-time statistic): "
+        "shuffled (a random permutation: the temporal diagnostics then test this order and are null by "
+        "construction), by-class (sorted by class, random within a class) or dataset (as stored)",
+        choices=ORDERS))
+    equivalence_margin: float = field(default=0.05, metadata=_opt(
+        "equivalence margin of hypotheses H3 and H7, in spikes/sample: a mean difference of firing rates "
+        "inside +-margin counts as similar when the TOST test shows it"))
     diagnostics: bool = field(default=True, metadata=_opt(
         "the Fano factor, Ljung-Box and ADF tests and the KS comparisons of paper Table 2"))
     figures: bool = field(default=True, metadata=_opt("figures (PNG, SVG) and report.md"))
@@ -170,6 +181,9 @@ class ReproduceConfig:
                 raise ValueError(f"--data {self.data} and --dataset {self.dataset} contradict each other: the run "
                                  f"would use the .npz file and record {self.dataset!r}; give only one of them")
         check_option(self.architecture, "architecture", ARCHITECTURES)
+        check_option(self.order, "order", ORDERS)
+        set_(self, "equivalence_margin", check_real(self.equivalence_margin, "equivalence_margin", min_value=0,
+                                                    max_value=1, include_min=False))
         set_(self, "width", check_integer(self.width, "width", min_value=1))
         set_(self, "seed", check_integer(self.seed, "seed", min_value=0, max_value=2**32 - 1))
         set_(self, "epochs", check_integer(self.epochs, "epochs", min_value=1))

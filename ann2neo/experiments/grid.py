@@ -166,13 +166,14 @@ def _run_grid(out, configs, overwrite, argv):
     files = ["grid.json"]
     write_text(out / "grid.csv", table.to_csv(index=False))
     files.append("grid.csv")
-    from .outputs import hypotheses, to_markdown
+    from .outputs import hypotheses, rates_from_nodes, to_markdown
 
     hyp = []
     for name, cell in table.groupby("cell", sort=False):
-        comparisons = out / "cells" / name / "comparisons.csv"
-        comp = pd.read_csv(comparisons) if comparisons.exists() else None
-        h = hypotheses(cell, comp)
+        nodes = out / "cells" / name / "nodes.csv"
+        rates = rates_from_nodes(pd.read_csv(nodes)) if nodes.exists() else None
+        margin = next(c.equivalence_margin for c in configs if cell_name(c) == name)
+        h = hypotheses(cell, rates=rates, margin=margin)
         h.insert(0, "cell", name)
         hyp.append(h)
     hyp = pd.concat(hyp, ignore_index=True)

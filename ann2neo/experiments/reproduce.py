@@ -36,7 +36,7 @@ from .data import load_dataset
 
 __all__ = ["reproduce", "load_stage", "train_stage", "dynamics_stage", "record_stage", "write_outputs",
            "firing_rate_comparisons",
-           "TABLE_COLUMNS", "TEST_COLUMNS", "DEFAULT_CONDITIONS", "OUTPUT_PATTERNS", "RunData"]
+           "sample_order", "TABLE_COLUMNS", "TEST_COLUMNS", "DEFAULT_CONDITIONS", "OUTPUT_PATTERNS", "RunData"]
 
 #: The columns of the main table, units in the names (``accuracy`` is a fraction in [0, 1]).
 TABLE_COLUMNS = ("condition", "split", "layer", "labels", "accuracy", "mfr_per_sample", "cv_fr_pct", "mf",
@@ -107,7 +107,7 @@ def load_stage(config: ReproduceConfig) -> RunData:
     x_train, y_train, x_test, y_test = load_dataset(config.dataset, config.data, config.seed)
     rng = np.random.default_rng(config.seed)
     shuffled = rng.permutation(y_train)
-    orders = {"train": rng.permutation(len(x_train)), "test": rng.permutation(len(x_test))}
+    orders = {"train": sample_order(y_train, config.order, rng), "test": sample_order(y_test, config.order, rng)}
     sizes = {"train": len(x_train), "test": len(x_test)}
     if config.window is None:
         window, note = fano_window(sizes.values())
@@ -123,6 +123,41 @@ def load_stage(config: ReproduceConfig) -> RunData:
     check_model_memory(config.architecture, x_train.shape[1:], config.width, n_classes,
                        n_models=1 + len(config.conditions) + (config.dynamics_epochs > 0))
     return RunData(x_train, y_train, x_test, y_test, shuffled, orders, window, note, n_classes)
+
+
+def sample_order(labels, order: str, rng: np.random.Generator) -> np.ndarray:
+    """The order in which a split's samples are recorded: the time axis of every sample-time statistic.
+
+    Parameters
+    ----------
+    labels : ndarray of int (n_samples,)
+        The true class of each sample.
+    order : {"shuffled", "by-class", "dataset"}
+        ``shuffled``: a random permutation (the paper's protocol; shuffling a
+        fixed dataset produces exactly the null of independent spiking at
+        each node's spike count, so the temporal diagnostics are null by
+        construction).  ``by-class``: sorted by class, random within a class
+        (class structure becomes temporal structure).  ``dataset``: as stored.
+    rng : numpy.random.Generator
+        Drawn once per call for ``shuffled`` and ``by-class``.
+
+    Returns
+    -------
+    ndarray of int64 (n_samples,)
+        A permutation of ``0 .. n_samples - 1``.
+
+    Examples
+    --------
+    >>> sample_order(np.array([1, 0, 1, 0]), "by-class", np.random.default_rng(0))
+    array([1, 3, 2, 0])
+    """
+    n = len(labels)
+    if order == "dataset":
+        return np.arange(n)
+    perm = rng.permutation(n)
+    if order == "shuffled":
+        return perm
+    return perm[np.argsort(np.asarray(labels)[perm], kind="stable")]
 
 
 def _progress(config) -> bool:
@@ -349,13 +384,26 @@ def firing_rate_comparisons(rates: dict, conditions, splits=("train", "test"), a
             kinds.append(f"{split}: condition vs condition")
     table = compare_firing_rates(rates, pairs, alpha=alpha)
     table.insert(0, "comparison", kinds)
+    table["note"] = [PAIRED_NOTE if kind.endswith(f"vs {splits[1]}") else "" for kind in kinds]
     return table
+
+
+#: Why a KS test of train vs test proves nothing (the comparisons table says so on those rows).
+PAIRED_NOTE = ("the same units on both splits: a two-sample KS test treats them as independent samples, so p is "
+               "near 1 by construction; see the paired test of H7")
 
 
 def _model_summary(model) -> str:
     lines = []
     model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
     return "\n".join(lines)
+
+
+def _unit_rates(recordings: dict) -> dict:
+    """``"<condition>/<split>"`` -> per-unit firing rates of the first recorded layer."""
+    first = next(iter(recordings), (None, None, None))[2]
+    return {f"{c}/{s}": result.nodes["firing_rate"].to_numpy()
+            for (c, s, layer), (_, result) in recordings.items() if layer == first}
 
 
 def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings: dict, *, meta: dict,
@@ -432,7 +480,8 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
 
     tables = {"table1": outputs.table1(table),
               "table2": outputs.table2(table, config.architecture, config.width, config.source, comparisons),
-              "table5": outputs.table5(table), "hypotheses": outputs.hypotheses(table, comparisons)}
+              "table5": outputs.table5(table),
+              "hypotheses": outputs.hypotheses(table, rates=_unit_rates(recordings), margin=config.equivalence_margin)}
     for name, frame in tables.items():
         put(f"tables/{name}.csv", frame.to_csv(index=False))
         put(f"tables/{name}.md", outputs.to_markdown(frame))
