@@ -19,6 +19,7 @@
 # writes `tutorial-output/`) or open it as a notebook with jupytext.
 
 # %%
+import os
 from pathlib import Path
 
 import matplotlib
@@ -35,7 +36,9 @@ from ann2neo.plotting import plot_comparison
 
 OUT = Path("tutorial-output")
 OUT.mkdir(exist_ok=True)
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_neurons"
+# The recordings: $ANN2NEO_REAL_NEURONS, else `shared/data/real_neurons` beside the repository.
+DATA = Path(os.environ.get("ANN2NEO_REAL_NEURONS",
+                           Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_neurons"))
 
 # %% [markdown]
 # ## 1. The real neurons, in seconds

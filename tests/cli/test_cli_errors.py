@@ -16,7 +16,7 @@ import ann2neo
 from ann2neo.cli import main
 from ann2neo.io.manifest import check_run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--dataset", "digits", "--width", "8", "--dynamics-epochs", "0", "--no-progress", "--no-figures",
         "--no-diagnostics"]
 

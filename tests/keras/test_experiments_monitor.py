@@ -14,6 +14,7 @@ def _model():
     return model
 
 
+@pytest.mark.slow  # trains networks
 def test_monitor_records_mfr_and_mf_of_the_probe(tmp_path):
     from ann2neo import fano_factor
     from ann2neo.keras import FiringRateMonitor

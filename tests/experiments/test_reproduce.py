@@ -14,7 +14,7 @@ import ann2neo
 from ann2neo.cli import main
 from ann2neo.io.manifest import MANIFEST, check_run, prepare_run_dir, sha256, write_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--dataset", "digits", "--width", "8", "--epochs", "1", "--mem-epochs", "1", "--dynamics-epochs", "1",
         "--dynamics-mem-epochs", "1", "--no-progress"]
 
@@ -206,6 +206,7 @@ def test_killed_cli_run_is_marked_incomplete_and_rerun_completes(tmp_path):
                               capture_output=True, timeout=60).returncode == 1
 
 
+@pytest.mark.slow  # trains networks
 def test_reproduce_cli_on_digits(tmp_path, capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("pynwb")

@@ -28,6 +28,7 @@ def test_grid_configs_from_toml_are_validated_before_anything_runs(tmp_path):
         grid_configs({"width": [8, 8]})
 
 
+@pytest.mark.slow  # trains networks
 def test_killed_grid_resumes_to_the_same_results(tmp_path, monkeypatch):
     pytest.importorskip("sklearn")
     import ann2neo.experiments.grid as grid

@@ -9,7 +9,7 @@ import pytest
 
 from ann2neo.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def documented(page):

@@ -12,7 +12,7 @@ import ann2neo
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("zarr")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

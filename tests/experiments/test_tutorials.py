@@ -6,24 +6,23 @@ from pathlib import Path
 
 import pytest
 
-TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("[0-9][0-9]_*.py"))
+TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "tutorials").glob("[0-9][0-9]_*.py"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", TUTORIALS, ids=[t.stem for t in TUTORIALS])
-def test_tutorial_runs(script, tmp_path):
+def test_tutorial_runs(script, tmp_path, request):
     if "pytorch" in script.name:
         pytest.importorskip("torchvision")  # the torch extra
     else:
         pytest.importorskip("keras")
-    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_neurons"
-    if "hippocampus" in script.name and not data.is_dir():
-        pytest.skip(f"the recorded units are not at {data}")
+    data = request.getfixturevalue("real_neurons") if "hippocampus" in script.name else None  # skips without it
     from ann2neo._quiet import is_noise
 
     # as a user runs them: no TF_CPP_MIN_LOG_LEVEL of ours, ann2neo's repo first on the path
     env = {**{k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ANN2NEO_TF_LOGS")},
-           "MPLBACKEND": "Agg", "PYTHONPATH": str(script.parents[1])}
+           "MPLBACKEND": "Agg", "PYTHONPATH": str(script.parents[1]),
+           **({"ANN2NEO_REAL_NEURONS": str(data)} if data is not None else {})}
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -21,7 +21,7 @@ from ann2neo.io._names import safe_file_name, unique_file_names
 from ann2neo.io.loaders import AmbiguousVariablesError, UnsafeFormatError
 from ann2neo.io.manifest import UnsafeOverwriteError, check_run, prepare_run_dir, write_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCIPY_MAT = Path(__import__("scipy").__file__).parent / "io" / "matlab" / "tests" / "data"
 
 

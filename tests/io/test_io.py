@@ -17,7 +17,7 @@ pynwb = pytest.importorskip("pynwb")
 
 from ann2neo.io.nwb import FileFormatError, read_nwb, read_nwb_matrices, write_nwb  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _same(v0, v1):

@@ -15,7 +15,7 @@ import ann2neo  # noqa: E402
 from ann2neo.io.store import read_store, store_attrs  # noqa: E402
 from ann2neo.torch.recording import _device_threshold, _nonfinite_rows  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------- models
