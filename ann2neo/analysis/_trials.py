@@ -113,52 +113,9 @@ def responses(data, labels=None, *, condition=None, what="this statistic") -> Re
         values, or labels of the wrong length.
     """
     if isinstance(data, Recording):
-        if labels is not None:
-            lab = _labels(labels, data.n_trials)
-        elif condition is not None or data.condition is not None:
-            lab = data.conditions(condition)
-        else:
-            lab = None
-        if data.is_binned and data.n_bins == 1 and "obs_intervals" not in data.units:
-            counts = data.binned[:, :, 0]  # a layer's spike matrix: no copy
-            observed = np.full((1, 1), data.bin_width)
-        else:
-            counts = data.trial_counts()
-            observed = data.observed_duration()
-        first = observed.flat[0] if observed.size else 0.0
-        if observed.size and np.all(observed == first) and first > 0:
-            values, duration = counts, float(first)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values = np.where(observed > 0, counts / np.where(observed > 0, observed, 1.0), np.nan)
-            duration = None
-        units, time_unit = data.units["name"].tolist(), data.unit_name
-        seconds = None if data.time_unit is sample else float(pq.Quantity(1.0, data.time_unit).rescale(pq.s).magnitude)
+        values, lab, units, duration, time_unit, seconds = _recording_responses(data, labels, condition)
     else:
-        if isinstance(data, pd.DataFrame):
-            units = [str(c) for c in data.columns]
-            data = data.to_numpy()
-        else:
-            units = None
-        if isinstance(data, (str, bytes, dict)) or not hasattr(data, "__len__") and not hasattr(data, "__array__"):
-            raise TypeError(f"{what} takes an ann2neo.Recording or a (n_trials, n_units) array of responses, "
-                            f"got {type(data).__name__}")
-        values = np.asarray(data)
-        if values.dtype.kind not in "biuf":
-            raise TypeError(f"responses must be numbers (counts or rates), got dtype {values.dtype}")
-        if values.ndim != 2:
-            raise ValueError(f"responses must have shape (n_trials, n_units), got {values.shape}; for a network "
-                             "layer that is the (n_samples, n_nodes) spike matrix")
-        if values.dtype.kind == "f":
-            if not np.isfinite(values).all():
-                raise ValueError("responses contain NaN or Inf: a missing trial is not silence; drop those rows")
-            if (values == np.round(values)).all() and values.size and np.abs(values).max() < 2 ** 31:
-                values = values.astype(np.int64)
-        if values.dtype.kind in "iuf" and values.size and values.min() < 0:
-            raise ValueError("responses must be spike counts or rates >= 0")
-        units = units or [f"unit {j}" for j in range(values.shape[1])]
-        lab = None if labels is None else _labels(labels, values.shape[0])
-        duration, time_unit, seconds = None, "trial", None
+        values, lab, units, duration, time_unit, seconds = _matrix_responses(data, labels, what)
     if values.shape[0] == 0 or values.shape[1] == 0:
         raise ValueError(f"{what} needs at least one trial and one unit, got {values.shape}")
     if lab is not None:
@@ -168,6 +125,60 @@ def responses(data, labels=None, *, condition=None, what="this statistic") -> Re
         conditions = index = None
     binary = values.dtype == bool or (values.dtype.kind in "iu" and values.max(initial=0) <= 1)
     return Responses(values, lab, conditions, index, units, duration, time_unit, bool(binary), seconds)
+
+
+def _recording_responses(data, labels, condition):
+    """A Recording's per-trial counts (or rates), labels, unit names and time base."""
+    if labels is not None:
+        lab = _labels(labels, data.n_trials)
+    elif condition is not None or data.condition is not None:
+        lab = data.conditions(condition)
+    else:
+        lab = None
+    if data.is_binned and data.n_bins == 1 and "obs_intervals" not in data.units:
+        counts = data.binned[:, :, 0]  # a layer's spike matrix: no copy
+        observed = np.full((1, 1), data.bin_width)
+    else:
+        counts = data.trial_counts()
+        observed = data.observed_duration()
+    first = observed.flat[0] if observed.size else 0.0
+    if observed.size and np.all(observed == first) and first > 0:
+        values, duration = counts, float(first)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(observed > 0, counts / np.where(observed > 0, observed, 1.0), np.nan)
+        duration = None
+    units, time_unit = data.units["name"].tolist(), data.unit_name
+    seconds = None if data.time_unit is sample else float(pq.Quantity(1.0, data.time_unit).rescale(pq.s).magnitude)
+    return values, lab, units, duration, time_unit, seconds
+
+
+def _matrix_responses(data, labels, what):
+    """A validated (n_trials, n_units) response matrix (or DataFrame), its labels and unit names."""
+    if isinstance(data, pd.DataFrame):
+        units = [str(c) for c in data.columns]
+        data = data.to_numpy()
+    else:
+        units = None
+    if isinstance(data, (str, bytes, dict)) or not hasattr(data, "__len__") and not hasattr(data, "__array__"):
+        raise TypeError(f"{what} takes an ann2neo.Recording or a (n_trials, n_units) array of responses, "
+                        f"got {type(data).__name__}")
+    values = np.asarray(data)
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"responses must be numbers (counts or rates), got dtype {values.dtype}")
+    if values.ndim != 2:
+        raise ValueError(f"responses must have shape (n_trials, n_units), got {values.shape}; for a network "
+                         "layer that is the (n_samples, n_nodes) spike matrix")
+    if values.dtype.kind == "f":
+        if not np.isfinite(values).all():
+            raise ValueError("responses contain NaN or Inf: a missing trial is not silence; drop those rows")
+        if (values == np.round(values)).all() and values.size and np.abs(values).max() < 2 ** 31:
+            values = values.astype(np.int64)
+    if values.dtype.kind in "iuf" and values.size and values.min() < 0:
+        raise ValueError("responses must be spike counts or rates >= 0")
+    units = units or [f"unit {j}" for j in range(values.shape[1])]
+    lab = None if labels is None else _labels(labels, values.shape[0])
+    return values, lab, units, None, "trial", None
 
 
 def _labels(labels, n):
