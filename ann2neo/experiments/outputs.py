@@ -292,7 +292,6 @@ def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, 
     import matplotlib.pyplot as plt
 
     from ..io._atomic import atomic_path
-    from ..plotting import plot_cumulative_counts
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -308,7 +307,17 @@ def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, 
     conditions = [c for c in dict.fromkeys(table["condition"]) if c not in same_as]
     names = {c: " = ".join([c, *[d for d, s in same_as.items() if s == c]]) for c in conditions}
     layer = table["layer"].iloc[0]
-    # Figure 6: MF against MFR with the Bernoulli line MF = 1 - MFR
+    _figure6(plt, save, table, conditions, names)
+    _figure3(plt, save, table, conditions, names)
+    _rate_fano_histograms(plt, save, recordings, conditions, names, layer)
+    if dynamics is not None and len(dynamics):
+        _figure5(plt, save, dynamics)
+    _figure2(plt, save, recordings, conditions, layer, seed)
+    return written
+
+
+def _figure6(plt, save, table, conditions, names):
+    """Figure 6: MF against MFR with the Bernoulli line MF = 1 - MFR."""
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for i, c in enumerate(conditions):
         part = table[table["condition"] == c]
@@ -323,7 +332,10 @@ def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, 
     ax.set_title("Figure 6: mean Fano factor against mean firing rate")
     ax.legend(fontsize=7)
     save(fig, "fig6_mf_vs_mfr")
-    # Figure 3: statistics against the generalization gap (train - test accuracy)
+
+
+def _figure3(plt, save, table, conditions, names):
+    """Figure 3: statistics against the generalization gap (train - test accuracy)."""
     t1 = table1(table).set_index("condition")
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), layout="constrained")
     for ax, (col, label) in zip(axes, [("mfr_per_sample", "MFR (spikes/sample)"), ("cv_fr_pct", "CV FR (%)"),
@@ -337,7 +349,10 @@ def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, 
     axes[0].legend(fontsize=7)
     fig.suptitle("Figure 3: test-split statistics against the generalization gap")
     save(fig, "fig3_stats_vs_gap")
-    # Histograms of firing rate and Fano factor per condition and split (Figure 4 for one width)
+
+
+def _rate_fano_histograms(plt, save, recordings, conditions, names, layer):
+    """Histograms of firing rate and Fano factor per condition and split (Figure 4 for one width)."""
     for stat, label, name in (("firing_rate", "firing rate (spikes/sample)", "hist_firing_rate"),
                               ("fano_factor", "Fano factor", "hist_fano_factor")):
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
@@ -356,23 +371,30 @@ def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, 
         axes[0].legend(fontsize=7)
         fig.suptitle(f"{label} per node, by condition (undefined values left out)")
         save(fig, name)
-    # Figure 5: MFR (and MF) during training, true labels then shuffled labels
-    if dynamics is not None and len(dynamics):
-        fig, axes = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, layout="constrained")
-        for ax, col, label in ((axes[0], "mfr", "MFR (spikes/sample)"), (axes[1], "mf", "MF")):
-            for i, (probe, part) in enumerate(dynamics.groupby("probe", sort=False)):
-                ax.plot(part["step"], part[col], color=f"C{i}", lw=1, label=f"{probe} probe (100 samples)")
-            switch = dynamics.attrs.get("switch_step")
-            if switch is not None:
-                ax.axvline(switch + 0.5, color="k", ls="--", lw=1, label="labels shuffled")
-            for step in dynamics.attrs.get("alarms", []):
-                ax.axvline(step, color="r", ls=":", lw=1)
-            ax.set_ylabel(label)
-        axes[0].legend(fontsize=7)
-        axes[1].set_xlabel("batch (red dotted: FiringRateMonitor alarm)")
-        fig.suptitle("Figure 5: MFR during training, true labels then shuffled labels")
-        save(fig, "fig5_mfr_during_training")
-    # Figure 2: cumulative counts against simulated Bernoulli processes, Generalizing (or first) test recording
+
+
+def _figure5(plt, save, dynamics):
+    """Figure 5: MFR (and MF) during training, true labels then shuffled labels."""
+    fig, axes = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, layout="constrained")
+    for ax, col, label in ((axes[0], "mfr", "MFR (spikes/sample)"), (axes[1], "mf", "MF")):
+        for i, (probe, part) in enumerate(dynamics.groupby("probe", sort=False)):
+            ax.plot(part["step"], part[col], color=f"C{i}", lw=1, label=f"{probe} probe (100 samples)")
+        switch = dynamics.attrs.get("switch_step")
+        if switch is not None:
+            ax.axvline(switch + 0.5, color="k", ls="--", lw=1, label="labels shuffled")
+        for step in dynamics.attrs.get("alarms", []):
+            ax.axvline(step, color="r", ls=":", lw=1)
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=7)
+    axes[1].set_xlabel("batch (red dotted: FiringRateMonitor alarm)")
+    fig.suptitle("Figure 5: MFR during training, true labels then shuffled labels")
+    save(fig, "fig5_mfr_during_training")
+
+
+def _figure2(plt, save, recordings, conditions, layer, seed):
+    """Figure 2: cumulative counts against simulated Bernoulli processes, Generalizing (or first) test recording."""
+    from ..plotting import plot_cumulative_counts
+
     c = "Generalizing" if "Generalizing" in conditions else conditions[0]
     rec = recordings.get((c, "test", layer))
     if rec is not None:
@@ -380,7 +402,6 @@ def write_figures(folder, table: pd.DataFrame, recordings: dict, seed: int = 0, 
         plot_cumulative_counts(rec[0], null="bernoulli", rate="node", n_surrogates=50, seed=seed, ax=ax)
         ax.set_title(f"Figure 2: {c}/test, observed cumulative counts vs Bernoulli at each node's rate")
         save(fig, "fig2_cumulative_counts")
-    return written
 
 
 #: What the temporal statistics (dispersion ratios, Fano, Ljung-Box and ADF tests, Figure 2) mean under each order.
