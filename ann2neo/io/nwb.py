@@ -290,10 +290,6 @@ def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", s
     ...                         session_start_time=datetime.datetime.now().astimezone())  # doctest: +SKIP
     >>> add_recordings(nwbfile, {"test": spikes})                                         # doctest: +SKIP
     """
-    from hdmf.common import DynamicTable, ElementIdentifiers, VectorData, VectorIndex
-    from pynwb import TimeSeries
-    from pynwb.misc import Units
-
     rate = _rate(_default_duration(sample_duration), sampling_rate)
     check_option(compression, "compression", ("gzip", "lzf", None))
     kind, mapping = split_recordings(data)
@@ -309,23 +305,10 @@ def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", s
     if kind == "sample":
         for rec in recs:
             rec.unit_names = unit_names[rec.name]
-    if nwbfile.units is not None:
-        raise ValueError("nwbfile already has a Units table; ann2neo writes its own (use a fresh NWBFile)")
-    if nwbfile.epochs is not None:
-        raise ValueError("nwbfile already has an epochs table; ann2neo marks its segments as epochs")
-    if "ann2neo" in nwbfile.processing:
-        raise ValueError("nwbfile already has an 'ann2neo' processing module")
+    _check_fresh(nwbfile)
     names = [r.name if r.name is not None else f"segment {i}" for i, r in enumerate(recs)]
     block_name = str(block.name) if block is not None and block.name is not None else "default"
-    check_storable_name(block_name, f"block name {block_name!r}")
-    for rec, name in zip(recs, names, strict=True):  # HDF5 strings end at NUL: say which name, before writing
-        check_storable_name(name, f"segment {name!r}")
-        for key in ("split", "condition", "dataset"):
-            check_storable_name(rec.annotations.get(key), f"segment {name!r} annotation {key!r}")
-        for j, unit in enumerate(rec.unit_names):
-            check_storable_name(unit, f"segment {name!r} spike train {j} name {unit!r}")
-        for layer in dict.fromkeys(x for x in rec.layer if isinstance(x, str)):
-            check_storable_name(layer, f"segment {name!r} layer {layer!r}")
+    _check_storable(recs, names, block_name)
     offsets, end = [], 0
     for rec in recs:
         offsets.append(end)
@@ -335,7 +318,59 @@ def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", s
         _json.dumps({k: v for k, v in rec.annotations.items() if k not in SERIES_KEYS}, f"segment {name!r} annotations")
     if block is not None:
         _json.dumps(dict(block.annotations), "block annotations")
-    # --- Units, from whole arrays -------------------------------------------------
+    nwbfile.units = _units_table(recs, names, offsets, rate, block_name, compression)
+    _add_epochs(nwbfile, recs, names, offsets, rate, block_name, compression)
+    _add_provenance(nwbfile, block, rate)
+    return nwbfile
+
+
+def _check_fresh(nwbfile):
+    """Raise if ``nwbfile`` already holds a Units table, an epochs table or an ``ann2neo`` module."""
+    if nwbfile.units is not None:
+        raise ValueError("nwbfile already has a Units table; ann2neo writes its own (use a fresh NWBFile)")
+    if nwbfile.epochs is not None:
+        raise ValueError("nwbfile already has an epochs table; ann2neo marks its segments as epochs")
+    if "ann2neo" in nwbfile.processing:
+        raise ValueError("nwbfile already has an 'ann2neo' processing module")
+
+
+def _check_storable(recs, names, block_name):
+    """Raise for a block, segment, annotation, spike-train or layer name that HDF5 cannot store."""
+    check_storable_name(block_name, f"block name {block_name!r}")
+    for rec, name in zip(recs, names, strict=True):  # HDF5 strings end at NUL: say which name, before writing
+        check_storable_name(name, f"segment {name!r}")
+        for key in ("split", "condition", "dataset"):
+            check_storable_name(rec.annotations.get(key), f"segment {name!r} annotation {key!r}")
+        for j, unit in enumerate(rec.unit_names):
+            check_storable_name(unit, f"segment {name!r} spike train {j} name {unit!r}")
+        for layer in dict.fromkeys(x for x in rec.layer if isinstance(x, str)):
+            check_storable_name(layer, f"segment {name!r} layer {layer!r}")
+
+
+def _strings(values):
+    """An object array of strings, as hdmf stores text columns."""
+    return np.array(values, dtype=object)
+
+
+def _unit_annotations(recs):
+    """Each spike train's extra annotations as tagged JSON (empty: none); raise for a name that is not a string."""
+    unit_annotations = []
+    for r in recs:
+        for extra in r.unit_extras:
+            what = f"segment {r.name!r} train annotations"
+            unit_annotations.append("" if extra is None else _json.dumps(extra, what))
+    for r in recs:
+        for name in r.unit_names:
+            if name is not None and not isinstance(name, str):
+                raise TypeError(f"segment {r.name!r}: spike train names must be strings, got {name!r}")
+    return unit_annotations
+
+
+def _units_table(recs, names, offsets, rate, block_name, compression):
+    """The Units table, one row per node and segment, built from whole arrays."""
+    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
+    from pynwb.misc import Units
+
     counts = np.concatenate([r.counts for r in recs])
     n_units, total = counts.size, int(counts.sum())
     ends = np.cumsum(counts)
@@ -350,45 +385,38 @@ def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", s
                                 for r, o in zip(recs, offsets, strict=True)]).astype(np.float64) / rate
     obs = VectorData(name="obs_intervals", data=intervals, description="the segment's time range in seconds")
     obs_index = VectorIndex(name="obs_intervals_index", data=np.arange(1, n_units + 1, dtype=np.uint64), target=obs)
-
-    def strings(values):
-        return np.array(values, dtype=object)
-
-    unit_annotations = []
-    for r in recs:
-        for extra in r.unit_extras:
-            what = f"segment {r.name!r} train annotations"
-            unit_annotations.append("" if extra is None else _json.dumps(extra, what))
-    for r in recs:
-        for name in r.unit_names:
-            if name is not None and not isinstance(name, str):
-                raise TypeError(f"segment {r.name!r}: spike train names must be strings, got {name!r}")
+    unit_annotations = _unit_annotations(recs)
     columns = [
         spike_index, spike_times, obs, obs_index,  # index first: hdmf drops iterator columns from its check
         VectorData(name="segment", description="name of the segment (recording, e.g. the data split)",
-                   data=strings([n for n, r in zip(names, recs, strict=True) for _ in range(r.n_units)])),
+                   data=_strings([n for n, r in zip(names, recs, strict=True) for _ in range(r.n_units)])),
         VectorData(name="node", description="flat (C-order) node index within the layer",
                    data=np.concatenate([r.node for r in recs])),
         VectorData(name="layer", description="name of the recorded layer (empty: not given)",
-                   data=strings(["" if x is None else str(x) for r in recs for x in r.layer])),
+                   data=_strings(["" if x is None else str(x) for r in recs for x in r.layer])),
         VectorData(name="layer_shape", description="shape of one sample's activation in the layer, as JSON "
                                                    "(null: not given)",
-                   data=strings([json.dumps(None if x is None else list(x)) for r in recs for x in r.layer_shape])),
+                   data=_strings([json.dumps(None if x is None else list(x)) for r in recs for x in r.layer_shape])),
         VectorData(name="threshold", description="activation threshold: activation > threshold is a spike "
                                                  "(NaN: not given)",
                    data=np.concatenate([r.threshold for r in recs])),
         VectorData(name="_name", description="name of the spike train (empty: none); the column Neo's NWBIO reads",
-                   data=strings(["" if x is None else x for r in recs for x in r.unit_names])),
+                   data=_strings(["" if x is None else x for r in recs for x in r.unit_names])),
         VectorData(name="block", description="block (experiment) name; with 'segment', lets Neo's NWBIO rebuild the "
-                                             "segments", data=strings([block_name] * n_units)),
+                                             "segments", data=_strings([block_name] * n_units)),
         VectorData(name="annotations", description="other annotations of the spike train, as ann2neo's tagged JSON "
                                                    "(empty: none beyond the segment's)",
-                   data=strings(unit_annotations)),
+                   data=_strings(unit_annotations)),
     ]
-    nwbfile.units = Units(name="units", id=ElementIdentifiers(name="id", data=np.arange(n_units)), columns=columns,
-                          description="ann2neo: one row per artificial-network node and segment",
-                          resolution=1.0 / rate)
-    # --- Epochs: one per segment ----------------------------------------------------
+    return Units(name="units", id=ElementIdentifiers(name="id", data=np.arange(n_units)), columns=columns,
+                 description="ann2neo: one row per artificial-network node and segment",
+                 resolution=1.0 / rate)
+
+
+def _add_epochs(nwbfile, recs, names, offsets, rate, block_name, compression):
+    """One epoch per segment (its annotations as tagged JSON), and its per-sample series as stimuli."""
+    from pynwb import TimeSeries
+
     for col, desc in (("segment", "segment name"), ("data_split", "data split (empty: not given)"),
                       ("condition", "network condition (empty: not given)"),
                       ("dataset", "dataset (empty: not given)"),
@@ -428,7 +456,12 @@ def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", s
                           sample_offset=int(off), n_samples=int(rec.t_stop - rec.t_start),
                           annotations=_json.dumps(payload, f"segment {name!r} annotations"), block=block_name,
                           _name=name)
-    # --- Provenance ----------------------------------------------------------------
+
+
+def _add_provenance(nwbfile, block, rate):
+    """The ``ann2neo`` processing module: block metadata, sampling rate and ann2neo version."""
+    from hdmf.common import DynamicTable, ElementIdentifiers, VectorData
+
     block_payload = {"present": block is not None}
     if block is not None:
         block_payload.update(name=block.name, description=block.description, annotations=dict(block.annotations),
@@ -445,7 +478,6 @@ def add_recordings(nwbfile, data, *, sample_duration=None, compression="gzip", s
                                         data=[_version()]),
                          ])
     module.add(table)
-    return nwbfile
 
 
 def _s():
