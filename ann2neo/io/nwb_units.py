@@ -99,21 +99,7 @@ def add_units_recordings(nwbfile, recordings: dict) -> None:
         raise ValueError("nwbfile already has a Units or trials table; ann2neo writes its own (use a fresh NWBFile)")
     if "ann2neo" in nwbfile.processing:
         raise ValueError("nwbfile already has an 'ann2neo' processing module")
-    unit_cols = list(dict.fromkeys(c for r in recordings.values() for c in r.units.columns
-                                   if c not in ("name", "obs_intervals")))
-    trial_cols = list(dict.fromkeys(c for r in recordings.values() for c in r.trials.columns))
-    for c in unit_cols + trial_cols:
-        if c in _RESERVED or c in ("unit_name", "spike_times", "obs_intervals", "electrodes"):
-            raise ValueError(f"column {c!r} has a reserved NWB/ann2neo name; rename it")
-    for c in unit_cols:
-        nwbfile.add_unit_column(c, f"{c} of the unit (ann2neo units table)")
-    nwbfile.add_unit_column("unit_name", "name of the unit (neuron or network node)")
-    nwbfile.add_unit_column("recording", "name of the recording the unit belongs to")
-    nwbfile.add_trial_column("recording", "name of the recording the trial belongs to")
-    nwbfile.add_trial_column("time_offset", "seconds added to the recording's clock to place the trial on the "
-                                            "file's clock (non-zero when trials overlap, e.g. aligned to a cue)")
-    for c in trial_cols:
-        nwbfile.add_trial_column(c, f"trial condition {c!r}")
+    unit_cols, trial_cols = _add_columns(nwbfile, recordings)
     metas = []
     resolution, missing_resolution = None, False
     for rec_name, rec in recordings.items():
@@ -138,14 +124,7 @@ def add_units_recordings(nwbfile, recordings: dict) -> None:
             missing_resolution = True
         windows = np.column_stack([(rec.t_start + off) * f, (rec.t_stop + off) * f])
         for u in range(rec.n_units):
-            parts = [(rec.spike_times(k, u) + off[k]) for k in range(rec.n_trials)]
-            times = np.concatenate(parts) if parts else np.zeros(0)
-            seconds = times * f if f != 1.0 else times
-            if not rec.is_binned and (f != 1.0 or off.any()):
-                back = [(seconds[a:b] / f - o) for (a, b), o in zip(_bounds(parts), off, strict=True)]
-                if not all(np.array_equal(x, p - o) for x, p, o in zip(back, parts, off, strict=True)):
-                    raise ValueError(f"recording {rec_name!r}: its spike times cannot be stored exactly in seconds "
-                                     "on the file's clock; use a recording in seconds (Recording.rescaled(pq.s))")
+            seconds = _unit_seconds(rec, rec_name, u, f, off)
             obs = rec.units["obs_intervals"].iloc[u] * f if obs_given[u] else windows
             nwbfile.add_unit(spike_times=seconds, obs_intervals=obs, unit_name=str(rec.units["name"].iloc[u]),
                              recording=str(rec_name), **{c: _scalar(v[u]) for c, v in columns.items()})
@@ -179,6 +158,39 @@ def add_units_recordings(nwbfile, recordings: dict) -> None:
                                 VectorData(name="meta", description="what NWB has no field for (time unit, bins, "
                                            "exact trial extents, dtypes, condition, annotations), as ann2neo's "
                                            "tagged JSON", data=metas)]))
+
+
+def _add_columns(nwbfile, recordings):
+    """Declare the Units and trials columns (the recordings' own, refusing reserved names); return their names."""
+    unit_cols = list(dict.fromkeys(c for r in recordings.values() for c in r.units.columns
+                                   if c not in ("name", "obs_intervals")))
+    trial_cols = list(dict.fromkeys(c for r in recordings.values() for c in r.trials.columns))
+    for c in unit_cols + trial_cols:
+        if c in _RESERVED or c in ("unit_name", "spike_times", "obs_intervals", "electrodes"):
+            raise ValueError(f"column {c!r} has a reserved NWB/ann2neo name; rename it")
+    for c in unit_cols:
+        nwbfile.add_unit_column(c, f"{c} of the unit (ann2neo units table)")
+    nwbfile.add_unit_column("unit_name", "name of the unit (neuron or network node)")
+    nwbfile.add_unit_column("recording", "name of the recording the unit belongs to")
+    nwbfile.add_trial_column("recording", "name of the recording the trial belongs to")
+    nwbfile.add_trial_column("time_offset", "seconds added to the recording's clock to place the trial on the "
+                                            "file's clock (non-zero when trials overlap, e.g. aligned to a cue)")
+    for c in trial_cols:
+        nwbfile.add_trial_column(c, f"trial condition {c!r}")
+    return unit_cols, trial_cols
+
+
+def _unit_seconds(rec, rec_name, u, f, off):
+    """Unit ``u``'s spike times of all trials on the file's clock in seconds; raise unless they round-trip exactly."""
+    parts = [(rec.spike_times(k, u) + off[k]) for k in range(rec.n_trials)]
+    times = np.concatenate(parts) if parts else np.zeros(0)
+    seconds = times * f if f != 1.0 else times
+    if not rec.is_binned and (f != 1.0 or off.any()):
+        back = [(seconds[a:b] / f - o) for (a, b), o in zip(_bounds(parts), off, strict=True)]
+        if not all(np.array_equal(x, p - o) for x, p, o in zip(back, parts, off, strict=True)):
+            raise ValueError(f"recording {rec_name!r}: its spike times cannot be stored exactly in seconds "
+                             "on the file's clock; use a recording in seconds (Recording.rescaled(pq.s))")
+    return seconds
 
 
 def _bounds(parts):
