@@ -369,6 +369,27 @@ def _unpack_block(path, name, key, arr, n_nodes, check_files, block_id=None):
     return np.unpackbits(rows, axis=1, count=n_nodes).view(bool)
 
 
+def _layer_names_and_keys(path, attrs):
+    """The store's layer names and their array names (``layer_keys``), checked: distinct, safe, one per layer."""
+    names = attrs.get("layers")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise _damaged(path, "the group's attribute", f"layers = {names!r} is not a list of distinct names")
+    keys = attrs.get("layer_keys")
+    if keys is None:  # written before layer_keys
+        keys = [_legacy_layer_key(n) for n in names]
+        if not all(_safe_key(k) for k in keys):
+            raise _damaged(path, "the group's attribute", f"layers = {names!r} holds a name that is no array name "
+                                                          f"inside the store")
+    elif isinstance(keys, list) and len(keys) != len(names):
+        raise _damaged(path, "the group's attributes", f"list {len(names)} layers {names} but {len(keys)} array "
+                                                       f"names (layer_keys)")
+    elif not isinstance(keys, list) or not all(_safe_key(k) for k in keys) \
+            or len({k.casefold() for k in keys}) != len(keys):
+        raise _damaged(path, "the group's attribute", f"layer_keys = {keys!r} is not one distinct, safe array name "
+                                                      f"per layer")
+    return names, keys
+
+
 def read_store(path, layers=None, *, lazy=False):
     """Read spikes from a store written by ``ann2neo.record(..., out=path)``.
 
@@ -417,22 +438,7 @@ def read_store(path, layers=None, *, lazy=False):
     """
     root, attrs = _open(path)
     path = Path(os.fspath(path))
-    names = attrs.get("layers")
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
-        raise _damaged(path, "the group's attribute", f"layers = {names!r} is not a list of distinct names")
-    keys = attrs.get("layer_keys")
-    if keys is None:  # written before layer_keys
-        keys = [_legacy_layer_key(n) for n in names]
-        if not all(_safe_key(k) for k in keys):
-            raise _damaged(path, "the group's attribute", f"layers = {names!r} holds a name that is no array name "
-                                                          f"inside the store")
-    elif isinstance(keys, list) and len(keys) != len(names):
-        raise _damaged(path, "the group's attributes", f"list {len(names)} layers {names} but {len(keys)} array "
-                                                       f"names (layer_keys)")
-    elif not isinstance(keys, list) or not all(_safe_key(k) for k in keys) \
-            or len({k.casefold() for k in keys}) != len(keys):
-        raise _damaged(path, "the group's attribute", f"layer_keys = {keys!r} is not one distinct, safe array name "
-                                                      f"per layer")
+    names, keys = _layer_names_and_keys(path, attrs)
     n_samples = attrs.get("n_samples")
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
         raise _damaged(path, "the group's attribute", f"n_samples = {n_samples!r} is not a sample count")
