@@ -125,6 +125,22 @@ def default_layer(model) -> str:
     except (AttributeError, ValueError) as err:
         raise ValueError(f"model {model.name!r} is not built: give it an Input layer before recording "
                          f"({err})") from None
+    output_side, heads = _output_side(outputs)
+    candidates = _hidden_candidates(heads, output_side)
+    calls = _layer_calls(model)
+    names = list(dict.fromkeys(_call_name(calls, t) for t in candidates))
+    if not names:
+        raise ValueError(f"model {model.name!r} has no hidden layer to record (its only layers are the output "
+                         f"and pass-through layers); name one with layers=")
+    if len(names) > 1:
+        why = "several outputs" if len(heads) > 1 else "several branches"
+        raise ValueError(f"model {model.name!r} has no single last hidden layer ({why}): the candidates are "
+                         f"{names}; choose with layers= (e.g. layers={names[0]!r}, or layers={names})")
+    return names[0]
+
+
+def _output_side(outputs):
+    """The output layers with the activation and pass-through layers after them (ids), and the inputs of each head."""
     output_side, heads = set(), []
     for tensor in outputs:
         operation, inputs = _producer(tensor)
@@ -135,6 +151,11 @@ def default_layer(model) -> str:
         if operation is not None:
             output_side.add(id(operation))
             heads.append(inputs)
+    return output_side, heads
+
+
+def _hidden_candidates(heads, output_side):
+    """The tensors of the last hidden layers: walking back from the heads through pass-through layers."""
     candidates, seen = [], set()
 
     def walk(tensor):
@@ -153,24 +174,16 @@ def default_layer(model) -> str:
     for inputs in heads:
         for tensor in inputs:
             walk(tensor)
-    calls = _layer_calls(model)
+    return candidates
 
-    def name_of(tensor):
-        layer = tensor._keras_history.operation
-        outs = calls.get(layer.name, [])
-        if len(outs) <= 1:
-            return layer.name
-        return next(f"{layer.name}#{k}" for k, out in enumerate(outs) if any(t is tensor for t in out))
 
-    names = list(dict.fromkeys(name_of(t) for t in candidates))
-    if not names:
-        raise ValueError(f"model {model.name!r} has no hidden layer to record (its only layers are the output "
-                         f"and pass-through layers); name one with layers=")
-    if len(names) > 1:
-        why = "several outputs" if len(heads) > 1 else "several branches"
-        raise ValueError(f"model {model.name!r} has no single last hidden layer ({why}): the candidates are "
-                         f"{names}; choose with layers= (e.g. layers={names[0]!r}, or layers={names})")
-    return names[0]
+def _call_name(calls, tensor):
+    """The name of the layer call that produced ``tensor`` (``"name#k"`` for call ``k`` of a shared layer)."""
+    layer = tensor._keras_history.operation
+    outs = calls.get(layer.name, [])
+    if len(outs) <= 1:
+        return layer.name
+    return next(f"{layer.name}#{k}" for k, out in enumerate(outs) if any(t is tensor for t in out))
 
 
 def last_hidden_layer(model) -> str:
