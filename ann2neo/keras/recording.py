@@ -250,16 +250,7 @@ def _resolve_layers(model, layers):
     calls = _layer_calls(model)
     names = [layer.name for layer in model.layers]
     if isinstance(layers, str) and layers == "all":
-        chosen = []
-        for name, outs in calls.items():
-            for k, out in enumerate(outs):
-                if len(out) != 1:
-                    log.info("layer %r call %d has %d outputs; not recorded by layers='all'", name, k, len(out))
-                    continue
-                chosen.append((name if len(outs) == 1 else f"{name}#{k}", out[0]))
-        if not chosen:
-            raise ValueError(f"model {model.name!r} has no layer with an output to record")
-        return chosen
+        return _all_layers(model, calls)
     if layers is None:
         layers = [default_layer(model)]
         log.info("recording the default layer %r of %s (the last hidden layer; choose with layers=)",
@@ -274,33 +265,53 @@ def _resolve_layers(model, layers):
     for spec in layers:
         if not isinstance(spec, str):
             raise TypeError(f"layers must hold layer names (str), got {spec!r}")
-        name, _, index = spec.partition("#")
-        if name not in calls:
-            if name in names:
-                raise ValueError(f"layer {name!r} is an InputLayer: its output is x itself, not activations "
-                                 f"to record; binarize x with ann2neo.binarize if that is what you want")
-            raise ValueError(f"model {model.name!r} has no layer {name!r}; its layers are {names}")
-        outs = calls[name]
-        if not outs:
-            raise ValueError(f"layer {name!r} is not called in model {model.name!r}'s graph")
-        if index:
-            if not index.isdigit() or int(index) >= len(outs):
-                raise ValueError(f"layer {name!r} is called {len(outs)} time(s) in model {model.name!r}; "
-                                 f"{spec!r} names no call (use {name}#0 ... {name}#{len(outs) - 1})")
-            out = outs[int(index)]
-        elif len(outs) > 1:
-            raise ValueError(
-                f"layer {name!r} is shared: it is called {len(outs)} times in model {model.name!r}, "
-                f"each call with its own activations. Name the call to record: "
-                + ", ".join(f"'{name}#{k}'" for k in range(len(outs))))
-        else:
-            out = outs[0]
-        if len(out) != 1:
-            raise ValueError(f"layer {spec!r} returns {len(out)} tensors; record takes layers with one output")
+        tensor = _layer_output(model, calls, names, spec)
         if spec in [c[0] for c in chosen]:
             raise ValueError(f"layer {spec!r} is listed twice in layers")
-        chosen.append((spec, out[0]))
+        chosen.append((spec, tensor))
     return chosen
+
+
+def _all_layers(model, calls):
+    """[(name, KerasTensor)] of every layer call with one output (``layers='all'``)."""
+    chosen = []
+    for name, outs in calls.items():
+        for k, out in enumerate(outs):
+            if len(out) != 1:
+                log.info("layer %r call %d has %d outputs; not recorded by layers='all'", name, k, len(out))
+                continue
+            chosen.append((name if len(outs) == 1 else f"{name}#{k}", out[0]))
+    if not chosen:
+        raise ValueError(f"model {model.name!r} has no layer with an output to record")
+    return chosen
+
+
+def _layer_output(model, calls, names, spec):
+    """The output tensor of the layer call named by ``spec`` (``"name"`` or ``"name#k"``); raise if none or several."""
+    name, _, index = spec.partition("#")
+    if name not in calls:
+        if name in names:
+            raise ValueError(f"layer {name!r} is an InputLayer: its output is x itself, not activations "
+                             f"to record; binarize x with ann2neo.binarize if that is what you want")
+        raise ValueError(f"model {model.name!r} has no layer {name!r}; its layers are {names}")
+    outs = calls[name]
+    if not outs:
+        raise ValueError(f"layer {name!r} is not called in model {model.name!r}'s graph")
+    if index:
+        if not index.isdigit() or int(index) >= len(outs):
+            raise ValueError(f"layer {name!r} is called {len(outs)} time(s) in model {model.name!r}; "
+                             f"{spec!r} names no call (use {name}#0 ... {name}#{len(outs) - 1})")
+        out = outs[int(index)]
+    elif len(outs) > 1:
+        raise ValueError(
+            f"layer {name!r} is shared: it is called {len(outs)} times in model {model.name!r}, "
+            f"each call with its own activations. Name the call to record: "
+            + ", ".join(f"'{name}#{k}'" for k in range(len(outs))))
+    else:
+        out = outs[0]
+    if len(out) != 1:
+        raise ValueError(f"layer {spec!r} returns {len(out)} tensors; record takes layers with one output")
+    return out[0]
 
 
 # Layers whose output is finite whenever their inputs are (they move, select or take the max of
