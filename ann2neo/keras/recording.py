@@ -657,19 +657,8 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
                             check_finite=check_finite, pack=pack, chunk_samples=chunk_samples, strategy=strategy)
     keras = _keras()
     rule = check_threshold_rule(threshold)
-    if rule[0] == "absolute" and threshold_probe is not None:
-        raise ValueError("threshold_probe sets the samples a per-unit threshold rule is estimated on; with a "
-                         "number as threshold there is nothing to estimate: drop threshold_probe")
-    batch_size = check_integer(batch_size, "batch_size", min_value=1)
-    if out is not None and not isinstance(out, (str, os.PathLike)):
-        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
-    if out is None and chunk_samples is not None:
-        raise ValueError("chunk_samples sets the chunks of a store: give out=PATH with it")
-    for flag, value in (("overwrite", overwrite), ("check_finite", check_finite), ("progress", progress)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {value!r}")
-    if pack is not None and not isinstance(pack, (bool, np.bool_)):
-        raise TypeError(f"pack must be None, True or False, got {pack!r}")
+    batch_size = _check_record_options(rule, threshold_probe, batch_size, out, chunk_samples, overwrite,
+                                       check_finite, progress, pack)
     _check_model(model)
     check_order(labels, where="the samples fed to record", stacklevel=2)
     chosen = _resolve_layers(model, layers)
@@ -682,37 +671,15 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     checked = [t for t in path if _needs_check(t)] if check_finite else []
     if check_finite:
         _check_weights(t._keras_history.operation for t in path)
-    for name, t in chosen:
-        if any(d is None for d in t.shape[1:]):
-            raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
-                             f"record needs a fixed number of nodes per sample")
+    _check_fixed_shapes(chosen)
     dtypes = [str(t.dtype) for t in recorded]
-    if rule[0] == "absolute":
-        thresholds, threshold_rule = [rule[1]] * len(recorded), None
-    else:
-        probe = DEFAULT_THRESHOLD_PROBE if threshold_probe is None else threshold_probe
-        arrays, where = probe_inputs(x, probe, input_specs, input_names)
-        acts = _float_activations(model, recorded, arrays, batch_size)
-        thresholds = [unit_thresholds(np.asarray(a), rule) for a in acts]
-        threshold_rule = f"{rule[0]} {rule[1]:g} per unit on {where}"
-        log.info("per-unit thresholds: %s", threshold_rule)
+    thresholds, threshold_rule = _thresholds(model, recorded, rule, x, threshold_probe, input_specs, input_names,
+                                             batch_size)
     if pack is None:
         pack = out is not None or _on_accelerator()
     elif out is not None and not pack:
         raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
-    # Compiled steps are cached per model, like Keras' own predict function, so that a second
-    # record() of the same layers does not trace (TensorFlow) or compile (XLA on JAX) again.
-    _check_strategy(strategy, keras.backend.backend())
-    threshold_key = tuple(t if np.ndim(t) == 0 else (t.size, t.tobytes()) for t in thresholds)
-    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold_key, bool(pack),
-           id(strategy))
-    cache = _STEPS.setdefault(model, {})
-    if key not in cache:
-        tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
-        post = _make_post(thresholds, len(checked), bool(pack))
-        cache[key] = _compile(tap, post, input_specs) if strategy is None else \
-            _compile_distributed(tap, post, strategy)
-    step = cache[key]
+    step = _cached_step(keras, model, checked, recorded, thresholds, pack, strategy, input_specs)
     layer_shapes = [tuple(int(d) for d in t.shape[1:]) for t in recorded]
     n_nodes = [int(np.prod(s)) for s in layer_shapes]
     checked_names = [t._keras_history.operation.name for t in checked]
@@ -740,30 +707,8 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         sink = _MemorySink(n_nodes, n_total, packed=bool(pack))
     tf_logger = logging.getLogger("tensorflow")
     tf_logger.addFilter(_expected_retracing)
-    start = 0
-
-    def collect(pending):
-        # Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool).
-        first, (bad, spikes) = pending
-        if bad is not None:
-            bad = keras.ops.convert_to_numpy(bad)
-            if bad.any():
-                _raise_nonfinite(bad, first, checked_names)
-        sink.write(first, [keras.ops.convert_to_numpy(s) for s in spikes])
-
     try:
-        pending = None
-        for batch in batches:
-            arrays = resolve_inputs(batch, input_specs, input_names, start, check_finite)
-            launched = (start, step(*arrays))
-            # Collect the previous batch only after launching this one: asynchronous backends
-            # (JAX, TensorFlow on a GPU) compute batch k+1 while the host stores batch k.
-            if pending is not None:
-                collect(pending)
-            pending = launched
-            start += arrays[0].shape[0]
-        if pending is not None:
-            collect(pending)
+        start = _feed(keras, batches, step, sink, input_specs, input_names, check_finite, checked_names)
         if start == 0:
             raise ValueError("x yielded no samples")
         if n_total is not None and start != n_total:
@@ -782,6 +727,91 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     matrices = sink.result(start)
     return {name: SpikeMatrix(m, layer_shape=shape, threshold=t, layer=name, threshold_rule=threshold_rule)
             for name, m, shape, t in zip(names, matrices, layer_shapes, thresholds, strict=True)}
+
+
+def _check_record_options(rule, threshold_probe, batch_size, out, chunk_samples, overwrite, check_finite, progress,
+                          pack):
+    """Check :func:`record`'s scalar options and those that need each other; return the checked batch size."""
+    if rule[0] == "absolute" and threshold_probe is not None:
+        raise ValueError("threshold_probe sets the samples a per-unit threshold rule is estimated on; with a "
+                         "number as threshold there is nothing to estimate: drop threshold_probe")
+    batch_size = check_integer(batch_size, "batch_size", min_value=1)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    if out is None and chunk_samples is not None:
+        raise ValueError("chunk_samples sets the chunks of a store: give out=PATH with it")
+    for flag, value in (("overwrite", overwrite), ("check_finite", check_finite), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    if pack is not None and not isinstance(pack, (bool, np.bool_)):
+        raise TypeError(f"pack must be None, True or False, got {pack!r}")
+    return batch_size
+
+
+def _check_fixed_shapes(chosen):
+    """Raise for a recorded layer whose output shape has a dimension unknown before running."""
+    for name, t in chosen:
+        if any(d is None for d in t.shape[1:]):
+            raise ValueError(f"layer {name!r} has output shape {tuple(t.shape)} with unknown dimensions; "
+                             f"record needs a fixed number of nodes per sample")
+
+
+def _thresholds(model, recorded, rule, x, threshold_probe, input_specs, input_names, batch_size):
+    """Each recorded layer's threshold (a number, or per unit estimated on the probe samples) and the rule's text."""
+    if rule[0] == "absolute":
+        return [rule[1]] * len(recorded), None
+    probe = DEFAULT_THRESHOLD_PROBE if threshold_probe is None else threshold_probe
+    arrays, where = probe_inputs(x, probe, input_specs, input_names)
+    acts = _float_activations(model, recorded, arrays, batch_size)
+    thresholds = [unit_thresholds(np.asarray(a), rule) for a in acts]
+    threshold_rule = f"{rule[0]} {rule[1]:g} per unit on {where}"
+    log.info("per-unit thresholds: %s", threshold_rule)
+    return thresholds, threshold_rule
+
+
+def _cached_step(keras, model, checked, recorded, thresholds, pack, strategy, input_specs):
+    """The compiled step that checks ``checked`` and thresholds ``recorded``, from the model's cache or compiled."""
+    # Compiled steps are cached per model, like Keras' own predict function, so that a second
+    # record() of the same layers does not trace (TensorFlow) or compile (XLA on JAX) again.
+    _check_strategy(strategy, keras.backend.backend())
+    threshold_key = tuple(t if np.ndim(t) == 0 else (t.size, t.tobytes()) for t in thresholds)
+    key = (keras.backend.backend(), tuple(id(t) for t in checked + recorded), threshold_key, bool(pack),
+           id(strategy))
+    cache = _STEPS.setdefault(model, {})
+    if key not in cache:
+        tap = keras.Model(model.inputs, checked + recorded, name=f"{model.name}_recorder")
+        post = _make_post(thresholds, len(checked), bool(pack))
+        cache[key] = _compile(tap, post, input_specs) if strategy is None else \
+            _compile_distributed(tap, post, strategy)
+    return cache[key]
+
+
+def _feed(keras, batches, step, sink, input_specs, input_names, check_finite, checked_names):
+    """Run the step on every batch and write its spikes to ``sink``; return the number of samples fed."""
+    start = 0
+    pending = None
+    for batch in batches:
+        arrays = resolve_inputs(batch, input_specs, input_names, start, check_finite)
+        launched = (start, step(*arrays))
+        # Collect the previous batch only after launching this one: asynchronous backends
+        # (JAX, TensorFlow on a GPU) compute batch k+1 while the host stores batch k.
+        if pending is not None:
+            _collect(keras, sink, pending, checked_names)
+        pending = launched
+        start += arrays[0].shape[0]
+    if pending is not None:
+        _collect(keras, sink, pending, checked_names)
+    return start
+
+
+def _collect(keras, sink, pending, checked_names):
+    """Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool)."""
+    first, (bad, spikes) = pending
+    if bad is not None:
+        bad = keras.ops.convert_to_numpy(bad)
+        if bad.any():
+            _raise_nonfinite(bad, first, checked_names)
+    sink.write(first, [keras.ops.convert_to_numpy(s) for s in spikes])
 
 
 def _float_activations(model, tensors, arrays, batch_size):
