@@ -483,3 +483,19 @@ def test_labels_check_the_order_and_the_length():
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=64)
     with pytest.raises(ValueError, match="labels has 150 entries for the 200 samples"):
         ann2neo.record(model, loader, labels=labels[order][:150])
+
+
+class Rounded(nn.Module):
+    def forward(self, x):
+        return x.round().to(torch.int32)
+
+
+def test_per_unit_rules_need_finite_floating_outputs():
+    torch.manual_seed(0)
+    model, x = nn.Sequential(nn.Linear(4, 3), Rounded(), nn.Flatten()), data((4,), n=20)
+    with pytest.raises(ValueError, match=r"module '1' outputs int32: a per-unit threshold rule compares floating"):
+        ann2neo.record(model, x, layers="1", threshold="median")
+    assert ann2neo.record(model, x, layers="1", threshold=0)["1"].shape == (20, 3)  # a number still works
+    x[3, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"module '0' outputs NaN or Inf on the first 20 samples of x"):
+        ann2neo.record(model, x, layers="0", threshold="median")
