@@ -19,7 +19,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))  # document this checkout even where another copy is installed
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up lines (ann2neo.keras.monitor)
+# TensorFlow's C++ start-up lines are quieted by ann2neo itself (ann2neo._quiet), unless TF_CPP_MIN_LOG_LEVEL is set.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import ann2neo  # noqa: E402
