@@ -496,9 +496,9 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
 
     Examples
     --------
-    >>> binarize(np.array([[0.5, -1.0], [0.0, 2.0]])).astype(int)
-    array([[1, 0],
-           [0, 1]])
+    >>> binarize(np.array([[0.5, -1.0], [0.0, 2.0]]))
+    SpikeMatrix([[ True, False],
+                 [False,  True]])
     """
     exact = None
     if np.ndim(threshold) == 0 and not isinstance(threshold, str):
