@@ -19,7 +19,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))  # document this checkout even where another copy is installed
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up lines (ann2neo.keras.monitor)
+# TensorFlow's C++ start-up lines are quieted by ann2neo itself (ann2neo._quiet), unless TF_CPP_MIN_LOG_LEVEL is set.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import ann2neo  # noqa: E402
@@ -105,6 +105,19 @@ def _tutorial_notebooks(app):
         jupytext.write(notebook, out / f"{script.stem}.ipynb")
 
 
+def _assigned_names(module):
+    """The names a module assigns at its top level (not those it only imports)."""
+    import ast
+    import inspect
+
+    names = set()
+    for node in ast.parse(inspect.getsource(module)).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AnnAssign) else []
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
 def _api_pages(app):
     """Write ``docs/generated/<module>.rst`` for every public module of ann2neo (one page each).
 
@@ -131,6 +144,7 @@ def _api_pages(app):
             (out / f"{name}.rst").write_text("\n".join(lines))
             continue
         exported = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
+        assigned = _assigned_names(module)  # data a module re-exports is documented where it is assigned
         members = []
         for member in exported:
             value = getattr(module, member)
@@ -139,8 +153,8 @@ def _api_pages(app):
                 kind = "autoexception" if issubclass(value, BaseException) else "autoclass"
             elif inspect.isfunction(value) and defined_here:
                 kind = "autofunction"
-            elif hasattr(module, "__all__") and not (inspect.isclass(value) or inspect.isfunction(value)
-                                                     or inspect.ismodule(value)):
+            elif hasattr(module, "__all__") and member in assigned and not (
+                    inspect.isclass(value) or inspect.isfunction(value) or inspect.ismodule(value)):
                 kind = "autodata"
             else:
                 continue  # imported from elsewhere: documented there

@@ -198,8 +198,10 @@ def mutual_information(data, labels=None, *, condition=None, correction="panzeri
     ----------
     data : ann2neo.Recording, or array_like of int (n_trials, n_units)
         Spike counts per trial (a rate matrix is refused: MI needs discrete responses).
-    labels, condition
-        As in :func:`tuning`.
+    labels : array_like (n_trials,), optional
+        The condition of each trial, as in :func:`tuning`.
+    condition : str, optional
+        A column of the Recording's trials table, as in :func:`tuning`.
     correction : {"panzeri-treves", "shuffle", None}
         ``"panzeri-treves"``: subtract the first-order bias
         :math:`[\sum_c (R_c - 1) - (R - 1)] / (2 N \ln 2)` with :math:`R_c`
@@ -209,7 +211,8 @@ def mutual_information(data, labels=None, *, condition=None, correction="panzeri
         None: the plug-in estimate.
     n_shuffles : int, default 20
         For ``correction="shuffle"``.
-    seed : None, int or numpy.random.Generator
+    seed : None, int or numpy.random.Generator, optional
+        Seed of the label shuffles (``correction="shuffle"``).
 
     Returns
     -------
@@ -299,13 +302,19 @@ def selectivity(data, labels=None, *, condition=None, alpha=0.05, mi_correction=
     Parameters
     ----------
     data : ann2neo.Recording, or array_like (n_trials, n_units)
-    labels, condition
-        As in :func:`tuning`; at least two conditions.
+    labels : array_like (n_trials,), optional
+        The condition of each trial, as in :func:`tuning`; at least two conditions.
+    condition : str, optional
+        A column of the Recording's trials table, as in :func:`tuning`.
     alpha : float, default 0.05
         False discovery rate of the Benjamini-Hochberg correction
         (``statsmodels.stats.multitest.multipletests(method="fdr_bh")``).
-    mi_correction, n_shuffles, seed
-        See :func:`mutual_information`.
+    mi_correction : {"panzeri-treves", "shuffle", None}, default "panzeri-treves"
+        The ``correction`` of :func:`mutual_information`.
+    n_shuffles : int, default 20
+        As in :func:`mutual_information`.
+    seed : None, int or numpy.random.Generator, optional
+        As in :func:`mutual_information`.
 
     Returns
     -------
@@ -441,8 +450,10 @@ def sparseness(data, labels=None, *, condition=None, over="conditions") -> Spars
     Parameters
     ----------
     data : ann2neo.Recording, or array_like (n_trials, n_units)
-    labels, condition
-        As in :func:`tuning`; needed for ``over="conditions"``.
+    labels : array_like (n_trials,), optional
+        The condition of each trial, as in :func:`tuning`; needed for ``over="conditions"``.
+    condition : str, optional
+        A column of the Recording's trials table, as in :func:`tuning`.
     over : {"conditions", "trials"}, default "conditions"
         ``"conditions"``: lifetime sparseness of each unit's tuning curve (its
         mean rate per condition), population sparseness of the mean population
@@ -556,8 +567,11 @@ def trial_fano_factor(data, bin_width=None, *, labels=None, condition=None, ddof
         Counting window, a whole multiple of the recording's bins (default: its
         own bins).  In the recording's time base: a physical time for recorded
         neurons, samples for a network layer (``5 * pq.ms`` raises UnitError).
-    labels, condition
-        As in :func:`tuning`; without conditions all trials form one.
+    labels : array_like (n_trials,), optional
+        The condition of each trial, as in :func:`tuning`; without conditions
+        all trials form one.
+    condition : str, optional
+        A column of the Recording's trials table, as in :func:`tuning`.
     ddof : int, default 0
         0 matches ``elephant.statistics.fanofactor`` over the trials' spike
         trains in the bin; 1 gives the unbiased variance.
@@ -644,8 +658,11 @@ def psth(data, bin_width=None, *, labels=None, condition=None) -> Psth:
         Trials with time bins (or spike times with ``bin_width``).
     bin_width : float or quantity, optional
         As in :func:`trial_fano_factor`.
-    labels, condition
-        As in :func:`tuning`; without conditions all trials form one.
+    labels : array_like (n_trials,), optional
+        The condition of each trial, as in :func:`tuning`; without conditions
+        all trials form one.
+    condition : str, optional
+        A column of the Recording's trials table, as in :func:`tuning`.
 
     Returns
     -------

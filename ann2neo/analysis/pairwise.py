@@ -207,7 +207,7 @@ def _cch_binary(x, max_lag):
 
 
 def cross_correlograms(data, max_lag, *, bin_width=None, block=128) -> CrossCorrelograms:
-    """All-pairs cross-correlograms at lags ``-max_lag .. max_lag``, equal to Elephant's per pair.
+    """All-pairs cross-correlograms at lags ``-max_lag`` to ``max_lag``, equal to Elephant's per pair.
 
     Parameters
     ----------

@@ -74,15 +74,15 @@ def gram(x, *, block_rows=None, method="auto"):
         faster than the float32 product at 4,096 units.  ``"blas"``: the
         float32 (float64 for counts above 4,096) BLAS route in row blocks.
 
-    Raises
-    ------
-    ValueError
-        For ``method="bits"`` on non-binary data.
-
     Returns
     -------
     g : ndarray of int64 (n_units, n_units)
     s : ndarray of int64 (n_units,)
+
+    Raises
+    ------
+    ValueError
+        For ``method="bits"`` on non-binary data.
 
     Examples
     --------
@@ -218,14 +218,17 @@ def correlations(data, labels=None, *, kind="total", condition=None, bin_width=N
     data : ann2neo.Recording, or array_like (n_trials, n_units)
         For a network layer: the (n_samples, n_nodes) spike matrix, or its
         Recording (trials = samples).
-    labels, condition
-        The condition of each trial (needed for signal and noise).
+    labels : array_like (n_trials,), optional
+        The condition of each trial (needed for signal and noise); default:
+        the Recording's condition.
     kind : {"total", "signal", "noise"}, default "total"
         ``"total"``: correlation of the responses over trials.  ``"noise"``:
         of the residuals after removing each condition's mean (trial-to-trial
         co-variation at a fixed stimulus).  ``"signal"``: of the tuning
         curves, the mean response per condition (each condition weighted
         equally).
+    condition : str, optional
+        A column of the Recording's trials table to condition on.
     bin_width : float or quantity, optional
         For a Recording with time bins: correlate spike counts in bins of this
         width (rows = trial x bin) instead of whole-trial counts; noise then
@@ -241,6 +244,10 @@ def correlations(data, labels=None, *, kind="total", condition=None, bin_width=N
         For an unknown kind, signal/noise without labels, or units not
         observed in every trial.
 
+    See Also
+    --------
+    ann2neo.trial_surrogates : The controls (``method="within"`` destroys noise correlations).
+
     Notes
     -----
     The total correlation of a spike matrix equals
@@ -254,10 +261,6 @@ def correlations(data, labels=None, *, kind="total", condition=None, bin_width=N
     the condition means when trials per condition are few.  On binary
     one-sample trials the total correlation is the phi coefficient of two
     units' spike/no-spike over the samples.
-
-    See Also
-    --------
-    ann2neo.trial_surrogates : the controls (``method="within"`` destroys noise correlations).
 
     Examples
     --------
@@ -359,10 +362,13 @@ def participation_ratio(data, labels=None, *, kind="total", condition=None, n_sh
     Parameters
     ----------
     data : ann2neo.Recording, or array_like (n_trials, n_units)
-    labels, condition
-        As in :func:`correlations` (needed for kind signal/noise and ``shuffle="within"``).
+    labels : array_like (n_trials,), optional
+        The condition of each trial, as in :func:`correlations` (needed for
+        kind signal/noise and ``shuffle="within"``).
     kind : {"total", "signal", "noise"}, default "total"
         Covariance of the responses, of the condition means, or of the residuals.
+    condition : str, optional
+        A column of the Recording's trials table, as in :func:`correlations`.
     n_shuffles : int, default 5
         Shuffle controls computed (0 for none).
     shuffle : {"all", "within"}, default "all"
@@ -484,8 +490,11 @@ def decode(data, labels=None, *, condition=None, estimator=None, n_splits=5, n_s
     Parameters
     ----------
     data : ann2neo.Recording, or array_like (n_trials, n_units)
-    labels, condition
-        As in :func:`correlations`; at least two conditions, each with at least ``n_splits`` trials.
+    labels : array_like (n_trials,), optional
+        The condition of each trial, as in :func:`correlations`; at least two
+        conditions, each with at least ``n_splits`` trials.
+    condition : str, optional
+        A column of the Recording's trials table, as in :func:`correlations`.
     estimator : scikit-learn classifier, optional
         Default: ``RidgeClassifier(alpha=1.0)`` (linear, one closed-form
         solve per fold; silent, collinear and class-constant units are

@@ -380,7 +380,7 @@ def unit_thresholds(activations, rule) -> np.ndarray:
 
     Parameters
     ----------
-    activations : array_like, shape (n_probe, n_nodes) or (n_probe, *layer_shape)
+    activations : array_like, shape (n_probe, n_nodes) or (n_probe, ``*layer_shape``)
         Float activations of one layer on the probe samples (finite).
     rule : float, "median", ("quantile", q) or ("fraction_of_max", f)
         See :func:`check_threshold_rule`.  A number gives that number for
@@ -461,7 +461,7 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
 
     Parameters
     ----------
-    activations : array_like, shape (n_samples, n_nodes) or (n_samples, *layer_shape)
+    activations : array_like, shape (n_samples, n_nodes) or (n_samples, ``*layer_shape``)
         Real-valued activations of one layer (bool, integer or floating
         dtype), one row per input sample in the order the samples were fed
         to the network.  Extra axes are flattened to nodes in C order; the
@@ -496,9 +496,9 @@ def binarize(activations, threshold=0.0, layer=None) -> SpikeMatrix:
 
     Examples
     --------
-    >>> binarize(np.array([[0.5, -1.0], [0.0, 2.0]])).astype(int)
-    array([[1, 0],
-           [0, 1]])
+    >>> binarize(np.array([[0.5, -1.0], [0.0, 2.0]]))
+    SpikeMatrix([[ True, False],
+                 [False,  True]])
     """
     exact = None
     if np.ndim(threshold) == 0 and not isinstance(threshold, str):

@@ -371,6 +371,79 @@ class Recording:
                    units=units, trials=table, condition=condition if labels is not None else None, annotations=ann)
 
     @classmethod
+    def from_sequence(cls, spikes, labels=None, *, time_axis=0, layer=None, condition="label", trials=None,
+                      annotations=None):
+        """A layer with a position axis (tokens, time steps): one trial per input, one bin per position.
+
+        A transformer or recurrent layer recorded with :func:`ann2neo.record`
+        gives a spike matrix whose nodes are the C-order flattening of a
+        per-sample ``layer_shape`` such as ``(n_positions, n_features)``.  Here
+        the position axis becomes the time bins of each trial and the other
+        axes the units: units × trials × positions.
+
+        Parameters
+        ----------
+        spikes : SpikeMatrix, shape (n_samples, prod(layer_shape))
+            A whole layer (its ``layer_shape`` says where the axes are; a
+            subset of its nodes cannot be reshaped).
+        labels : array_like (n_samples,), optional
+            The class of each input: the trials' condition.
+        time_axis : int, default 0
+            Axis of ``layer_shape`` that holds the positions.
+        layer, condition, trials, annotations
+            As in :meth:`from_matrix`.
+
+        Returns
+        -------
+        Recording
+            Time base :data:`ann2neo.sample` with one bin per position (a
+            position is a step, not a physical time); trial ``k`` spans
+            ``[k * n_positions, (k + 1) * n_positions)``, so
+            :meth:`as_one_trial` concatenates the sequences in input order.
+            Unit ``j`` is the ``j``-th feature (the other axes, C order).
+
+        Raises
+        ------
+        ValueError
+            If ``spikes`` is not a whole layer with at least two axes, or
+            ``time_axis`` is not one of them.
+
+        Examples
+        --------
+        >>> from ann2neo import SpikeMatrix
+        >>> m = SpikeMatrix(np.zeros((2, 12), bool), layer_shape=(4, 3), layer="attn")  # 4 tokens x 3 features
+        >>> rec = Recording.from_sequence(m, labels=[0, 1])
+        >>> rec.n_trials, rec.n_units, rec.n_bins
+        (2, 3, 4)
+        """
+        from .conversion import as_spike_matrix
+
+        m = as_spike_matrix(spikes)
+        shape = tuple(getattr(m, "layer_shape", (m.shape[1],)))
+        if len(shape) < 2 or not np.array_equal(getattr(m, "nodes", np.arange(m.shape[1])),
+                                                np.arange(int(np.prod(shape)))):
+            raise ValueError(f"a sequence layer needs the whole layer with a position axis; got layer_shape {shape} "
+                             f"with {m.shape[1]} nodes")
+        if not isinstance(time_axis, (int, np.integer)) or not -len(shape) <= time_axis < len(shape):
+            raise ValueError(f"time_axis must be an axis of layer_shape {shape}, got {time_axis!r}")
+        n_samples, n_pos = m.shape[0], shape[time_axis]
+        cube = np.moveaxis(np.asarray(m).reshape(n_samples, *shape), 1 + time_axis % len(shape), -1)
+        binned = cube.reshape(n_samples, -1, n_pos)
+        layer = layer if layer is not None else getattr(m, "layer", None)
+        n_units = binned.shape[1]
+        units = {"name": [f"{layer}#{j}" if layer else f"unit {j}" for j in range(n_units)]}
+        table = _table(trials, n_samples, "trials table")
+        if labels is not None:
+            lab = np.asarray(labels).ravel()
+            if lab.shape != (n_samples,):
+                raise ValueError(f"labels must hold one class per sample ({n_samples}), got shape {np.shape(labels)}")
+            table[condition] = lab
+        ann = dict(annotations or {}, layer=layer, layer_shape=shape, time_axis=int(time_axis))
+        start = np.arange(n_samples, dtype=np.float64) * n_pos
+        return cls(time_unit=sample, t_start=start, t_stop=start + n_pos, binned=binned, bin_width=1, units=units,
+                   trials=table, condition=condition if labels is not None else None, annotations=ann)
+
+    @classmethod
     def from_binned(cls, binned, bin_width, *, t_start=0.0, time_unit=None, unit_names=None, trials=None,
                     condition=None, units=None, annotations=None):
         """Trials of binned spike counts, e.g. a trial × 1 ms-bin matrix of one neuron.

@@ -245,8 +245,18 @@ def read(path, *, name=None, variables=None, bin_width=None, t_start=None, t_sto
         Which recording, when the file holds several (NWB/NIX segments such as
         ``"train"``/``"test"``, store layers); without it such a file raises
         and the message lists the names.
-    variables, bin_width, t_start, t_stop, time_unit, variables_as, lazy
+    variables : str or list of str, optional
+        MATLAB variables holding the spikes, as :func:`read_all`.
+    bin_width : pq.Quantity, optional
+        Bin width of a MATLAB trial x bin matrix, as :func:`read_all`.
+    t_start, t_stop : pq.Quantity, optional
+        The recording's extent where the file does not state it, as :func:`read_all`.
+    time_unit : pq unit or str, optional
+        Unit of the numbers in a MATLAB file, as :func:`read_all`.
+    variables_as : {"units", "trials"}, default "units"
         As :func:`read_all`.
+    lazy : bool, default False
+        Spike stores only: a dask array instead of a Recording, as :func:`read_all`.
 
     Returns
     -------

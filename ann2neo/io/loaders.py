@@ -578,10 +578,14 @@ def load_recording(path, *, variables=None, units=pq.s, t_start=None, t_stop=Non
     Parameters
     ----------
     path : str or Path
-    variables, t_start, t_stop, bin_width
-        As :func:`ann2neo.read`.
+    variables : str or list of str, optional
+        MATLAB variables holding the spikes, as :func:`ann2neo.read`.
     units : pq unit, default pq.s
         Unit of the numbers in a MATLAB file and of the returned trains.
+    t_start, t_stop : pq.Quantity, optional
+        The recording's extent where the file does not state it, as :func:`ann2neo.read`.
+    bin_width : pq.Quantity, optional
+        Bin width of a MATLAB trial x bin matrix, as :func:`ann2neo.read`.
 
     Returns
     -------

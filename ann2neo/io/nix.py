@@ -83,9 +83,16 @@ def write_nix(path, data, *, sample_duration=None, sampling_rate=None, subject=N
         The time one input sample stands for in the file.
     sampling_rate : float, optional
         Deprecated: ``1 / sample_duration`` in Hz.
-    subject, experimenter, institution, keywords, session_description, experiment_description
+    subject : pynwb.file.Subject or dict, optional
+        As :func:`write_nwb`; kept as an annotation of the (first) block when
+        given (as text), like each of the metadata below.
+    experimenter, institution : str, optional
+        As :func:`write_nwb`; kept as annotations when given.
+    keywords : list of str, optional
+        As :func:`write_nwb`; kept as an annotation when given.
+    session_description, experiment_description : str, optional
         As :func:`write_nwb`; these and ``model_description``, ``identifier``,
-        ``session_start_time`` are kept as annotations of the (first) block when given (a subject as text).
+        ``session_start_time`` are kept as annotations of the (first) block when given.
     nwbfile : None
         NWB only; refused.
     compression : None
@@ -269,8 +276,8 @@ def read_nix_recordings(path, *, name=None, t_start=None, t_stop=None) -> dict:
     path : str or Path
     name : str, optional
         Read only this recording (segment of network layers, or block of neurons).
-    t_start, t_stop
-        Not used (NIX trains state their extent); refused if given.
+    t_start, t_stop : None
+        Not used (NIX trains state their extent); a ValueError if given.
 
     Returns
     -------

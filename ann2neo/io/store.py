@@ -9,6 +9,8 @@ nodes (``np.packbits`` order: node ``j`` is bit ``7 - j % 8`` of byte
                                layers, layer_keys, model, threshold, ann2neo_version, ...
     PATH/<layer key>           uint8 (n_samples, ceil(n_nodes / 8)); attrs: layer, layer_shape,
                                n_nodes, threshold, packed, bitorder, all_chunks_written
+    PATH/<layer key>.threshold float64 (n_nodes,), only for per-unit thresholds (the layer's
+                               ``threshold`` attribute is then "per-unit"; +inf: never spikes)
 
 A layer's array is named by its *key* (``layer_keys``, parallel to
 ``layers``): the layer name with ``/``, backslash, ``%``, the characters that
@@ -17,8 +19,6 @@ Windows forbids in file names and control characters percent-encoded
 key; names that differ only in case get a ``~1``, ``~2`` ... suffix (a
 case-insensitive disk would merge them).  Stores written before
 ``layer_keys`` existed name the array ``name.replace("/", "|")``.
-    PATH/<layer key>.threshold float64 (n_nodes,), only for per-unit thresholds (the layer's
-                               ``threshold`` attribute is then "per-unit"; +inf: never spikes)
 
 The group's ``default_layer`` is the model's :func:`ann2neo.keras.default_layer`
 (None where it is ambiguous); ``threshold_rule`` describes a per-unit rule and

@@ -654,7 +654,8 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         from ..torch.recording import record as record_torch
 
         return record_torch(model, x, layers, batch_size, threshold, progress, out=out, overwrite=overwrite,
-                            check_finite=check_finite, pack=pack, chunk_samples=chunk_samples, strategy=strategy)
+                            check_finite=check_finite, pack=pack, chunk_samples=chunk_samples, strategy=strategy,
+                            labels=labels, threshold_probe=threshold_probe)
     keras = _keras()
     rule = check_threshold_rule(threshold)
     batch_size = _check_record_options(rule, threshold_probe, batch_size, out, chunk_samples, overwrite,

@@ -16,8 +16,15 @@ import sys
 
 import numpy as np
 
-from ..core.binarize import SpikeMatrix, threshold_for_dtype
-from ..core.validation import check_integer, check_threshold
+from ..core.binarize import (
+    DEFAULT_THRESHOLD_PROBE,
+    SpikeMatrix,
+    check_threshold_rule,
+    threshold_for_dtype,
+    unit_thresholds,
+)
+from ..core.order import check_order
+from ..core.validation import check_integer
 
 __all__ = ["record", "is_torch_module"]
 
@@ -72,7 +79,8 @@ def _device_threshold(threshold, dtype, n_nodes, device):
     """The threshold to compare a flattened module output of ``dtype`` with, as ``output > t``.
 
     ``threshold`` is a float (one for every unit) or an array of ``n_nodes``
-    floats (one per unit, the C-order flattening of the per-sample output).
+    floats (one per unit, the C-order flattening of the per-sample output;
+    ``+inf`` for a unit that never spikes).
     Returns a Python number, a tensor of ``n_nodes`` values of ``dtype`` on
     ``device`` (broadcast over the batch), or ``_All``.  Each value is
     :func:`ann2neo.core.binarize.threshold_for_dtype` of the threshold, so the
@@ -87,17 +95,21 @@ def _device_threshold(threshold, dtype, n_nodes, device):
             return _All
         return int(t) if np.issubdtype(type(t), np.integer) else float(t)
     values = np.asarray(threshold, dtype=np.float64)
-    if values.shape != (n_nodes,) or not np.isfinite(values).all():
-        raise ValueError(f"a per-unit threshold needs {n_nodes} finite values (one per unit), got shape "
-                         f"{values.shape}")
+    if values.shape != (n_nodes,) or np.isnan(values).any() or (values == -np.inf).any():
+        raise ValueError(f"a per-unit threshold needs {n_nodes} values (one per unit, finite or +inf for a unit "
+                         f"that never spikes), got shape {values.shape}")
     if not (dtype.is_floating_point):
         raise ValueError(f"per-unit thresholds compare floating outputs; this output is {name}")
+    never = values == np.inf  # +inf (a rule's unit that never spikes) compares as itself in every float dtype
+    values = np.where(never, 0.0, values)
     if name == "bfloat16":
         t = np.array([float(threshold_for_dtype(v, name)) for v in values], dtype=np.float32)
     else:
-        t = values.astype(name)
+        with np.errstate(over="ignore"):  # beyond the dtype's range: inf, then stepped down to its max below
+            t = values.astype(name)
         up = t.astype(np.float64) > values
         t[up] = np.nextafter(t[up], np.array(-np.inf, dtype=name))
+    t[never] = np.inf
     return torch.from_numpy(np.ascontiguousarray(t)).to(device=device, dtype=dtype)
 
 
@@ -524,8 +536,106 @@ def _module_float_dtype(model):
     return None
 
 
+def _capture(model, chosen, args, kwargs, n):
+    """One forward pass; a float copy ``(n, n_units)`` of each chosen call's output (float32, or float64)."""
+    import torch
+
+    slots = {}
+    for slot, (_, c) in enumerate(chosen):
+        slots.setdefault(id(c.module), {})[c.index] = slot
+    modules = {id(c.module): c.module for _, c in chosen}
+    counts = dict.fromkeys(slots, 0)
+    outs = [None] * len(chosen)
+
+    def hook(module, _args, output):
+        k = counts[id(module)]
+        counts[id(module)] = k + 1
+        slot = slots[id(module)].get(k)
+        if slot is None:
+            return
+        label, shape = chosen[slot][0], chosen[slot][1].shape[1:]
+        if not isinstance(output, torch.Tensor) or output.shape[:1] != (n,) or tuple(output.shape[1:]) != shape:
+            got = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            raise ValueError(f"module {label!r} returned {got} for {n} probe samples, not ({n}, "
+                             f"{', '.join(map(str, shape))}); record needs a fixed number of units per sample")
+        if not output.is_floating_point():
+            raise ValueError(f"module {label!r} outputs {_np_dtype_name(output.dtype)}: a per-unit threshold rule "
+                             f"compares floating outputs; give a number as threshold")
+        # A copy, taken now: a later in-place module (ReLU(inplace=True)) would change the output itself.
+        dtype = torch.float64 if output.dtype == torch.float64 else torch.float32
+        outs[slot] = output.detach().reshape(n, -1).to(dtype=dtype, copy=True)
+
+    handles = [m.register_forward_hook(hook) for m in modules.values()]
+    try:
+        model(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    missing = [label for (label, _), o in zip(chosen, outs, strict=True) if o is None]
+    if missing:
+        raise ValueError(f"module call(s) {missing} did not happen in the forward pass of the probe samples")
+    return outs
+
+
+def _probe_thresholds(model, x, probe, rule, layers, batch_size, device, float_dtype):
+    """Per-unit thresholds of ``rule`` on the probe samples: the chosen calls, the vectors and the probe's text.
+
+    The probe is ``probe`` leading samples of ``x`` (tensors, arrays, tuples
+    or dicts of them, a DataLoader or another re-iterable) or the probe
+    inputs themselves (anything ``x`` may be), run in ``x``'s batches (the
+    batch holding the last probe sample runs whole, so the probe values are
+    the values recorded for those samples).  Runs under the caller's
+    ``torch.inference_mode`` and eval mode; the calls to record are resolved
+    on the first probe batch.
+    """
+    import collections.abc
+
+    if isinstance(probe, (bool, np.bool_, str, float)):
+        raise TypeError(f"threshold_probe must be a number of leading samples (int) or probe inputs (tensors or "
+                        f"arrays), got {probe!r}")
+    if isinstance(probe, (int, np.integer)):
+        if probe < 1:
+            raise ValueError(f"threshold_probe must be >= 1 samples, got {probe}")
+        if isinstance(x, collections.abc.Iterator):
+            raise ValueError(f"a per-unit threshold is estimated on probe samples, and x is a {type(x).__name__} "
+                             f"that cannot be read twice: give threshold_probe=<inputs> (e.g. the first 1000 "
+                             f"samples as a tensor)")
+        source, limit = x, int(probe)
+    else:
+        source, limit = probe, None
+    batches, _, _ = _batch_source(source, batch_size)
+    chosen, acts, seen = None, None, 0
+    for batch in batches:
+        args, kwargs, _ = _prepare(*batch, device, float_dtype)
+        n = _n_samples(args, kwargs)
+        # The whole batch runs and its outputs are cut: the probe's values are those recorded for its samples.
+        take = n if limit is None else min(n, limit - seen)
+        if chosen is None:
+            k = min(n, _PROBE_SAMPLES)
+            calls, counts, output = _probe(model, *_head(args, kwargs, k))
+            chosen = _resolve_layers(model, layers, calls, counts, output, k)
+            acts = [[] for _ in chosen]
+        for slot, out in enumerate(_capture(model, chosen, args, kwargs, n)):
+            acts[slot].append(out[:take].cpu().numpy())
+        seen += take
+        if limit is not None and seen >= limit:
+            break
+    if chosen is None:
+        raise ValueError("threshold_probe holds no samples" if limit is None else "x yielded no samples")
+    where = f"the first {seen} samples of x" if limit is not None else f"threshold_probe ({seen} samples given)"
+    thresholds = []
+    for (label, _), a in zip(chosen, acts, strict=True):
+        a = np.concatenate(a)
+        if not np.isfinite(a).all():
+            raise ValueError(f"module {label!r} outputs NaN or Inf on {where}: a per-unit threshold needs finite "
+                             f"probe activations; check the probe inputs and the weights")
+        thresholds.append(unit_thresholds(a, rule))
+    return chosen, thresholds, where
+
+
 def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False, *, out=None,
-           overwrite=False, check_finite=True, pack=None, chunk_samples=None, strategy=None):
+           overwrite=False, check_finite=True, pack=None, chunk_samples=None, strategy=None, labels=None,
+           threshold_probe=None):
     """Run a PyTorch module over a dataset and record its modules' spikes.
 
     Called by :func:`ann2neo.record` for a ``torch.nn.Module``; arguments and
@@ -566,10 +676,17 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         ``BasicBlock.relu``) is named per call: ``"name#0"``, ``"name#1"``.
     batch_size : int, default 256
         Samples per batch for tensor and array inputs (>= 1).
-    threshold : float, default 0.0
+    threshold : float, "median", ("quantile", q) or ("fraction_of_max", f), default 0.0
         Spike threshold: a unit spikes when its output is strictly greater,
         compared exactly whatever the output dtype
-        (``ann2neo.core.binarize.threshold_for_dtype``).
+        (``ann2neo.core.binarize.threshold_for_dtype``).  A number is one
+        threshold for every unit.  The rules set one threshold per unit
+        (:func:`ann2neo.unit_thresholds`), estimated on the float outputs of
+        the recorded module calls over ``threshold_probe`` (captured with
+        forward hooks, in eval mode under ``torch.inference_mode()``):
+        ``"median"`` (= ``("quantile", 0.5)``), the unit's ``q``-quantile, or
+        ``f`` times its maximum (``+inf``, never a spike, for a unit whose
+        maximum is <= 0).  Rules need floating outputs.
     progress : bool, default False
         Show a tqdm progress bar over batches.
     out : str or path-like, optional
@@ -588,6 +705,19 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         Samples per Zarr chunk with ``out``.
     strategy : None
         Only for Keras on TensorFlow; a module is placed with ``model.to(device)``.
+    labels : array_like, shape (n_samples,) or one-hot (n_samples, n_classes), optional
+        Label of each sample of ``x``, in order.  Only used to check the
+        order: an :class:`ann2neo.OrderWarning` when they come sorted or in
+        runs (:func:`ann2neo.core.order.check_order`).
+    threshold_probe : int, tensor, array_like, tuple or dict of them, DataLoader or iterable, optional
+        With a per-unit ``threshold`` rule: the samples it is estimated on,
+        either a number of leading samples of ``x`` (default 1000, or all if
+        fewer; ``x`` is read for them first, so it must be re-iterable: a
+        tensor, an array, a tuple or dict of them or a ``DataLoader``) or the
+        probe inputs themselves, in any form ``x`` may take (needed when
+        ``x`` is a generator or another one-shot iterator).  Which probe was
+        used is stated in each result's ``threshold_rule`` (and in a store's
+        attributes).
 
     Returns
     -------
@@ -595,21 +725,33 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         For each recorded module call, in the order requested, a boolean
         matrix ``(n_samples, n_units)``, units being the C-order flattening
         of the per-sample output shape (kept as ``layer_shape``; for a
-        convolution ``(channels, height, width)``).  With ``out``, the path of
-        the completed store.
+        convolution ``(channels, height, width)``), with ``layer`` and
+        ``threshold`` (a float, or the per-unit float64 vector of a rule,
+        described by ``threshold_rule``).  With ``out``, the path of the
+        completed store.
 
     Raises
     ------
     TypeError
-        For non-numeric input or wrongly typed arguments.
+        For non-numeric input, a threshold that is not a number or a rule,
+        or wrongly typed arguments.
     ValueError
         For an unknown module name (lists the modules), a shared module named
         without its call, a module that is not called or does not return one
         tensor with samples first, a per-sample output shape that changes
-        between batches, empty input, ``strategy`` given, or NaN/Inf in an
-        input or a recorded output (names the samples and modules).
+        between batches, empty input, ``strategy`` given, NaN/Inf in an
+        input or a recorded output (names the samples and modules), a rule
+        on an integer output or on non-finite probe outputs, an int
+        ``threshold_probe`` with a one-shot iterator ``x``, ``threshold_probe``
+        with a number as threshold, or ``labels`` not of one label per
+        sample.
     FileExistsError
         If ``out`` exists and ``overwrite`` is False.
+
+    Warns
+    -----
+    ann2neo.OrderWarning
+        When ``labels`` come sorted or in runs.
 
     Notes
     -----
@@ -633,10 +775,16 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     >>> spikes = record(net, torch.ones(10, 4))["1"]
     >>> spikes.shape, spikes.dtype, spikes.layer
     ((10, 3), dtype('bool'), '1')
+    >>> median = record(net, torch.randn(10, 4), threshold="median")["1"]
+    >>> median.threshold.shape, median.threshold_rule
+    ((3,), 'quantile 0.5 per unit on the first 10 samples of x')
     """
     import torch
 
-    threshold = check_threshold(threshold)
+    rule = check_threshold_rule(threshold)
+    if rule[0] == "absolute" and threshold_probe is not None:
+        raise ValueError("threshold_probe sets the samples a per-unit threshold rule is estimated on; with a "
+                         "number as threshold there is nothing to estimate: drop threshold_probe")
     batch_size = check_integer(batch_size, "batch_size", min_value=1)
     if out is not None and not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
@@ -652,6 +800,7 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     if strategy is not None:
         raise ValueError("strategy= is a tf.distribute strategy for Keras on TensorFlow; place a torch.nn.Module "
                          "on its device with model.to(device)")
+    check_order(labels, where="the samples fed to record", stacklevel=3)
     device = _module_device(model)
     float_dtype = _module_float_dtype(model)
     if pack is None:
@@ -659,6 +808,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     elif out is not None and not pack:
         raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
     batches, n_total, n_batches = _batch_source(x, batch_size)
+    if labels is not None and n_total is not None and len(labels) != n_total:
+        raise ValueError(f"labels has {len(labels)} entries for the {n_total} samples of x; give one label per "
+                         f"sample, in the order of x")
     if progress:
         from tqdm.auto import tqdm
 
@@ -673,6 +825,13 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     try:
         model.eval()
         with torch.inference_mode():
+            threshold_rule = None
+            if rule[0] != "absolute":  # before x is read: a DataLoader is iterated for the probe first
+                probe = DEFAULT_THRESHOLD_PROBE if threshold_probe is None else threshold_probe
+                probed, unit, where = _probe_thresholds(model, x, probe, rule, layers, batch_size, device,
+                                                        float_dtype)
+                threshold_rule = f"{rule[0]} {rule[1]:g} per unit on {where}"
+                log.info("per-unit thresholds: %s", threshold_rule)
             first = next(batches, None)
             if first is None:
                 raise ValueError("x yielded no samples")
@@ -685,8 +844,17 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
             shapes = [c.shape[1:] for _, c in chosen]
             n_units = [int(np.prod(s)) for s in shapes]
             dtypes = [_np_dtype_name(c.dtype) for _, c in chosen]
-            thresholds = [_device_threshold(threshold, c.dtype, u, device)
-                          for (_, c), u in zip(chosen, n_units, strict=True)]
+            if threshold_rule is None:
+                values = [rule[1]] * len(chosen)
+            else:
+                got = [(label, c.shape[1:]) for label, c in probed]
+                if got != list(zip(names, shapes, strict=True)):
+                    raise ValueError(f"the probe samples give module outputs {got}, x gives "
+                                     f"{list(zip(names, shapes, strict=True))}; give threshold_probe inputs "
+                                     f"shaped like x")
+                values = unit
+            thresholds = [_device_threshold(t, c.dtype, u, device)
+                          for t, (_, c), u in zip(values, chosen, n_units, strict=True)]
             if out is None and not pack and device.type == "cpu":
                 sink = _DirectSink(n_units, n_total or _length_hint(x))
             tap = _Tap(chosen, thresholds, bool(pack), check_finite, device, direct=sink)
@@ -694,9 +862,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
             if out is not None:
                 from ..io.store import _StoreWriter
 
-                sink = _StoreWriter(out, names, shapes, threshold=threshold, model_name=type(model).__name__,
+                sink = _StoreWriter(out, names, shapes, threshold=values, model_name=type(model).__name__,
                                     n_samples=n_total, chunk_samples=chunk_samples, overwrite=overwrite,
-                                    attrs={"backend": "torch", "dtypes": dtypes})
+                                    attrs={"backend": "torch", "dtypes": dtypes, "threshold_rule": threshold_rule})
             elif sink is None:
                 sink = _MemorySink(n_units, n_total, packed=bool(pack))
 
@@ -730,6 +898,9 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
                 collect(pending)
         if n_total is not None and start != n_total:
             raise ValueError(f"x yielded {start} samples, expected {n_total}")
+        if labels is not None and len(labels) != start:
+            raise ValueError(f"labels has {len(labels)} entries for the {start} samples of x; give one label per "
+                             f"sample, in the order of x")
         if out is not None:
             return sink.close(start)
     except BaseException:
@@ -742,5 +913,5 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         for m, mode in modes:
             m.training = mode
     matrices = sink.result(start)
-    return {name: SpikeMatrix(m, layer_shape=shape, threshold=threshold, layer=name)
-            for name, m, shape in zip(names, matrices, shapes, strict=True)}
+    return {name: SpikeMatrix(m, layer_shape=shape, threshold=t, layer=name, threshold_rule=threshold_rule)
+            for name, m, shape, t in zip(names, matrices, shapes, values, strict=True)}

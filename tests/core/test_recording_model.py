@@ -122,3 +122,26 @@ def test_select_and_repr():
     sub = rec.select(trials=rec.conditions() == 1, units=["node 2"])
     assert (sub.n_trials, sub.n_units) == (2, 1) and isinstance(sub.trials, pd.DataFrame)
     assert isinstance(rec.to_neo(), neo.Block)
+
+
+def test_a_sequence_layer_is_units_x_trials_x_positions():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    n_tokens, n_features = 7, 5
+    model = keras.Sequential([keras.Input((n_tokens,), dtype="int32"), keras.layers.Embedding(20, 8),
+                              keras.layers.Dense(n_features, activation="relu", name="ff"),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(2)])
+    tokens = np.random.default_rng(0).integers(0, 20, (30, n_tokens)).astype("int32")
+    m = ann2neo.record(model, tokens, layers="ff")["ff"]
+    assert m.layer_shape == (n_tokens, n_features)
+    rec = Recording.from_sequence(m, labels=np.arange(30) % 3)
+    assert (rec.n_trials, rec.n_units, rec.n_bins) == (30, n_features, n_tokens)
+    cube = np.asarray(m).reshape(30, n_tokens, n_features)
+    np.testing.assert_array_equal(rec.binned, cube.transpose(0, 2, 1))       # [trial, unit, position]
+    np.testing.assert_array_equal(rec.trial_counts(), cube.sum(axis=1))
+    long = rec.as_one_trial()                                                # the sequences in input order
+    np.testing.assert_array_equal(long.spike_times(0, 2), np.flatnonzero(cube[:, :, 2].ravel()))
+    with pytest.raises(ValueError, match="time_axis"):
+        Recording.from_sequence(m, time_axis=2)
+    with pytest.raises(ValueError, match="whole layer"):
+        Recording.from_sequence(m[:, :3])

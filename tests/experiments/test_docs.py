@@ -42,11 +42,26 @@ def test_analyze_columns_of_an_ann_recording_are_documented(ann_npy, tmp_path):
 def test_analyze_and_compare_columns_of_real_neurons_are_documented(ann_npy, tmp_path, real_neurons):
     doc = documented("analyze-compare.md")
     out = tmp_path / "a"
-    assert main(["analyze", str(real_neurons / "all_unit.mat"), "--no-figures", "--out", str(out)]) == 0
+    assert main(["analyze", str(real_neurons / "all_unit.mat"), "--t-stop", "1000s", "--no-figures", "--out",
+                 str(out)]) == 0
     assert (columns(out, "nodes_*.csv") | columns(out, "summary.csv")) - doc == set()
     cmp = tmp_path / "c"
-    assert main(["compare", str(ann_npy), str(real_neurons / "all_unit.mat"), "--sample-duration", "1ms",
-                 "--window", "20", "--out", str(cmp)]) == 0
+    assert main(["compare", str(ann_npy), str(real_neurons / "all_unit.mat"), "--t-stop", "1000s",
+                 "--sample-duration", "1ms", "--window", "20", "--out", str(cmp)]) == 0
     assert columns(cmp, "compare_*.csv") - doc == set()
     meta = json.loads((cmp / "comparison.json").read_text())
     assert (set(meta) | set(meta["binning"])) - doc == set()
+
+
+def test_analyze_columns_of_trials_are_documented(tmp_path, real_neurons):
+    """One neuron over 50 trials with a condition: the per-unit, per-condition, per-trial and PSTH tables."""
+    out = tmp_path / "stn"
+    assert main(["analyze", str(real_neurons / "10_spikes-1.mat"), "--bin-width", "1ms", "--no-figures",
+                 "--out", str(out)]) == 0
+    written = set()
+    for pattern in ("nodes_*.csv", "summary.csv", "units_*.csv", "conditions_*.csv", "trials_*.csv", "psth_*.csv"):
+        written |= columns(out, pattern)
+    results = json.loads((out / "results.json").read_text())
+    entry = results["recordings"]["10_spikes-1"]
+    written |= set(entry) | set(entry["trials"]) | set(results["config"])
+    assert written - documented("analyze-compare.md") - {"direction"} == set()   # the file's own condition

@@ -275,6 +275,12 @@ def test_per_unit_threshold_vectors_follow_the_scalar_rule():
         exact = acts.astype(np.float64)[:, None] > values[None, :]
         got = torch.from_numpy(acts.astype(np.float64)).to(dtype)[:, None] > vec[None, :]
         np.testing.assert_array_equal(got.numpy(), exact, err_msg=str(dtype))
+        # +inf (a rule's unit that never spikes) stays +inf; beyond the dtype's range, its largest value
+        never = _device_threshold(np.array([np.inf, 1e6, 0.5]), dtype, 3, torch.device("cpu"))
+        assert never[0].item() == np.inf and never[2].item() == 0.5
+        big = torch.tensor([np.inf, 1e6, torch.finfo(dtype).max], dtype=dtype)
+        np.testing.assert_array_equal((big[:, None] > never[None, :]).numpy(),
+                                      big.double().numpy()[:, None] > np.array([np.inf, 1e6, 0.5])[None, :])
 
 
 def test_nonfinite_rows_is_exact_when_finite_sums_overflow():
@@ -335,3 +341,161 @@ def test_keras_model_on_the_torch_backend_records_what_tensorflow_records(tmp_pa
     assert sorted(got.files) == sorted(ref)
     for name in ref:
         np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
+
+
+# ------------------------------------------------------------ per-unit threshold rules and labels
+def float_hooked(model, x, labels, batch_size=40):
+    """Reference: the float64 outputs of each labelled call, copied by plain forward hooks, batch by batch."""
+    model.eval()
+    modules = dict(model.named_modules())
+    outs = {label: [] for label in labels}
+    counts = {}
+
+    def hook_for(name):
+        def hook(_module, _args, output):
+            k = counts.get(name, 0)
+            counts[name] = k + 1
+            for label in (name, f"{name}#{k}"):
+                if label in outs:
+                    outs[label].append(output.detach().reshape(output.shape[0], -1).double().numpy().copy())
+        return hook
+
+    handles = [modules[name].register_forward_hook(hook_for(name)) for name in {lb.partition("#")[0] for lb in labels}]
+    try:
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                counts.clear()
+                model(x[i:i + batch_size])
+    finally:
+        for h in handles:
+            h.remove()
+    return {label: np.concatenate(v) for label, v in outs.items()}
+
+
+def numpy_rule(acts, rule):
+    """The per-unit thresholds of a rule, by numpy, from float64 activations."""
+    if rule == "median":
+        return np.median(acts, axis=0)
+    name, value = rule
+    if name == "quantile":
+        return np.quantile(acts, value, axis=0)
+    top = acts.max(axis=0)
+    return np.where(top > 0, value * top, np.inf)
+
+
+def dead_unit_mlp():
+    """Linear -> in-place ReLU -> Linear, hidden unit 0 never active: its fraction_of_max threshold is +inf."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 24), nn.ReLU(inplace=True), nn.Linear(24, 5))
+    with torch.no_grad():
+        model[1].bias[0] = -100.0
+    return model
+
+
+@pytest.mark.parametrize("rule, probe, n", [(("quantile", 0.9), None, 150), ("median", 100, 100),
+                                            (("fraction_of_max", 0.5), 50, 50), (("quantile", 0.0), 7, 7)])
+def test_per_unit_threshold_rules_equal_numpy_on_the_probe(rule, probe, n):
+    model, x = dead_unit_mlp(), data((8, 8))
+    rec = ann2neo.record(model, x, layers=["1", "2"], threshold=rule, threshold_probe=probe, batch_size=40)
+    full = float_hooked(model, x, ["1", "2"])
+    # the Linear's thresholds come from its own outputs, before the in-place ReLU overwrote them
+    np.testing.assert_array_equal(rec["1"].threshold, numpy_rule(full["1"][:n], rule))
+    if rule[0] != "fraction_of_max":  # quantiles of the pre-activations: some are negative
+        assert (rec["1"].threshold < 0).any()
+    for label in ("1", "2"):
+        expected = numpy_rule(full[label][:n], rule)
+        assert rec[label].threshold.dtype == np.float64 and rec[label].threshold.shape == (24,)
+        np.testing.assert_array_equal(rec[label].threshold, expected, err_msg=label)
+        np.testing.assert_array_equal(rec[label], ann2neo.binarize(full[label], expected), err_msg=label)
+        np.testing.assert_array_equal(rec[label], full[label] > expected, err_msg=label)
+        assert rec[label].threshold_rule.endswith(f"per unit on the first {n} samples of x")
+    if rule[0] == "fraction_of_max":
+        assert rec["2"].threshold[0] == np.inf and not rec["2"][:, 0].any()
+        assert 0 < rec["2"][:, 1:].mean() < 1
+
+
+def test_per_unit_threshold_probe_inputs_dataloader_and_generator():
+    model, x = mlp(), data((8, 8))
+    probe = data((8, 8), n=30, seed=5)
+    rec = ann2neo.record(model, x, threshold="median", threshold_probe=probe, batch_size=40)["2"]
+    np.testing.assert_array_equal(rec.threshold, np.median(float_hooked(model, probe, ["2"])["2"], axis=0))
+    assert rec.threshold_rule == "quantile 0.5 per unit on threshold_probe (30 samples given)"
+    # the same probe as a generator of batches, and x as a generator with the probe given
+    gen = ann2neo.record(model, (x[i:i + 40] for i in range(0, 150, 40)), threshold="median",
+                         threshold_probe=(probe[i:i + 40] for i in range(0, 30, 40)))["2"]
+    np.testing.assert_array_equal(gen, rec)
+    np.testing.assert_array_equal(gen.threshold, rec.threshold)
+    # an int probe reads a DataLoader twice: the same thresholds and spikes as the tensor
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(150)), batch_size=40)
+    from_tensor = ann2neo.record(model, x, threshold=("quantile", 0.8), threshold_probe=60, batch_size=40)["2"]
+    from_loader = ann2neo.record(model, loader, threshold=("quantile", 0.8), threshold_probe=60)["2"]
+    np.testing.assert_array_equal(from_loader.threshold, from_tensor.threshold)
+    np.testing.assert_array_equal(from_loader, from_tensor)
+    assert from_loader.threshold_rule.endswith("on the first 60 samples of x")
+    with pytest.raises(ValueError, match=r"generator that cannot be read twice: give threshold_probe=<inputs>"):
+        ann2neo.record(model, (x[i:i + 40] for i in range(0, 150, 40)), threshold="median")
+    with pytest.raises(ValueError, match="drop threshold_probe"):
+        ann2neo.record(model, x, threshold=0.0, threshold_probe=10)
+    with pytest.raises(TypeError, match="'median'"):
+        ann2neo.record(model, x, threshold="q0.9")
+    with pytest.raises(TypeError, match="threshold_probe must be"):
+        ann2neo.record(model, x, threshold="median", threshold_probe=0.5)
+    with pytest.raises(ValueError, match=">= 1 samples"):
+        ann2neo.record(model, x, threshold="median", threshold_probe=0)
+    with pytest.raises(ValueError, match=r"probe samples give module outputs \[\('0', \(6, 12, 12\)\)\]"):
+        ann2neo.record(cnn(), data((1, 10, 10), n=20), layers="0", threshold="median",
+                       threshold_probe=data((1, 12, 12), n=10))
+
+
+def test_per_unit_thresholds_are_stored_with_the_recording(tmp_path):
+    model, x = cnn(), data((1, 10, 10), n=70)
+    layers = ["0", "3.relu#1"]
+    mem = ann2neo.record(model, x, layers=layers, threshold=("quantile", 0.75), threshold_probe=50, batch_size=16)
+    full = float_hooked(model, x, layers, batch_size=16)
+    for label in layers:
+        np.testing.assert_array_equal(mem[label].threshold, np.quantile(full[label][:50], 0.75, axis=0))
+        assert mem[label].threshold.shape == (600,) and mem[label].layer_shape == (6, 10, 10)
+    path = ann2neo.record(model, x, layers=layers, threshold=("quantile", 0.75), threshold_probe=50,
+                          batch_size=16, out=tmp_path / "q.zarr", chunk_samples=24)
+    attrs = store_attrs(path)
+    assert attrs["threshold"] == "per-unit"
+    assert attrs["threshold_rule"] == "quantile 0.75 per unit on the first 50 samples of x"
+    back = read_store(path)
+    assert_same(back, mem)
+    for label in layers:
+        np.testing.assert_array_equal(back[label].threshold, mem[label].threshold)
+        assert back[label].threshold_rule == mem[label].threshold_rule
+
+
+def test_labels_check_the_order_and_the_length():
+    import warnings
+
+    model, x = mlp(), data((8, 8), n=200)
+    labels = np.repeat(np.arange(10), 20)  # sorted by class
+    with pytest.warns(ann2neo.OrderWarning, match="sorted or in runs"):
+        ann2neo.record(model, x, labels=labels)
+    order = np.random.default_rng(0).permutation(200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ann2neo.OrderWarning)
+        ann2neo.record(model, x[order], labels=labels[order])
+    with pytest.raises(ValueError, match="labels has 10 entries for the 200 samples"):
+        ann2neo.record(model, x, labels=labels[order][:10])
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=64)
+    with pytest.raises(ValueError, match="labels has 150 entries for the 200 samples"):
+        ann2neo.record(model, loader, labels=labels[order][:150])
+
+
+class Rounded(nn.Module):
+    def forward(self, x):
+        return x.round().to(torch.int32)
+
+
+def test_per_unit_rules_need_finite_floating_outputs():
+    torch.manual_seed(0)
+    model, x = nn.Sequential(nn.Linear(4, 3), Rounded(), nn.Flatten()), data((4,), n=20)
+    with pytest.raises(ValueError, match=r"module '1' outputs int32: a per-unit threshold rule compares floating"):
+        ann2neo.record(model, x, layers="1", threshold="median")
+    assert ann2neo.record(model, x, layers="1", threshold=0)["1"].shape == (20, 3)  # a number still works
+    x[3, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"module '0' outputs NaN or Inf on the first 20 samples of x"):
+        ann2neo.record(model, x, layers="0", threshold="median")
