@@ -390,7 +390,13 @@ class Recording:
             The class of each input: the trials' condition.
         time_axis : int, default 0
             Axis of ``layer_shape`` that holds the positions.
-        layer, condition, trials, annotations
+        layer : str, optional
+            As in :meth:`from_matrix`.
+        condition : str, default "label"
+            As in :meth:`from_matrix`.
+        trials : pandas.DataFrame or mapping, optional
+            As in :meth:`from_matrix`.
+        annotations : mapping, optional
             As in :meth:`from_matrix`.
 
         Returns
