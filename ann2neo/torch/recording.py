@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import sys
 
 import numpy as np
@@ -24,7 +23,6 @@ from ..core.binarize import (
     unit_thresholds,
 )
 from ..core.order import check_order
-from ..core.validation import check_integer
 
 __all__ = ["record", "is_torch_module"]
 
@@ -781,20 +779,11 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     """
     import torch
 
+    from ..keras.recording import _check_record_options  # the same option checks as the Keras route
+
     rule = check_threshold_rule(threshold)
-    if rule[0] == "absolute" and threshold_probe is not None:
-        raise ValueError("threshold_probe sets the samples a per-unit threshold rule is estimated on; with a "
-                         "number as threshold there is nothing to estimate: drop threshold_probe")
-    batch_size = check_integer(batch_size, "batch_size", min_value=1)
-    if out is not None and not isinstance(out, (str, os.PathLike)):
-        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
-    if out is None and chunk_samples is not None:
-        raise ValueError("chunk_samples sets the chunks of a store: give out=PATH with it")
-    for flag, value in (("overwrite", overwrite), ("check_finite", check_finite), ("progress", progress)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {value!r}")
-    if pack is not None and not isinstance(pack, (bool, np.bool_)):
-        raise TypeError(f"pack must be None, True or False, got {pack!r}")
+    batch_size = _check_record_options(rule, threshold_probe, batch_size, out, chunk_samples, overwrite,
+                                       check_finite, progress, pack)
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if strategy is not None:
