@@ -132,6 +132,17 @@ def _table(value, n, what):
     return table
 
 
+def _trials_with_labels(trials, labels, n_samples, condition):
+    """The trials table of a layer's recording, with the class of each sample in column ``condition``."""
+    table = _table(trials, n_samples, "trials table")
+    if labels is not None:
+        lab = np.asarray(labels).ravel()
+        if lab.shape != (n_samples,):
+            raise ValueError(f"labels must hold one class per sample ({n_samples}), got shape {np.shape(labels)}")
+        table[condition] = lab
+    return table
+
+
 class Recording:
     """Spikes of units over trials, in one time base: the ann2neo data model.
 
@@ -356,12 +367,7 @@ class Recording:
         units = {"name": list(unit_names), "node": nodes}
         if layer is not None:
             units["layer"] = [layer] * n_units
-        table = _table(trials, n_samples, "trials table")
-        if labels is not None:
-            lab = np.asarray(labels).ravel()
-            if lab.shape != (n_samples,):
-                raise ValueError(f"labels must hold one class per sample ({n_samples}), got shape {np.shape(labels)}")
-            table[condition] = lab
+        table = _trials_with_labels(trials, labels, n_samples, condition)
         ann = dict(annotations or {})
         ann.setdefault("layer", layer)
         if getattr(m, "threshold", None) is not None:
@@ -438,12 +444,7 @@ class Recording:
         layer = layer if layer is not None else getattr(m, "layer", None)
         n_units = binned.shape[1]
         units = {"name": [f"{layer}#{j}" if layer else f"unit {j}" for j in range(n_units)]}
-        table = _table(trials, n_samples, "trials table")
-        if labels is not None:
-            lab = np.asarray(labels).ravel()
-            if lab.shape != (n_samples,):
-                raise ValueError(f"labels must hold one class per sample ({n_samples}), got shape {np.shape(labels)}")
-            table[condition] = lab
+        table = _trials_with_labels(trials, labels, n_samples, condition)
         ann = dict(annotations or {}, layer=layer, layer_shape=shape, time_axis=int(time_axis))
         start = np.arange(n_samples, dtype=np.float64) * n_pos
         return cls(time_unit=sample, t_start=start, t_stop=start + n_pos, binned=binned, bin_width=1, units=units,
