@@ -255,12 +255,7 @@ def _resolve_layers(model, layers):
         layers = [default_layer(model)]
         log.info("recording the default layer %r of %s (the last hidden layer; choose with layers=)",
                  layers[0], model.name)
-    elif isinstance(layers, str):
-        layers = [layers]
-    elif not isinstance(layers, (list, tuple)):
-        raise TypeError(f"layers must be a layer name, a list of names or 'all', got {type(layers).__name__}")
-    if not layers:
-        raise ValueError("layers is empty: nothing to record")
+    layers = _layer_specs(layers, "layer")
     chosen = []
     for spec in layers:
         if not isinstance(spec, str):
@@ -270,6 +265,32 @@ def _resolve_layers(model, layers):
             raise ValueError(f"layer {spec!r} is listed twice in layers")
         chosen.append((spec, tensor))
     return chosen
+
+
+def _layer_specs(layers, what):
+    """``layers`` (a name or a list of names; not "all", not None) as a non-empty list; shared with the torch route."""
+    if isinstance(layers, str):
+        return [layers]
+    if not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a {what} name, a list of names or 'all', got {type(layers).__name__}")
+    if not layers:
+        raise ValueError("layers is empty: nothing to record")
+    return layers
+
+
+def _pick_call(outs, name, index, spec, what, owner):
+    """The call ``index`` (from ``"name#k"``) of a layer or module called ``len(outs)`` times; a shared one is named."""
+    if index:
+        if not index.isdigit() or int(index) >= len(outs):
+            raise ValueError(f"{what} {name!r} is called {len(outs)} time(s) in {owner}; "
+                             f"{spec!r} names no call (use {name}#0 ... {name}#{len(outs) - 1})")
+        return outs[int(index)]
+    if len(outs) > 1:
+        raise ValueError(
+            f"{what} {name!r} is shared: it is called {len(outs)} times in {owner}, "
+            f"each call with its own activations. Name the call to record: "
+            + ", ".join(f"'{name}#{k}'" for k in range(len(outs))))
+    return outs[0]
 
 
 def _all_layers(model, calls):
@@ -297,18 +318,7 @@ def _layer_output(model, calls, names, spec):
     outs = calls[name]
     if not outs:
         raise ValueError(f"layer {name!r} is not called in model {model.name!r}'s graph")
-    if index:
-        if not index.isdigit() or int(index) >= len(outs):
-            raise ValueError(f"layer {name!r} is called {len(outs)} time(s) in model {model.name!r}; "
-                             f"{spec!r} names no call (use {name}#0 ... {name}#{len(outs) - 1})")
-        out = outs[int(index)]
-    elif len(outs) > 1:
-        raise ValueError(
-            f"layer {name!r} is shared: it is called {len(outs)} times in model {model.name!r}, "
-            f"each call with its own activations. Name the call to record: "
-            + ", ".join(f"'{name}#{k}'" for k in range(len(outs))))
-    else:
-        out = outs[0]
+    out = _pick_call(outs, name, index, spec, "layer", f"model {model.name!r}")
     if len(out) != 1:
         raise ValueError(f"layer {spec!r} returns {len(out)} tensors; record takes layers with one output")
     return out[0]

@@ -347,6 +347,8 @@ def _default_layer(calls, counts, output, n, model):
 
 def _resolve_layers(model, layers, calls, counts, output, n):
     """``[(label, call)]`` of the module calls to record."""
+    from ..keras.recording import _layer_specs, _pick_call  # the same name rules as Keras layers
+
     all_names = [name for name, _ in model.named_modules() if name]
     by_name = {}
     for c in calls:
@@ -367,12 +369,7 @@ def _resolve_layers(model, layers, calls, counts, output, n):
     if layers is None:
         layers = _default_layer(calls, counts, output, n, model)
         log.info("recording the last hidden module %r of %s", layers[0], type(model).__name__)
-    elif isinstance(layers, str):
-        layers = [layers]
-    elif not isinstance(layers, (list, tuple)):
-        raise TypeError(f"layers must be a module name, a list of names or 'all', got {type(layers).__name__}")
-    if not layers:
-        raise ValueError("layers is empty: nothing to record")
+    layers = _layer_specs(layers, "module")
     chosen = []
     for spec in layers:
         if not isinstance(spec, str):
@@ -386,18 +383,7 @@ def _resolve_layers(model, layers, calls, counts, output, n):
             raise ValueError(f"module {name!r} is not called in the forward pass of {type(model).__name__} "
                              f"(a fused fast path, e.g. nn.TransformerEncoderLayer in eval mode, does the work of "
                              f"its submodules without calling them): record the enclosing module")
-        if index:
-            if not index.isdigit() or int(index) >= len(outs):
-                raise ValueError(f"module {name!r} is called {len(outs)} time(s) in {type(model).__name__}; "
-                                 f"{spec!r} names no call (use {name}#0 ... {name}#{len(outs) - 1})")
-            call = outs[int(index)]
-        elif len(outs) > 1:
-            raise ValueError(
-                f"module {name!r} is shared: it is called {len(outs)} times in {type(model).__name__}, each call "
-                f"with its own activations. Name the call to record: "
-                + ", ".join(f"'{name}#{k}'" for k in range(len(outs))))
-        else:
-            call = outs[0]
+        call = _pick_call(outs, name, index, spec, "module", type(model).__name__)
         if not call.tensor:
             raise ValueError(f"module {spec!r} returns a {call.kind}; record takes modules that return one tensor")
         if call.shape[:1] != (n,):
