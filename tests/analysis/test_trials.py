@@ -198,3 +198,11 @@ def test_one_trial_fano_factor_function():
     """One function of that name: ann2neo.trial_fano_factor, the one trial_statistics uses."""
     assert ann2neo.trial_fano_factor is conditioned.trial_fano_factor
     assert not hasattr(trials, "trial_fano_factor") and "trial_fano_factor" not in trials.__all__
+
+
+def test_psth_bin_longer_than_the_trials_gives_no_bins(synthetic):
+    rec, _, _ = synthetic
+    h = ann2neo.psth(rec, 100 * pq.ms)                     # trials of 60 ms: no complete bin
+    assert h.rate.shape == (4, 4, 0) and h.n_trials.tolist() == [10, 5, 5, 1]
+    assert ann2neo.trial_fano_factor(rec, 100 * pq.ms).fano.shape == (4, 4, 0)
+    assert trials.trial_statistics(rec, psth_bin=100 * pq.ms).psth.empty
