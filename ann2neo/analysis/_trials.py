@@ -24,7 +24,7 @@ from ..core.recording import Recording, _in_unit
 from ..core.units import UnitError, sample
 from ..core.validation import check_random_state
 
-__all__ = ["Responses", "responses", "bins_of", "trial_surrogates"]
+__all__ = ["Responses", "responses", "bins_of", "trial_surrogates", "CountMoments", "count_moments"]
 
 
 @dataclass
@@ -190,6 +190,88 @@ def _labels(labels, n):
     if lab.dtype == object and pd.isna(lab).any():
         raise ValueError("labels contain missing values: every trial needs a condition (drop those trials)")
     return lab
+
+
+@dataclass
+class CountMoments:
+    r"""Sufficient statistics of spike counts over the trials of each condition.
+
+    The one computation behind the across-trial Fano factor and the PSTH
+    (:func:`ann2neo.trial_fano_factor`, :func:`ann2neo.psth` and
+    :func:`ann2neo.trial_statistics`).  For integer counts the sums are exact:
+    :math:`n^2 \mathrm{Var} = n \sum x^2 - (\sum x)^2` is formed in integers
+    and rounded once.
+
+    Attributes
+    ----------
+    n : ndarray of int64 (n_conditions,)
+        Trials per condition.
+    total : ndarray (n_conditions, ...)
+        Sum of the counts over the condition's trials (int64, or float64 for float counts).
+    ss : ndarray of float64 (n_conditions, ...)
+        :math:`n \sum x^2 - (\sum x)^2`, that is :math:`n^2` times the variance with ddof=0.
+    """
+
+    n: np.ndarray
+    total: np.ndarray
+    ss: np.ndarray
+
+    def _n(self):
+        return self.n.reshape((-1,) + (1,) * (self.total.ndim - 1))
+
+    def mean(self):
+        """Mean count per condition; NaN for a condition without trials."""
+        n = self._n()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, self.total / np.where(n > 0, n, 1), np.nan)
+
+    def variance(self, ddof):
+        """Variance of the counts with ``ddof``; NaN where a condition has ``ddof`` trials or fewer."""
+        n = self._n()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > ddof, self.ss / (n * (n - ddof)), np.nan)
+
+    def fano(self, ddof, min_trials=1):
+        """Fano factor ``variance(ddof) / mean``; NaN where the mean is 0 or there are fewer than ``min_trials``."""
+        mean, n = self.mean(), self._n()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((mean > 0) & (n >= min_trials), self.variance(ddof) / np.where(mean > 0, mean, 1),
+                            np.nan)
+
+
+def count_moments(x, index=None, n_conditions=1) -> CountMoments:
+    """:class:`CountMoments` of counts ``x`` (n_trials, ...) per condition (``index`` (n_trials,) in 0..n-1).
+
+    Without ``index`` all trials form one condition (and ``x`` is not copied).
+    Trials whose index is outside ``0 .. n_conditions - 1`` count in none.
+    Boolean counts (a layer's one-sample trials) are counted without a
+    numeric copy; integer counts are summed exactly (Python integers where
+    int64 could overflow).
+    """
+    x = np.asarray(x)
+    shape = (n_conditions,) + x.shape[1:]
+    n = np.zeros(n_conditions, dtype=np.int64)
+    total = np.zeros(shape, dtype=np.float64 if x.dtype.kind == "f" else np.int64)
+    ss = np.zeros(shape, dtype=np.float64)
+    for c in range(n_conditions):
+        xc = x if index is None else x[index == c]
+        n[c] = k = xc.shape[0]
+        if x.dtype == bool:
+            s1 = np.count_nonzero(xc, axis=0).astype(np.int64)
+            s2 = s1
+        elif x.dtype.kind == "f":
+            total[c] = xc.sum(axis=0)
+            ss[c] = k * ((xc - total[c] / max(k, 1)) ** 2).sum(axis=0)
+            continue
+        else:
+            s1 = xc.sum(axis=0, dtype=np.int64)
+            s2 = (xc.astype(np.int64) ** 2).sum(axis=0)
+        total[c] = s1
+        if s1.size and (s1.max() >= 2 ** 31 or k * int(s2.max()) >= 2 ** 62):  # beyond int64: Python integers
+            ss[c] = (k * s2.astype(object) - s1.astype(object) ** 2).astype(np.float64)
+        else:
+            ss[c] = k * s2 - s1 * s1
+    return CountMoments(n, total, ss)
 
 
 def bins_of(value, rec: Recording, name: str, *, whole=True):

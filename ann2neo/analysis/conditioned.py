@@ -34,7 +34,7 @@ from scipy import stats
 
 from ..core.recording import Recording
 from ..core.validation import check_integer, check_probability, check_random_state
-from ._trials import bins_of, responses
+from ._trials import bins_of, count_moments, responses
 
 __all__ = ["Tuning", "tuning", "Selectivity", "selectivity", "Sparseness", "sparseness", "TrialFano",
            "trial_fano_factor", "Psth", "psth", "mutual_information"]
@@ -608,16 +608,9 @@ def trial_fano_factor(data, bin_width=None, *, labels=None, condition=None, ddof
     index = r.index if r.index is not None else np.zeros(r.n_trials, np.int64)
     conditions = r.conditions if r.conditions is not None else np.array([None])
     ddof = check_integer(ddof, "ddof", min_value=0)
-    shape = (len(conditions),) + counts.shape[1:]
-    mean, variance = np.full(shape, np.nan), np.full(shape, np.nan)
-    n_trials = np.bincount(index, minlength=len(conditions))
-    for c in range(len(conditions)):
-        xc = counts[index == c].astype(np.float64)
-        if xc.shape[0] > ddof:
-            mean[c], variance[c] = xc.mean(axis=0), xc.var(axis=0, ddof=ddof)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fano = np.where(mean > 0, variance / mean, np.nan)
-    return TrialFano(fano, mean, variance, n_trials, conditions, width, unit)
+    m = count_moments(counts, index, len(conditions))
+    mean = np.where((m.n > ddof).reshape(-1, 1, 1), m.mean(), np.nan)
+    return TrialFano(m.fano(ddof, min_trials=ddof + 1), mean, m.variance(ddof), m.n, conditions, width, unit)
 
 
 @dataclass
@@ -694,10 +687,18 @@ def psth(data, bin_width=None, *, labels=None, condition=None) -> Psth:
     counts, r, width, unit = _binned_trials(data, bin_width, labels, condition, "the PSTH")
     index = r.index if r.index is not None else np.zeros(r.n_trials, np.int64)
     conditions = r.conditions if r.conditions is not None else np.array([None])
-    n, mean, var = _group_moments(counts.reshape(r.n_trials, -1), index, len(conditions))
-    shape = (len(conditions),) + counts.shape[1:]
-    per = width * (r.seconds or 1.0)
+    rate, sem, n = _psth_arrays(counts, index, len(conditions), width * (r.seconds or 1.0))
+    return Psth(rate, sem, np.arange(counts.shape[2]) * width, n, conditions, width, unit, r.rate_unit)
+
+
+def _psth_arrays(counts, index, n_conditions, per):
+    """Rate, its standard error (n_conditions, n_units, n_bins) and trials per condition, from counts per bin.
+
+    ``counts`` (n_trials, n_units, n_bins), ``index`` the condition of each
+    trial (None: one condition), ``per`` the bin width in seconds (or
+    samples).  Shared by :func:`psth` and :func:`ann2neo.trial_statistics`.
+    """
+    m = count_moments(counts, index, n_conditions)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sem = np.sqrt(var / n) / per
-    return Psth((mean / per).reshape(shape), sem.reshape(shape), np.arange(counts.shape[2]) * width,
-                n[:, 0].astype(np.int64), conditions, width, unit, r.rate_unit)
+        sem = np.sqrt(m.variance(1) / m.n.reshape(-1, 1, 1)) / per
+    return m.mean() / per, sem, m.n

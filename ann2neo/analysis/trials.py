@@ -17,6 +17,12 @@ reports per **unit** (by name):
   the condition's trials in bins aligned at each trial's start (equal to
   ``elephant.statistics.time_histogram(trains, bin_size, output="rate")``).
 
+The Fano factor and the PSTH are those of :func:`ann2neo.trial_fano_factor`
+and :func:`ann2neo.psth`, computed by the same code
+(``ann2neo.analysis._trials.count_moments``, exact for integer counts);
+here the Fano factor of a condition with fewer than 2 trials is NaN, where
+``trial_fano_factor`` with ddof=0 gives Elephant's 0.
+
 The within-trial statistics (Fano factor in windows, CV and LV of the ISIs
 pooled within trials) are :func:`ann2neo.node_statistics`'s.
 
@@ -43,8 +49,10 @@ import quantities as pq
 from ..core.recording import Recording
 from ..core.units import sample
 from ..core.validation import check_integer
+from ._trials import count_moments
+from .conditioned import _psth_arrays
 
-__all__ = ["TrialStatistics", "trial_statistics", "trial_fano_factor"]
+__all__ = ["TrialStatistics", "trial_statistics"]
 
 
 @dataclass
@@ -87,36 +95,6 @@ class TrialStatistics:
     rate_unit: str
     time_unit: str
     ddof: int
-
-
-def trial_fano_factor(counts, ddof=0) -> np.ndarray:
-    """Across-trial Fano factor of spike counts, ``Var / mean`` over trials (axis 0).
-
-    Parameters
-    ----------
-    counts : array_like of int, shape (n_trials, n_units)
-    ddof : {0, 1}, default 0
-        0 as Elephant's ``fanofactor``; 1 the sample variance.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_units,)
-        NaN where the mean count is 0 or there are fewer than ``ddof + 2`` trials.
-
-    Examples
-    --------
-    >>> trial_fano_factor([[2], [1], [4]]).round(4).tolist()
-    [0.6667]
-    """
-    ddof = check_integer(ddof, "ddof", min_value=0, max_value=1)
-    c = np.asarray(counts, dtype=np.float64)
-    if c.ndim == 1:
-        c = c[:, None]
-    if c.shape[0] < 2:
-        return np.full(c.shape[1], np.nan)
-    mean = c.mean(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(mean > 0, c.var(axis=0, ddof=ddof) / np.where(mean > 0, mean, 1), np.nan)
 
 
 def _se(values):
@@ -171,6 +149,7 @@ def trial_statistics(recording: Recording, *, condition=None, ddof=0, per_trial=
     rec = recording
     column = condition or rec.condition
     values = rec.conditions(column) if column is not None else None
+    levels, index = _condition_index(values)
     to_rate = _seconds_per_unit(rec)
     rate_unit = "Hz" if rec.time_base == "physical" else "1/sample"
     names = rec.units["name"].tolist()
@@ -185,43 +164,21 @@ def trial_statistics(recording: Recording, *, condition=None, ddof=0, per_trial=
         duration = rec.observed_duration()
         with np.errstate(invalid="ignore", divide="ignore"):
             rates = counts / (duration * to_rate)
-
-    def moments(mask):
-        """Per unit: n trials, mean rate, its standard error, mean count, across-trial Fano factor."""
-        n = int(mask.sum())
-        if flags:
-            s1 = np.count_nonzero(rec.binned[np.flatnonzero(mask), :, 0], axis=0).astype(np.int64)
-            s2 = s1
-        else:
-            c = counts[mask]
-            s1, s2 = c.sum(axis=0), (c * c).sum(axis=0)
-        mean = s1 / n if n else np.full(rec.n_units, np.nan)
-        # n^2 Var (ddof=0) = n S2 - S1^2, formed in exact integers
-        num = np.array([int(n) * int(b) - int(a) * int(a) for a, b in zip(s1, s2, strict=True)], dtype=np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ff = np.where((mean > 0) & (n >= 2), num / (n * (n - ddof)) / np.where(mean > 0, mean, 1), np.nan)
-            if equal:
-                width = float(rec.duration[0]) * to_rate if rec.n_trials else np.nan
-                rate = mean / width
-                se = np.where(n >= 2, np.sqrt(num / (n * (n - 1))) / np.sqrt(n) / width, np.nan)
-            else:
-                rate = rates[mask].mean(axis=0)
-                se = np.array([_se(rates[mask, u]) for u in range(rec.n_units)])
-        return n, rate, se, mean, ff
+    x = rec.binned[:, :, 0] if flags else counts
+    width = (float(rec.duration[0]) * to_rate if rec.n_trials else np.nan) if equal else None
 
     note = "" if equal else "trials differ in observed duration: the Fano factor of their counts mixes lengths"
-    n_all, rate, se, mean, ff = moments(np.ones(rec.n_trials, bool))
-    units = pd.DataFrame({"unit": names, "n_trials": np.full(rec.n_units, n_all, dtype=np.int64), "rate": rate,
-                          "rate_se": se, "mean_count": mean, "fano_factor_trials": ff, "note": note})
+    n_all, rate, se, mean, ff = _moments(x, None, 1, ddof, width, rates)
+    units = pd.DataFrame({"unit": names, "n_trials": np.full(rec.n_units, n_all[0], dtype=np.int64),
+                          "rate": rate[0], "rate_se": se[0], "mean_count": mean[0], "fano_factor_trials": ff[0],
+                          "note": note})
     cond_table = None
     if values is not None:
-        rows = []
-        for value in pd.unique(pd.Series(values).sort_values()):
-            n, rate, se, mean, ff = moments(values == value)
-            rows += [{"unit": name, column: value, "n_trials": n, "rate": float(rate[u]), "rate_se": float(se[u]),
-                      "mean_count": float(mean[u]), "fano_factor_trials": float(ff[u])}
-                     for u, name in enumerate(names)]
-        cond_table = pd.DataFrame(rows)
+        n, rate, se, mean, ff = _moments(x, index, len(levels), ddof, width, rates)
+        cond_table = pd.DataFrame([{"unit": name, column: value, "n_trials": int(n[c]), "rate": float(rate[c, u]),
+                                    "rate_se": float(se[c, u]), "mean_count": float(mean[c, u]),
+                                    "fano_factor_trials": float(ff[c, u])}
+                                   for c, value in enumerate(levels) for u, name in enumerate(names)])
     trial_table = None
     if per_trial:
         k = np.repeat(np.arange(rec.n_trials), rec.n_units)
@@ -235,13 +192,44 @@ def trial_statistics(recording: Recording, *, condition=None, ddof=0, per_trial=
         trial_table["n_spikes"] = counts[k, u]
         trial_table["duration"] = duration[k, u]
         trial_table["rate"] = rates[k, u]
-    psth = _psth(rec, column, values, psth_bin, to_rate)
+    psth = _psth(rec, column, levels, index, psth_bin, to_rate)
     return TrialStatistics(units=units, conditions=cond_table, trials=trial_table, psth=psth, condition=column,
                            rate_unit=rate_unit, time_unit=rec.unit_name, ddof=ddof)
 
 
-def _psth(rec, column, values, psth_bin, to_rate):
-    """Mean rate per bin over each condition's trials, bins aligned at each trial's start."""
+def _condition_index(values):
+    """The condition values in sorted order and each trial's position among them (-1: a missing value)."""
+    if values is None:
+        return [None], None
+    levels = pd.unique(pd.Series(values).sort_values())
+    index = np.full(len(values), -1, dtype=np.int64)
+    for c, value in enumerate(levels):
+        index[values == value] = c
+    return levels, index
+
+
+def _moments(x, index, n_conditions, ddof, width, rates):
+    """Per condition and unit: n trials, mean rate, its standard error, mean count, across-trial Fano factor.
+
+    ``x`` are the counts per trial (n_trials, n_units), ``width`` the one trial
+    length in seconds (or samples), None when trials differ in observed
+    duration: the rates are then the means of the trial ``rates``.
+    """
+    m = count_moments(x, index, n_conditions)
+    mean, ff = m.mean(), m.fano(ddof, min_trials=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if width is not None:
+            rate = mean / width
+            se = np.sqrt(m.variance(1)) / np.sqrt(m.n[:, None]) / width
+        else:
+            groups = [rates] if index is None else [rates[index == c] for c in range(n_conditions)]
+            rate = np.array([r.mean(axis=0) for r in groups])
+            se = np.array([[_se(r[:, u]) for u in range(r.shape[1])] for r in groups])
+    return m.n, rate, se, mean, ff
+
+
+def _psth(rec, column, levels, index, psth_bin, to_rate):
+    """Mean rate per bin over each condition's trials, bins aligned at each trial's start (:func:`ann2neo.psth`)."""
     if rec.is_binned and rec.n_bins == 1 and psth_bin is None:
         return None
     if rec.n_trials == 0 or not np.allclose(rec.duration, rec.duration[0], rtol=1e-9):
@@ -255,19 +243,15 @@ def _psth(rec, column, values, psth_bin, to_rate):
     else:
         width = float(psth_bin)
     binned = rec.counts(width)  # (n_trials, n_units, n_bins)
-    n_bins = binned.shape[2]
+    rate, _, n = _psth_arrays(binned, index, len(levels), width * to_rate)
     common = np.allclose(rec.t_start, rec.t_start[0])
     origin = rec.t_start[0] if common else 0.0
-    starts = origin + np.arange(n_bins) * width
-    groups = [(None, np.ones(rec.n_trials, bool))] if values is None else \
-        [(v, values == v) for v in pd.unique(pd.Series(values).sort_values())]
+    starts = origin + np.arange(binned.shape[2]) * width
     frames = []
-    for value, mask in groups:
-        n = int(mask.sum())
-        mean_counts = binned[mask].sum(axis=0) / n  # (n_units, n_bins)
+    for c, value in enumerate(levels):
         for u, name in enumerate(rec.units["name"]):
-            frame = pd.DataFrame({"unit": name, "bin_start": starts, "bin_stop": starts + width, "n_trials": n,
-                                  "rate": mean_counts[u] / (width * to_rate)})
+            frame = pd.DataFrame({"unit": name, "bin_start": starts, "bin_stop": starts + width, "n_trials": n[c],
+                                  "rate": rate[c, u]})
             if column is not None:
                 frame.insert(1, column, value)
             frames.append(frame)

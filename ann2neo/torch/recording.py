@@ -142,51 +142,62 @@ def _is_array(value):
     return isinstance(value, (torch.Tensor, np.ndarray)) or hasattr(value, "__array__")
 
 
+_X_KINDS = "a tensor, an array, a tuple or dict of them, a DataLoader or an iterable of batches"
+
+
 def _batch_source(x, batch_size):
     """Iterator over the batches of ``x`` (each ``(args, kwargs)``), the sample count and batch count if known."""
     if isinstance(x, (str, bytes)):
-        raise TypeError(f"x must be a tensor, an array, a tuple or dict of them, a DataLoader or an iterable of "
-                        f"batches; got {type(x).__name__}")
-    if _is_array(x) or (isinstance(x, (tuple, list)) and x and all(_is_array(v) for v in x)) \
-            or (isinstance(x, dict) and x and all(_is_array(v) for v in x.values())):
-        if isinstance(x, dict):
-            keys, values = list(x), [_numeric(v, f"input {k!r}") for k, v in x.items()]
-        elif isinstance(x, (tuple, list)):
-            keys, values = None, [_numeric(v, f"input {i}") for i, v in enumerate(x)]
-        else:
-            keys, values = None, [_numeric(x, "input 0")]
-        for i, v in enumerate(values):
-            if v.ndim == 0 or v.shape[0] == 0:
-                raise ValueError(f"x holds no samples (input {keys[i] if keys else i} has shape {tuple(v.shape)})")
-        counts = {int(v.shape[0]) for v in values}
-        if len(counts) > 1:
-            raise ValueError(f"x: the inputs hold different sample counts {[int(v.shape[0]) for v in values]}")
-        n = counts.pop()
-
-        def slices():
-            for i in range(0, n, batch_size):
-                part = [v[i:i + batch_size] for v in values]
-                yield (tuple(part), {}) if keys is None else ((), dict(zip(keys, part, strict=True)))
-
-        return slices(), n, -(-n // batch_size)
+        raise TypeError(f"x must be {_X_KINDS}; got {type(x).__name__}")
+    inputs = _array_inputs(x)
+    if inputs is not None:
+        return _slices(*inputs, batch_size)
     if isinstance(x, (tuple, list)):  # nested lists of numbers: one array
         return _batch_source(np.asarray(x), batch_size)
     if not hasattr(x, "__iter__"):
-        raise TypeError(f"x must be a tensor, an array, a tuple or dict of them, a DataLoader or an iterable of "
-                        f"batches; got {type(x).__name__}")
-    total = len(x) if hasattr(x, "__len__") else None
+        raise TypeError(f"x must be {_X_KINDS}; got {type(x).__name__}")
+    return _batches_of(x), None, len(x) if hasattr(x, "__len__") else None
 
-    def batches():
-        for element in x:
-            inner = _unpack(element)
-            if isinstance(inner, dict):
-                yield (), {k: _numeric(v, f"input {k!r}") if _is_array(v) else v for k, v in inner.items()}
-            elif isinstance(inner, (tuple, list)):
-                yield tuple(_numeric(v, f"input {i}") for i, v in enumerate(inner)), {}
-            else:
-                yield (_numeric(inner, "input 0"),), {}
 
-    return batches(), None, total
+def _array_inputs(x):
+    """``(keys, tensors)`` of ``x`` given as one array, a tuple or a dict of arrays (keys: a dict's); else None."""
+    if isinstance(x, dict) and x and all(_is_array(v) for v in x.values()):
+        return list(x), [_numeric(v, f"input {k!r}") for k, v in x.items()]
+    if isinstance(x, (tuple, list)) and x and all(_is_array(v) for v in x):
+        return None, [_numeric(v, f"input {i}") for i, v in enumerate(x)]
+    if _is_array(x):
+        return None, [_numeric(x, "input 0")]
+    return None
+
+
+def _slices(keys, values, batch_size):
+    """Batches of ``batch_size`` samples of the input tensors, their sample count and batch count."""
+    for i, v in enumerate(values):
+        if v.ndim == 0 or v.shape[0] == 0:
+            raise ValueError(f"x holds no samples (input {keys[i] if keys else i} has shape {tuple(v.shape)})")
+    counts = {int(v.shape[0]) for v in values}
+    if len(counts) > 1:
+        raise ValueError(f"x: the inputs hold different sample counts {[int(v.shape[0]) for v in values]}")
+    n = counts.pop()
+
+    def slices():
+        for i in range(0, n, batch_size):
+            part = [v[i:i + batch_size] for v in values]
+            yield (tuple(part), {}) if keys is None else ((), dict(zip(keys, part, strict=True)))
+
+    return slices(), n, -(-n // batch_size)
+
+
+def _batches_of(x):
+    """The batches of an iterable (a DataLoader, a generator), each ``(args, kwargs)`` of tensors."""
+    for element in x:
+        inner = _unpack(element)
+        if isinstance(inner, dict):
+            yield (), {k: _numeric(v, f"input {k!r}") if _is_array(v) else v for k, v in inner.items()}
+        elif isinstance(inner, (tuple, list)):
+            yield tuple(_numeric(v, f"input {i}") for i, v in enumerate(inner)), {}
+        else:
+            yield (_numeric(inner, "input 0"),), {}
 
 
 def _length_hint(x):
@@ -347,52 +358,71 @@ def _default_layer(calls, counts, output, n, model):
 
 def _resolve_layers(model, layers, calls, counts, output, n):
     """``[(label, call)]`` of the module calls to record."""
-    from ..keras.recording import _layer_specs, _pick_call  # the same name rules as Keras layers
+    from ..keras.recording import _layer_specs  # the same name rules as Keras layers
 
+    if isinstance(layers, str) and layers == "all":
+        return _all_calls(model, calls, counts, n)
+    if layers is None:
+        layers = _default_layer(calls, counts, output, n, model)
+        log.info("recording the last hidden module %r of %s", layers[0], type(model).__name__)
     all_names = [name for name, _ in model.named_modules() if name]
     by_name = {}
     for c in calls:
         by_name.setdefault(c.name, []).append(c)
-    if isinstance(layers, str) and layers == "all":
-        chosen = []
-        for c in _innermost(calls):
-            if not c.name:
-                continue
-            if not c.tensor or c.shape[:1] != (n,):
-                log.info("module %r returns %s; not recorded by layers='all'", c.name,
-                         c.kind if not c.tensor else f"shape {c.shape}, not samples first")
-                continue
-            chosen.append((_label(c, counts), c))
-        if not chosen:
-            raise ValueError(f"{type(model).__name__} has no module whose output is one tensor to record")
-        return chosen
-    if layers is None:
-        layers = _default_layer(calls, counts, output, n, model)
-        log.info("recording the last hidden module %r of %s", layers[0], type(model).__name__)
-    layers = _layer_specs(layers, "module")
     chosen = []
-    for spec in layers:
-        if not isinstance(spec, str):
-            raise TypeError(f"layers must hold module names (str), got {spec!r}")
-        name, _, index = spec.partition("#")
-        if name not in all_names:
-            raise ValueError(f"{type(model).__name__} has no module {name!r}; its modules (named_modules()) are "
-                             f"{all_names}")
-        outs = by_name.get(name, [])
-        if not outs:
-            raise ValueError(f"module {name!r} is not called in the forward pass of {type(model).__name__} "
-                             f"(a fused fast path, e.g. nn.TransformerEncoderLayer in eval mode, does the work of "
-                             f"its submodules without calling them): record the enclosing module")
-        call = _pick_call(outs, name, index, spec, "module", type(model).__name__)
-        if not call.tensor:
-            raise ValueError(f"module {spec!r} returns a {call.kind}; record takes modules that return one tensor")
-        if call.shape[:1] != (n,):
-            raise ValueError(f"module {spec!r} returns shape {call.shape} for {n} samples: its first axis is not "
-                             f"the samples (e.g. a sequence-first transformer: use batch_first=True)")
+    for spec in _layer_specs(layers, "module"):
+        call = _named_call(model, spec, all_names, by_name, n)
         if spec in [c[0] for c in chosen]:
             raise ValueError(f"layer {spec!r} is listed twice in layers")
         chosen.append((spec, call))
     return chosen
+
+
+def _all_calls(model, calls, counts, n):
+    """``[(label, call)]`` of every innermost module call that returns one tensor with samples first."""
+    chosen = []
+    for c in _innermost(calls):
+        if not c.name:
+            continue
+        if not c.tensor or c.shape[:1] != (n,):
+            log.info("module %r returns %s; not recorded by layers='all'", c.name,
+                     c.kind if not c.tensor else f"shape {c.shape}, not samples first")
+            continue
+        chosen.append((_label(c, counts), c))
+    if not chosen:
+        raise ValueError(f"{type(model).__name__} has no module whose output is one tensor to record")
+    return chosen
+
+
+def _named_call(model, spec, all_names, by_name, n):
+    """The call named by ``spec`` (``"name"`` or ``"name#k"``), checked to return one tensor with samples first."""
+    from ..keras.recording import _pick_call  # the same choice of a call as for Keras layers
+
+    if not isinstance(spec, str):
+        raise TypeError(f"layers must hold module names (str), got {spec!r}")
+    name, _, index = spec.partition("#")
+    if name not in all_names:
+        raise ValueError(f"{type(model).__name__} has no module {name!r}; its modules (named_modules()) are "
+                         f"{all_names}")
+    outs = by_name.get(name, [])
+    if not outs:
+        raise ValueError(f"module {name!r} is not called in the forward pass of {type(model).__name__} "
+                         f"(a fused fast path, e.g. nn.TransformerEncoderLayer in eval mode, does the work of "
+                         f"its submodules without calling them): record the enclosing module")
+    call = _pick_call(outs, name, index, spec, "module", type(model).__name__)
+    if not call.tensor:
+        raise ValueError(f"module {spec!r} returns a {call.kind}; record takes modules that return one tensor")
+    if call.shape[:1] != (n,):
+        raise ValueError(f"module {spec!r} returns shape {call.shape} for {n} samples: its first axis is not "
+                         f"the samples (e.g. a sequence-first transformer: use batch_first=True)")
+    return call
+
+
+def _calls_to_record(model, layers, args, kwargs, n):
+    """Resolve ``layers`` on a forward pass of the first samples of a prepared batch of ``n`` samples."""
+    k = min(n, _PROBE_SAMPLES)
+    calls, counts, output = _probe(model, *_head(args, kwargs, k))
+    return _resolve_layers(model, layers, calls, counts, output, k)
 
 
 # --------------------------------------------------------------------- hooks
@@ -595,9 +625,7 @@ def _probe_thresholds(model, x, probe, rule, layers, batch_size, device, float_d
         # The whole batch runs and its outputs are cut: the probe's values are those recorded for its samples.
         take = n if limit is None else min(n, limit - seen)
         if chosen is None:
-            k = min(n, _PROBE_SAMPLES)
-            calls, counts, output = _probe(model, *_head(args, kwargs, k))
-            chosen = _resolve_layers(model, layers, calls, counts, output, k)
+            chosen = _calls_to_record(model, layers, args, kwargs, n)
             acts = [[] for _ in chosen]
         for slot, out in enumerate(_capture(model, chosen, args, kwargs, n)):
             acts[slot].append(out[:take].cpu().numpy())
@@ -782,100 +810,34 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
         pack = out is not None or device.type != "cpu"
     elif out is not None and not pack:
         raise ValueError("a store holds packed spikes: pack=False cannot be combined with out")
-    batches, n_total, n_batches = _batch_source(x, batch_size)
-    if labels is not None and n_total is not None and len(labels) != n_total:
-        raise ValueError(f"labels has {len(labels)} entries for the {n_total} samples of x; give one label per "
-                         f"sample, in the order of x")
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, total=n_batches, desc="recording", unit="batch", leave=False)
-    batches = iter(batches)
-
-    from ..keras.recording import _MemorySink, _raise_nonfinite
-
+    batches, n_total = _input_batches(x, batch_size, labels, progress)
     modes = [(m, m.training) for m in model.modules()]
     tap = sink = None
-    start = 0
     try:
         model.eval()
         with torch.inference_mode():
-            threshold_rule = None
-            if rule[0] != "absolute":  # before x is read: a DataLoader is iterated for the probe first
-                probe = DEFAULT_THRESHOLD_PROBE if threshold_probe is None else threshold_probe
-                probed, unit, where = _probe_thresholds(model, x, probe, rule, layers, batch_size, device,
-                                                        float_dtype)
-                threshold_rule = f"{rule[0]} {rule[1]:g} per unit on {where}"
-                log.info("per-unit thresholds: %s", threshold_rule)
+            # the probe before x is read: a DataLoader is iterated for the probe first
+            probed = _rule_thresholds(model, x, rule, threshold_probe, layers, batch_size, device, float_dtype)
+            threshold_rule = probed[2]
             first = next(batches, None)
             if first is None:
                 raise ValueError("x yielded no samples")
             args, kwargs, _ = _prepare(*first, device, float_dtype)
-            n = _n_samples(args, kwargs)
-            k = min(n, _PROBE_SAMPLES)
-            calls, counts, output = _probe(model, *_head(args, kwargs, k))
-            chosen = _resolve_layers(model, layers, calls, counts, output, k)
+            chosen = _calls_to_record(model, layers, args, kwargs, _n_samples(args, kwargs))
             names = [label for label, _ in chosen]
             shapes = [c.shape[1:] for _, c in chosen]
             n_units = [int(np.prod(s)) for s in shapes]
-            dtypes = [_np_dtype_name(c.dtype) for _, c in chosen]
-            if threshold_rule is None:
-                values = [rule[1]] * len(chosen)
-            else:
-                got = [(label, c.shape[1:]) for label, c in probed]
-                if got != list(zip(names, shapes, strict=True)):
-                    raise ValueError(f"the probe samples give module outputs {got}, x gives "
-                                     f"{list(zip(names, shapes, strict=True))}; give threshold_probe inputs "
-                                     f"shaped like x")
-                values = unit
+            values = _threshold_values(rule, chosen, probed)
             thresholds = [_device_threshold(t, c.dtype, u, device)
                           for t, (_, c), u in zip(values, chosen, n_units, strict=True)]
-            if out is None and not pack and device.type == "cpu":
-                sink = _DirectSink(n_units, n_total or _length_hint(x))
-            tap = _Tap(chosen, thresholds, bool(pack), check_finite, device, direct=sink)
+            direct = _DirectSink(n_units, n_total or _length_hint(x)) \
+                if out is None and not pack and device.type == "cpu" else None
+            tap = _Tap(chosen, thresholds, bool(pack), check_finite, device, direct=direct)
             log.info("recording %s of %s (torch, %s)", names, type(model).__name__, device)
-            if out is not None:
-                from ..io.store import _StoreWriter
-
-                sink = _StoreWriter(out, names, shapes, threshold=values, model_name=type(model).__name__,
-                                    n_samples=n_total, chunk_samples=chunk_samples, overwrite=overwrite,
-                                    attrs={"backend": "torch", "dtypes": dtypes, "threshold_rule": threshold_rule})
-            elif sink is None:
-                sink = _MemorySink(n_units, n_total, packed=bool(pack))
-
-            def collect(pending):
-                # Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool).
-                first_sample, inputs, spikes, bad = pending
-                checked = [(label, b) for label, b in zip(names, bad, strict=True) if b is not None]
-                if checked:
-                    flags = torch.stack([b for _, b in checked], dim=1).cpu().numpy()
-                    if flags.any():
-                        _raise_nonfinite_input(inputs, first_sample)
-                        _raise_nonfinite(flags, first_sample, [label for label, _ in checked])
-                if sink is not tap.direct:
-                    sink.write(first_sample, [s.cpu().numpy() for s in spikes])
-
-            tap.attach()
-            pending = None
-            for batch in itertools.chain([first], batches):
-                args, kwargs, inputs = _prepare(*batch, device, float_dtype)
-                n = _n_samples(args, kwargs)
-                tap.start(n, start)
-                model(*args, **kwargs)
-                launched = (start, inputs, *tap.finish())
-                # Collect the previous batch after launching this one: on an accelerator the device
-                # computes batch k + 1 while the host stores batch k.
-                if pending is not None:
-                    collect(pending)
-                pending = launched
-                start += n
-            if pending is not None:
-                collect(pending)
-        if n_total is not None and start != n_total:
-            raise ValueError(f"x yielded {start} samples, expected {n_total}")
-        if labels is not None and len(labels) != start:
-            raise ValueError(f"labels has {len(labels)} entries for the {start} samples of x; give one label per "
-                             f"sample, in the order of x")
+            sink = direct if direct is not None else _open_sink(out, pack, chosen, values, threshold_rule, model,
+                                                                n_total, chunk_samples, overwrite)
+            start = _run_batches(model, itertools.chain([first], batches), tap, sink, device, float_dtype)
+        _check_sample_count(start, n_total, labels)
         if out is not None:
             return sink.close(start)
     except BaseException:
@@ -890,3 +852,102 @@ def record(model, x, layers=None, batch_size=256, threshold=0.0, progress=False,
     matrices = sink.result(start)
     return {name: SpikeMatrix(m, layer_shape=shape, threshold=t, layer=name, threshold_rule=threshold_rule)
             for name, m, shape, t in zip(names, matrices, shapes, values, strict=True)}
+
+
+def _input_batches(x, batch_size, labels, progress):
+    """An iterator over the batches of ``x`` (behind a progress bar if asked) and the sample count if known."""
+    batches, n_total, n_batches = _batch_source(x, batch_size)
+    if labels is not None and n_total is not None and len(labels) != n_total:
+        raise ValueError(f"labels has {len(labels)} entries for the {n_total} samples of x; give one label per "
+                         f"sample, in the order of x")
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, total=n_batches, desc="recording", unit="batch", leave=False)
+    return iter(batches), n_total
+
+
+def _rule_thresholds(model, x, rule, threshold_probe, layers, batch_size, device, float_dtype):
+    """For a per-unit rule: the probed calls, their per-unit thresholds and the rule's text; else three Nones."""
+    if rule[0] == "absolute":
+        return None, None, None
+    probe = DEFAULT_THRESHOLD_PROBE if threshold_probe is None else threshold_probe
+    probed, unit, where = _probe_thresholds(model, x, probe, rule, layers, batch_size, device, float_dtype)
+    threshold_rule = f"{rule[0]} {rule[1]:g} per unit on {where}"
+    log.info("per-unit thresholds: %s", threshold_rule)
+    return probed, unit, threshold_rule
+
+
+def _threshold_values(rule, chosen, probed):
+    """Each chosen call's threshold: the number, or the rule's per-unit vector (the probe's calls must match)."""
+    calls, unit, threshold_rule = probed
+    if threshold_rule is None:
+        return [rule[1]] * len(chosen)
+    got = [(label, c.shape[1:]) for label, c in calls]
+    want = [(label, c.shape[1:]) for label, c in chosen]
+    if got != want:
+        raise ValueError(f"the probe samples give module outputs {got}, x gives {want}; give threshold_probe "
+                         f"inputs shaped like x")
+    return unit
+
+
+def _open_sink(out, pack, chosen, values, threshold_rule, model, n_total, chunk_samples, overwrite):
+    """Where the spikes go: a store at ``out``, or memory (packed or bool) as the Keras route."""
+    if out is None:
+        from ..keras.recording import _MemorySink
+
+        return _MemorySink([int(np.prod(c.shape[1:])) for _, c in chosen], n_total, packed=bool(pack))
+    from ..io.store import _StoreWriter
+
+    dtypes = [_np_dtype_name(c.dtype) for _, c in chosen]
+    return _StoreWriter(out, [label for label, _ in chosen], [c.shape[1:] for _, c in chosen], threshold=values,
+                        model_name=type(model).__name__, n_samples=n_total, chunk_samples=chunk_samples,
+                        overwrite=overwrite, attrs={"backend": "torch", "dtypes": dtypes,
+                                                    "threshold_rule": threshold_rule})
+
+
+def _run_batches(model, batches, tap, sink, device, float_dtype):
+    """Run the model on every batch with the tap attached; the spikes go to ``sink``.  Returns the samples run."""
+    tap.attach()
+    start, pending = 0, None
+    for batch in batches:
+        args, kwargs, inputs = _prepare(*batch, device, float_dtype)
+        n = _n_samples(args, kwargs)
+        tap.start(n, start)
+        model(*args, **kwargs)
+        launched = (start, inputs, *tap.finish())
+        # Collect the previous batch after launching this one: on an accelerator the device
+        # computes batch k + 1 while the host stores batch k.
+        if pending is not None:
+            _collect(pending, tap, sink)
+        pending = launched
+        start += n
+    if pending is not None:
+        _collect(pending, tap, sink)
+    return start
+
+
+def _collect(pending, tap, sink):
+    """Host side of one batch: the only device -> host transfer (flags and spikes, packed or bool)."""
+    import torch
+
+    from ..keras.recording import _raise_nonfinite
+
+    first_sample, inputs, spikes, bad = pending
+    checked = [(label, b) for label, b in zip(tap.labels, bad, strict=True) if b is not None]
+    if checked:
+        flags = torch.stack([b for _, b in checked], dim=1).cpu().numpy()
+        if flags.any():
+            _raise_nonfinite_input(inputs, first_sample)
+            _raise_nonfinite(flags, first_sample, [label for label, _ in checked])
+    if sink is not tap.direct:
+        sink.write(first_sample, [s.cpu().numpy() for s in spikes])
+
+
+def _check_sample_count(start, n_total, labels):
+    """Raise if ``x`` yielded another number of samples than announced, or than ``labels`` has."""
+    if n_total is not None and start != n_total:
+        raise ValueError(f"x yielded {start} samples, expected {n_total}")
+    if labels is not None and len(labels) != start:
+        raise ValueError(f"labels has {len(labels)} entries for the {start} samples of x; give one label per "
+                         f"sample, in the order of x")

@@ -499,3 +499,14 @@ def test_per_unit_rules_need_finite_floating_outputs():
     x[3, 0] = float("nan")
     with pytest.raises(ValueError, match=r"module '0' outputs NaN or Inf on the first 20 samples of x"):
         ann2neo.record(model, x, layers="0", threshold="median")
+
+
+def test_progress_bar_and_generator_of_batches_record_the_same_spikes():
+    model, x = mlp(), data((8, 8), n=50)
+    want = ann2neo.record(model, x, batch_size=16)
+    shown = ann2neo.record(model, x, batch_size=16, progress=True)
+    fed = ann2neo.record(model, ((x[i:i + 16], None) for i in range(0, 50, 16)))
+    assert list(want) == list(shown) == list(fed) and want[next(iter(want))].shape[0] == 50
+    for name, spikes in want.items():
+        np.testing.assert_array_equal(shown[name], spikes)
+        np.testing.assert_array_equal(fed[name], spikes)
