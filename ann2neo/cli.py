@@ -66,7 +66,8 @@ def _parser():
     ana.add_argument("--no-figures", dest="figures", action="store_false", help="write no PNG figures")
     cmp_ = sub.add_parser("compare", parents=[common],
                          help="an ANN recording next to recorded neurons (rates, CV, LV, Fano factor "
-                          "against the window, KS): CSV, JSON, PNG")
+                          "against the window, KS; tuning, selectivity, correlations, dimensionality): CSV, JSON, "
+                          "PNG")
     cmp_.add_argument("ann", help="ANN recording: .npy, ann2neo NWB/NIX or .zarr")
     cmp_.add_argument("real", help="recorded neurons: .mat, NWB, or any file Neo reads")
     cmp_.add_argument("--sample-duration", required=True, help="how long one sample is taken to last, e.g. 1ms "

@@ -596,9 +596,11 @@ def _selectivity_rows(side, conditions, n_shuffles, seed, alpha):
     if k == 2:
         life_note = _join(life_note, "from 2 conditions: coarse (0 for equal rates, 1 for one silent condition)")
     rows.append(_row(side, "lifetime_sparseness", life, control=control[3], control_kind=kind, note=life_note))
+    labels = rec.conditions(column)
     for c, cond in enumerate(sp.labels):
         value = sp.population[c] if not one else np.nan
         rows.append(_row(side, "population_sparseness", value, condition=str(cond),
+                         n_observations=int(np.sum(labels == cond)),
                          note="one unit: population sparseness needs at least 2 units" if one else
                          "sparseness of the mean population response to this condition over units"))
     return rows
