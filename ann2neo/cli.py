@@ -81,7 +81,8 @@ def _parser():
     cmp_.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
     _reader_options(cmp_)
     cmp_.add_argument("--condition", default=None, help="the recording's condition column for the population part "
-                      "(e.g. direction; default: the file's own condition, else its first trials column)")
+                      "(e.g. direction; default: the file's own condition, else its first trials column when its "
+                      "values repeat over trials)")
     cmp_.add_argument("--ann-condition", default=None, help="the ANN recording's condition column (e.g. label in an "
                       "ann2neo NWB file), or the name given to --ann-labels")
     cmp_.add_argument("--ann-labels", default=None, help=".npy file of the class of each ANN sample (the ANN "

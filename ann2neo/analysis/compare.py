@@ -227,13 +227,15 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     ann_windows, real_windows : sequences
         Windows of the Fano-factor curves (samples; ms or time quantities).
     alpha : float, default 0.05
-        Family-wise level of the Bonferroni-corrected KS tests.
+        Family-wise level of the Bonferroni-corrected KS tests, and the false
+        discovery rate of ``fraction_selective`` in the population part.
     layer : str, optional
         Name of the ANN layer, for the result; default ``ann.layer``.
     condition : str, optional
         The column of the recording's trials table that is its condition
         (e.g. ``"direction"``); default: the Recording's ``condition``, else
-        its first trials column, else none.
+        its first trials column if its values repeat over trials (at most
+        one value per two trials), else none.
     ann_condition : str, optional
         The same for an ANN Recording (e.g. ``"label"``), or the column name
         given to ``ann_labels``.
@@ -249,7 +251,8 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
         (:func:`ann2neo.tuning`, :func:`ann2neo.selectivity`,
         :func:`ann2neo.sparseness`, :func:`ann2neo.correlations`,
         :func:`ann2neo.participation_ratio`, :func:`ann2neo.trial_fano_factor`).
-        Skipped, with a note, when neither side has conditions.
+        Skipped, with a note, when neither side has conditions.  It holds
+        the ANN spike matrix in memory (a chunked store is loaded).
     population_bin : pq.Quantity, optional
         For a recording of one trial (e.g. continuous units): the bins whose
         counts are the observations of the population-level statistics
@@ -323,7 +326,7 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
         if population_bin is None:
             population_bin = real_window if isinstance(real_window, pq.Quantity) else real_window * pq.ms
         n_shuffles = check_integer(n_shuffles, "n_shuffles", min_value=0)
-        sides = [_ann_side(ann, ann_view, ann_labels, ann_condition), _real_side(real, condition, population_bin)]
+        sides = _population_sides(ann, ann_view, real, condition, ann_condition, ann_labels, population_bin)
     if layer is None:
         layer = getattr(ann, "layer", None) or (ann.annotations.get("layer") if hasattr(ann, "annotations") else None)
 
@@ -436,7 +439,27 @@ def _condition_column(rec, column, argument):
         return column
     if rec.condition is not None:
         return rec.condition
-    return str(rec.trials.columns[0]) if len(rec.trials.columns) else None
+    if not len(rec.trials.columns):
+        return None
+    first = rec.trials.columns[0]
+    n_values = rec.trials[first].nunique(dropna=False)
+    # a default only when it looks like a condition: values repeated over trials (not an id or a time per trial)
+    return str(first) if 1 < n_values <= rec.n_trials // 2 else None
+
+
+def _population_sides(ann, ann_view, real, condition, ann_condition, ann_labels, population_bin):
+    """Both sides of the population part; the ANN side is None (never loaded) when neither side has conditions."""
+    from ..core.recording import Recording
+
+    if ann_condition is not None and ann_labels is None and not isinstance(ann, Recording):
+        raise ValueError("ann_condition names a column of an ANN Recording's trials table; for a spike matrix "
+                         "give the class of each sample as ann_labels=")
+    real_side = _real_side(real, condition, population_bin)
+    ann_conditioned = ann_labels is not None or (isinstance(ann, Recording)
+                                                 and _condition_column(ann, ann_condition, "ann_condition"))
+    if real_side.column is None and not ann_conditioned:
+        return [None, real_side]
+    return [_ann_side(ann, ann_view, ann_labels, ann_condition), real_side]
 
 
 def _ann_side(ann, ann_view, ann_labels, ann_condition):
@@ -455,13 +478,10 @@ def _ann_side(ann, ann_view, ann_labels, ann_condition):
             rec.trials[column] = lab
             rec.condition = column
     else:
-        if ann_condition is not None and ann_labels is None:
-            raise ValueError("ann_condition names a column of an ANN Recording's trials table; for a spike matrix "
-                             "give the class of each sample as ann_labels=")
         matrix = np.asarray(ann_view.matrix)
         rec = Recording.from_matrix(matrix, labels=ann_labels, condition=ann_condition or "label")
     column = _condition_column(rec, ann_condition, "ann_condition")
-    why = "" if column else "the ANN has no labels (give ann_labels=, or a Recording with a condition)"
+    why = "" if column else "the ANN has no labels (give ann_labels=, ann_condition=, or a Recording with a condition)"
     if rec.is_binned and rec.n_bins == 1 and rec.binned.dtype == bool and "obs_intervals" not in rec.units:
         obs, what = rec.binned[:, :, 0], "trial (one sample)"
     else:
@@ -474,10 +494,16 @@ def _real_side(real, condition, population_bin):
 
     rec = real if isinstance(real, Recording) else Recording.from_neo(real)
     column = _condition_column(rec, condition, "condition")
-    why = "" if column else "the recording has no condition (no column in its trials table)"
+    why = "" if column else ("the recording has no condition (no column in its trials table)"
+                             if not len(rec.trials.columns) else
+                             f"the recording has no condition set and its first trials column "
+                             f"{rec.trials.columns[0]!r} does not repeat over trials like one (name it with "
+                             f"condition=)")
     if rec.n_trials > 1:
-        return _Side("real", rec, column, rec, rec.n_trials,
-                     f"trial ({rec.duration[0]:g} {rec.unit_name}, whole-trial count)", why)
+        what = (f"trial ({rec.duration[0]:g} {rec.unit_name}, whole-trial count)"
+                if np.allclose(rec.duration, rec.duration[0]) else
+                "trial (of different lengths: whole-trial rates, not counts)")
+        return _Side("real", rec, column, rec, rec.n_trials, what, why)
     width = float(population_bin.rescale(rec.time_unit).magnitude)
     counts = rec.counts(width)
     obs = counts.transpose(0, 2, 1).reshape(-1, rec.n_units)
@@ -504,7 +530,7 @@ def _rate_rows(side, sample_seconds):
 
     t = tuning(side.rec, condition=side.column)
     labels = side.rec.conditions(side.column)
-    per_trial = np.nanmean(_trial_rates(side.rec, t.rate_unit), axis=1)
+    per_trial = _population_rate_per_trial(side.rec, t.rate_unit)
     rows = []
     for c, cond in enumerate(t.conditions):
         x = per_trial[labels == cond]
@@ -521,11 +547,15 @@ def _rate_rows(side, sample_seconds):
     return rows
 
 
-def _trial_rates(rec, rate_unit):
-    """Rate per trial and unit in ``rate_unit`` (count / observed time; NaN where unobserved)."""
-    observed = rec.observed_duration()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rates = np.where(observed > 0, rec.trial_counts() / np.where(observed > 0, observed, 1.0), np.nan)
+def _population_rate_per_trial(rec, rate_unit):
+    """Mean over units of each trial's rate in ``rate_unit`` (count / observed time; unobserved units left out)."""
+    if rec.is_binned and "obs_intervals" not in rec.units:   # every unit observed for the whole trial
+        rates = rec.binned.sum(axis=(1, 2), dtype=np.int64) / rec.n_units / rec.duration
+    else:
+        observed = rec.observed_duration()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rates = np.where(observed > 0, rec.trial_counts() / np.where(observed > 0, observed, 1.0), np.nan)
+        rates = np.nanmean(rates, axis=1)
     if rate_unit == "Hz":
         rates = rates / float(pq.Quantity(1.0, rec.time_unit).rescale(pq.s).magnitude)
     return rates
@@ -739,10 +769,10 @@ def _guarded(side, statistics, compute):
 def _population(sides, *, sample_seconds, n_shuffles, seed, alpha):
     """The population table of :func:`compare` and its notes."""
     empty = pd.DataFrame(columns=POPULATION_COLUMNS)
-    if all(s.column is None for s in sides):
-        return empty, [f"population part skipped: {sides[0].why_no_condition} and "
-                       f"{sides[1].why_no_condition}; the population-level functions (ann2neo.correlations, "
-                       "participation_ratio, sparseness) take either side directly"]
+    if sides[0] is None:
+        return empty, [f"population part skipped: the ANN has no labels (give ann_labels=, or a Recording with a "
+                       f"condition) and {sides[1].why_no_condition}; the population-level functions "
+                       "(ann2neo.correlations, participation_ratio, sparseness) take either side directly"]
     rows, notes = [], []
     for side in sides:
         if side.column is None:

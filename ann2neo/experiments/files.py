@@ -361,7 +361,8 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
         How the file of recorded neurons is read, see :func:`read_recordings`.
     condition : str, optional
         The recording's condition column (default: its own condition, else
-        its first trials column), see :func:`ann2neo.compare`.
+        its first trials column when its values repeat over trials), see
+        :func:`ann2neo.compare`.
     ann_condition : str, optional
         The ANN recording's condition column (e.g. ``label`` in an ann2neo
         NWB file), or the name given to ``ann_labels``.

@@ -216,3 +216,11 @@ def test_population_condition_arguments_are_checked(conditioned):
     rec = ann2neo.Recording.from_matrix(ann, labels=labels, condition="digit")
     result = compare(rec, real, sample_duration=1 * pq.ms, n_shuffles=1)
     assert result.population.attrs["conditions"] == {"ann": "digit", "real": "direction"}
+    # without a condition set, a first trials column that does not repeat (an id) is not taken as one
+    real.trials.insert(0, "trial_id", np.arange(real.n_trials))
+    real.condition = None
+    result = compare(rec, real, sample_duration=1 * pq.ms, n_shuffles=1)
+    assert result.population.attrs["conditions"] == {"ann": "digit", "real": None}
+    assert "'trial_id' does not repeat" in _rows(result, "real").loc[("rate", "all"), "note"]
+    result = compare(rec, real, sample_duration=1 * pq.ms, n_shuffles=1, condition="direction")
+    assert result.population.attrs["conditions"]["real"] == "direction"
