@@ -271,7 +271,7 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     ------
     ann2neo.UnitError
         If ``ann`` is not in samples, ``real`` not in physical time, or
-        ``sample_duration`` is not a time.
+        ``sample_duration`` or ``population_bin`` is not a time.
     ValueError
         For windows out of range, an invalid ``alpha``, a ``condition`` or
         ``ann_condition`` that is not a trials column, or ``ann_labels`` of
@@ -325,6 +325,10 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     if population:  # the condition columns and labels are checked before any statistic is computed
         if population_bin is None:
             population_bin = real_window if isinstance(real_window, pq.Quantity) else real_window * pq.ms
+        if not isinstance(population_bin, pq.Quantity) or is_sample_unit(population_bin) \
+                or population_bin.simplified.dimensionality != pq.s.dimensionality or population_bin.size != 1 \
+                or not float(population_bin.magnitude) > 0:
+            raise UnitError(f"population_bin must be a positive time such as 100 * pq.ms, got {population_bin!r}")
         n_shuffles = check_integer(n_shuffles, "n_shuffles", min_value=0)
         sides = _population_sides(ann, ann_view, real, condition, ann_condition, ann_labels, population_bin)
     if layer is None:

@@ -213,6 +213,8 @@ def test_population_condition_arguments_are_checked(conditioned):
         compare(ann, real, sample_duration=1 * pq.ms, ann_condition="label")
     with pytest.raises(ValueError, match="one class per sample"):
         compare(ann, real, sample_duration=1 * pq.ms, ann_labels=labels[:-1])
+    with pytest.raises(ann2neo.UnitError, match="population_bin"):
+        compare(ann, real, sample_duration=1 * pq.ms, ann_labels=labels, population_bin=100)
     rec = ann2neo.Recording.from_matrix(ann, labels=labels, condition="digit")
     result = compare(rec, real, sample_duration=1 * pq.ms, n_shuffles=1)
     assert result.population.attrs["conditions"] == {"ann": "digit", "real": "direction"}
