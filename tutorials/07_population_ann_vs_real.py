@@ -177,8 +177,8 @@ print(one_unit[["statistic", "condition", "note"]].to_string(index=False))
 # `t_stop` is given). It has one trial and no condition, so tuning and selectivity are undefined
 # for it. What remains is the population level, which needs **observations**: here the spike
 # counts in 100 ms bins (`population_bin`), 10,000 of them; for the ANN, its trials (samples).
-# For the ANN side we record the same hidden layer on all 1,797 digits, their classes as
-# conditions.
+# For the ANN side we record the same hidden layer (trained on 0 and 1 only) on all 1,797 digits,
+# their ten classes as conditions.
 
 # %%
 hpc = ann2neo.read(DATA / "all_unit.mat", t_stop=1000 * pq.s)
