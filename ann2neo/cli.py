@@ -66,7 +66,8 @@ def _parser():
     ana.add_argument("--no-figures", dest="figures", action="store_false", help="write no PNG figures")
     cmp_ = sub.add_parser("compare", parents=[common],
                          help="an ANN recording next to recorded neurons (rates, CV, LV, Fano factor "
-                          "against the window, KS): CSV, JSON, PNG")
+                          "against the window, KS; tuning, selectivity, correlations, dimensionality): CSV, JSON, "
+                          "PNG")
     cmp_.add_argument("ann", help="ANN recording: .npy, ann2neo NWB/NIX or .zarr")
     cmp_.add_argument("real", help="recorded neurons: .mat, NWB, or any file Neo reads")
     cmp_.add_argument("--sample-duration", required=True, help="how long one sample is taken to last, e.g. 1ms "
@@ -79,6 +80,13 @@ def _parser():
     cmp_.add_argument("--variables", nargs="+", default=None, help="MATLAB variables holding the spikes")
     cmp_.add_argument("--bin-width", default=None, help="bin width of a trial x bin matrix, e.g. 1ms")
     _reader_options(cmp_)
+    cmp_.add_argument("--condition", default=None, help="the recording's condition column for the population part "
+                      "(e.g. direction; default: the file's own condition, else its first trials column when its "
+                      "values repeat over trials)")
+    cmp_.add_argument("--ann-condition", default=None, help="the ANN recording's condition column (e.g. label in an "
+                      "ann2neo NWB file), or the name given to --ann-labels")
+    cmp_.add_argument("--ann-labels", default=None, help=".npy file of the class of each ANN sample (the ANN "
+                      "side's conditions in the population part)")
     cmp_.add_argument("--out", default="ann2neo-comparison", help="output folder (default: %(default)s)")
     cmp_.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
     return parser
@@ -140,16 +148,38 @@ def _files_command(args, raw) -> int:
             result = compare_files(args.ann, args.real, args.out, sample_duration=args.sample_duration,
                                    ann_recording=args.recording, window=args.window, real_window=args.real_window,
                                    overwrite=args.overwrite, variables=args.variables, bin_width=bin_width,
-                                   argv=["ann2neo", *raw], **_reader_times(args))
+                                   argv=["ann2neo", *raw], condition=args.condition,
+                                   ann_condition=args.ann_condition, ann_labels=args.ann_labels,
+                                   **_reader_times(args))
             print(f"ANN layer: {result.layer if result.layer is not None else 'not named in the file'}")
             print(result.summary.to_string(index=False, float_format="%.4g"))
             print()
             print(result.ks.to_string(index=False, float_format="%.3g"))
+            _print_population(result.population)
             print("\n".join(result.notes))
     except (OSError, FileFormatError, UnitError, TypeError, ValueError) as err:
         return _error(args.command, err)
     print(f"\nWrote {args.out}/ (CSV, JSON, PNG; manifest.json last).")
     return 0
+
+
+def _print_population(table):
+    """The population part of ``ann2neo compare``, ANN and recording side by side (compare_population.csv)."""
+    import pandas as pd
+
+    if table.empty:
+        print("\npopulation part: skipped (see the notes; compare_population.csv is empty)")
+        return
+    keys = ["statistic", "condition"]
+    sides = [table[table["population"] == side].set_index(keys)[["value", "control"]].add_prefix(f"{side}_")
+             for side in ("ann", "real")]
+    wide = pd.concat(sides, axis=1, sort=False)
+    shown = ["ann_value", "ann_control", "real_value", "real_control"]
+    print("\npopulation part (compare_population.csv; empty: undefined, the note column says why):")
+    print(wide[shown].to_string(float_format="%.4g", na_rep=""))
+    units = table[table["statistic"] == "rate"].groupby("population")["value_unit"].first()
+    if len(units):
+        print("rates in each side's own unit: " + ", ".join(f"{side} {unit}" for side, unit in units.items()))
 
 
 def _add_config_options(parser, multi=(), suppress=False):

@@ -40,10 +40,10 @@ from scipy import stats
 
 from ..core.defaults import MIN_UNITS_KS
 from ..core.units import UnitError, is_sample_unit
-from ..core.validation import check_probability
+from ..core.validation import check_integer, check_probability
 from ._timebase import as_view
 
-__all__ = ["Comparison", "compare", "fano_factor_curve", "binning_loss"]
+__all__ = ["Comparison", "compare", "fano_factor_curve", "binning_loss", "POPULATION_COLUMNS"]
 
 #: Default ANN windows (samples) and recorded windows (ms) of the Fano-factor curve.
 ANN_WINDOWS = (5, 10, 20, 50, 100, 200, 500, 1000)
@@ -87,6 +87,20 @@ class Comparison:
         What the result depends on, and its flags.
     layer : str or None
         The ANN layer compared (``ann.layer`` or the ``layer`` argument).
+    population : pandas.DataFrame
+        The conditioned and population statistics of both sides, one row per
+        population, statistic and condition (columns
+        :data:`POPULATION_COLUMNS`): ``population`` (``"ann"`` or
+        ``"real"``), ``statistic``, ``condition`` (a condition value, or
+        ``"all"``), ``value``, ``se`` (rates only), ``value_unit``
+        (``1/sample``, ``Hz`` or ``dimensionless``), ``control`` (the same
+        statistic on a shuffle or a null, named in ``control_kind``),
+        ``n_units``, ``n_trials``, ``n_observations`` (the trials or time bins
+        the value is computed from), ``observation`` (what one observation
+        is) and ``note`` (why a value is undefined or not comparable, and what
+        it reduces to).  Empty when the part is skipped (see ``notes``).
+        ``population.attrs["conditions"]`` names the condition column each
+        side used (``None``: that side has no conditions).
     """
 
     nodes: dict
@@ -97,6 +111,7 @@ class Comparison:
     sample_duration: pq.Quantity
     notes: list = field(default_factory=list)
     layer: str | None = None
+    population: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POPULATION_COLUMNS))
 
 
 def binning_loss(trains, bin_size) -> dict:
@@ -190,7 +205,8 @@ def _ann_table(matrix, window):
 
 
 def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, ann_windows=ANN_WINDOWS,
-            real_windows=REAL_WINDOWS_MS, alpha=0.05, layer=None) -> Comparison:
+            real_windows=REAL_WINDOWS_MS, alpha=0.05, layer=None, condition=None, ann_condition=None,
+            ann_labels=None, population=True, population_bin=None, n_shuffles=5, seed=0) -> Comparison:
     """Put an ANN layer and a recorded population side by side on the same statistics.
 
     Parameters
@@ -211,9 +227,41 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     ann_windows, real_windows : sequences
         Windows of the Fano-factor curves (samples; ms or time quantities).
     alpha : float, default 0.05
-        Family-wise level of the Bonferroni-corrected KS tests.
+        Family-wise level of the Bonferroni-corrected KS tests, and the false
+        discovery rate of ``fraction_selective`` in the population part.
     layer : str, optional
         Name of the ANN layer, for the result; default ``ann.layer``.
+    condition : str, optional
+        The column of the recording's trials table that is its condition
+        (e.g. ``"direction"``); default: the Recording's ``condition``, else
+        its first trials column if its values repeat over trials (at most
+        one value per two trials), else none.
+    ann_condition : str, optional
+        The same for an ANN Recording (e.g. ``"label"``), or the column name
+        given to ``ann_labels``.
+    ann_labels : array_like (n_samples,), optional
+        The class of each ANN sample, for an ANN given as a spike matrix or
+        trains (its trials are the samples, one bin each).
+    population : bool, default True
+        Compute :attr:`Comparison.population`: tuning, selectivity,
+        sparseness, noise correlations and the across-trial Fano factor per
+        condition (where a side has conditions), total correlations,
+        participation ratio and sparseness over observations (where it has
+        at least 2 units), each side through the same public functions
+        (:func:`ann2neo.tuning`, :func:`ann2neo.selectivity`,
+        :func:`ann2neo.sparseness`, :func:`ann2neo.correlations`,
+        :func:`ann2neo.participation_ratio`, :func:`ann2neo.trial_fano_factor`).
+        Skipped, with a note, when neither side has conditions.  It holds
+        the ANN spike matrix in memory (a chunked store is loaded).
+    population_bin : pq.Quantity, optional
+        For a recording of one trial (e.g. continuous units): the bins whose
+        counts are the observations of the population-level statistics
+        (default ``real_window``).  A recording of several trials uses its
+        whole-trial counts.
+    n_shuffles : int, default 5
+        Shuffles behind each ``control`` of the population part.
+    seed : int, default 0
+        Seed of those shuffles.
 
     Returns
     -------
@@ -223,9 +271,26 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     ------
     ann2neo.UnitError
         If ``ann`` is not in samples, ``real`` not in physical time, or
-        ``sample_duration`` is not a time.
+        ``sample_duration`` or ``population_bin`` is not a time.
     ValueError
-        For windows out of range or an invalid ``alpha``.
+        For windows out of range, an invalid ``alpha``, a ``condition`` or
+        ``ann_condition`` that is not a trials column, or ``ann_labels`` of
+        the wrong length.
+
+    Notes
+    -----
+    In the population part the two sides keep their own units and time
+    scales: an ANN trial is one sample (its count is 0 or 1, its rate a
+    spike probability in 1/sample), a recorded trial lasts its own time (a
+    count, a rate in Hz); a recording of one trial is cut into
+    ``population_bin`` bins.  What a statistic reduces to on one-sample
+    binary trials (e.g. the across-trial Fano factor is 1 - p) and what is
+    undefined (one unit: no pairs, no dimensionality) is in each row's
+    ``note``.  Controls: condition labels shuffled (selectivity, lifetime
+    sparseness), each unit's trials permuted within condition (noise
+    correlations) or over all observations (total correlations,
+    participation ratio), and the exact null of each side for the
+    across-trial Fano factor.
 
     Examples
     --------
@@ -236,6 +301,12 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
     >>> result = compare(ann, real, sample_duration=1 * pq.ms)
     >>> sorted(result.nodes)
     ['ann', 'real']
+    >>> result.population.empty  # neither side has conditions
+    True
+    >>> labels = np.arange(2000) % 2
+    >>> result = compare(ann, real, sample_duration=1 * pq.ms, ann_labels=labels)
+    >>> result.population.set_index(["population", "statistic", "condition"]).loc[("ann", "rate", "0"), "value_unit"]
+    '1/sample'
     """
     alpha = check_probability(alpha)
     if not isinstance(sample_duration, pq.Quantity) or is_sample_unit(sample_duration) \
@@ -251,6 +322,15 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
         raise UnitError("real must hold spike trains in physical time (s or ms), e.g. from ann2neo.load_recording")
     from .statistics import node_statistics
 
+    if population:  # the condition columns and labels are checked before any statistic is computed
+        if population_bin is None:
+            population_bin = real_window if isinstance(real_window, pq.Quantity) else real_window * pq.ms
+        if not isinstance(population_bin, pq.Quantity) or is_sample_unit(population_bin) \
+                or population_bin.simplified.dimensionality != pq.s.dimensionality or population_bin.size != 1 \
+                or not float(population_bin.magnitude) > 0:
+            raise UnitError(f"population_bin must be a positive time such as 100 * pq.ms, got {population_bin!r}")
+        n_shuffles = check_integer(n_shuffles, "n_shuffles", min_value=0)
+        sides = _population_sides(ann, ann_view, real, condition, ann_condition, ann_labels, population_bin)
     if layer is None:
         layer = getattr(ann, "layer", None) or (ann.annotations.get("layer") if hasattr(ann, "annotations") else None)
 
@@ -325,5 +405,395 @@ def compare(ann, real, *, sample_duration, window=100, real_window=100 * pq.ms, 
         from .statistics import SmallSampleWarning
 
         warnings.warn(message, SmallSampleWarning, stacklevel=2)
+    if population:
+        table, more = _population(sides, sample_seconds=seconds, n_shuffles=n_shuffles, seed=seed, alpha=alpha)
+        notes += more
+    else:
+        table = pd.DataFrame(columns=POPULATION_COLUMNS)
+        notes.append("population part not computed (population=False)")
     return Comparison(nodes={"ann": ann_nodes, "real": real_nodes}, summary=summary, ks=ks, fano_curve=fano_curve,
-                      binning=binning, sample_duration=sample_duration, notes=notes, layer=layer)
+                      binning=binning, sample_duration=sample_duration, notes=notes, layer=layer, population=table)
+
+
+# -- the conditioned / population part ------------------------------------------------------------------------------
+#: Columns of :attr:`Comparison.population`.
+POPULATION_COLUMNS = ["population", "statistic", "condition", "value", "se", "value_unit", "control",
+                      "control_kind", "n_units", "n_trials", "n_observations", "observation", "note"]
+
+
+@dataclass
+class _Side:
+    """One population of the population part: its Recording, condition column and observation matrix."""
+
+    name: str
+    rec: object                     # ann2neo.Recording
+    column: str | None              # its condition column (None: no conditions)
+    obs: object                     # what the unconditioned statistics take: the Recording, or a count matrix
+    n_observations: int
+    observation: str
+    why_no_condition: str = ""
+
+
+def _condition_column(rec, column, argument):
+    """The condition column of a Recording: ``column``, else its ``condition``, else its first trials column."""
+    if column is not None:
+        if column not in rec.trials:
+            raise ValueError(f"{argument}={column!r} is not a column of the trials table "
+                             f"(columns: {list(rec.trials.columns)})")
+        return column
+    if rec.condition is not None:
+        return rec.condition
+    if not len(rec.trials.columns):
+        return None
+    first = rec.trials.columns[0]
+    n_values = rec.trials[first].nunique(dropna=False)
+    # a default only when it looks like a condition: values repeated over trials (not an id or a time per trial)
+    return str(first) if 1 < n_values <= rec.n_trials // 2 else None
+
+
+def _population_sides(ann, ann_view, real, condition, ann_condition, ann_labels, population_bin):
+    """Both sides of the population part; the ANN side is None (never loaded) when neither side has conditions."""
+    from ..core.recording import Recording
+
+    if ann_condition is not None and ann_labels is None and not isinstance(ann, Recording):
+        raise ValueError("ann_condition names a column of an ANN Recording's trials table; for a spike matrix "
+                         "give the class of each sample as ann_labels=")
+    real_side = _real_side(real, condition, population_bin)
+    ann_conditioned = ann_labels is not None or (isinstance(ann, Recording)
+                                                 and _condition_column(ann, ann_condition, "ann_condition"))
+    if real_side.column is None and not ann_conditioned:
+        return [None, real_side]
+    return [_ann_side(ann, ann_view, ann_labels, ann_condition), real_side]
+
+
+def _ann_side(ann, ann_view, ann_labels, ann_condition):
+    from ..core.recording import Recording
+
+    if isinstance(ann, Recording):
+        rec = ann
+        if ann_labels is not None:
+            rec = ann.select()
+            column = ann_condition or "label"
+            rec.trials = rec.trials.copy()
+            lab = np.asarray(ann_labels).ravel()
+            if lab.shape != (rec.n_trials,):
+                raise ValueError(f"ann_labels must hold one label per ANN trial (sample), {rec.n_trials}; got "
+                                 f"shape {np.shape(ann_labels)}")
+            rec.trials[column] = lab
+            rec.condition = column
+    else:
+        matrix = np.asarray(ann_view.matrix)
+        rec = Recording.from_matrix(matrix, labels=ann_labels, condition=ann_condition or "label")
+    column = _condition_column(rec, ann_condition, "ann_condition")
+    why = "" if column else "the ANN has no labels (give ann_labels=, ann_condition=, or a Recording with a condition)"
+    if rec.is_binned and rec.n_bins == 1 and rec.binned.dtype == bool and "obs_intervals" not in rec.units:
+        obs, what = rec.binned[:, :, 0], "trial (one sample)"
+    else:
+        obs, what = rec, f"trial ({rec.duration[0]:g} samples)"
+    return _Side("ann", rec, column, obs, rec.n_trials, what, why)
+
+
+def _real_side(real, condition, population_bin):
+    from ..core.recording import Recording
+
+    rec = real if isinstance(real, Recording) else Recording.from_neo(real)
+    column = _condition_column(rec, condition, "condition")
+    why = "" if column else ("the recording has no condition (no column in its trials table)"
+                             if not len(rec.trials.columns) else
+                             f"the recording has no condition set and its first trials column "
+                             f"{rec.trials.columns[0]!r} does not repeat over trials like one (name it with "
+                             f"condition=)")
+    if rec.n_trials > 1:
+        what = (f"trial ({rec.duration[0]:g} {rec.unit_name}, whole-trial count)"
+                if np.allclose(rec.duration, rec.duration[0]) else
+                "trial (of different lengths: whole-trial rates, not counts)")
+        return _Side("real", rec, column, rec, rec.n_trials, what, why)
+    width = float(population_bin.rescale(rec.time_unit).magnitude)
+    counts = rec.counts(width)
+    obs = counts.transpose(0, 2, 1).reshape(-1, rec.n_units)
+    return _Side("real", rec, column, obs, obs.shape[0],
+                 f"bin of {float(population_bin.rescale(pq.ms)):g} ms (one trial cut into bins)", why)
+
+
+def _row(side, statistic, value, *, condition="all", se=np.nan, value_unit="dimensionless", control=np.nan,
+         control_kind="", n_observations=None, observation=None, note=""):
+    return {"population": side.name, "statistic": statistic, "condition": condition, "value": float(value),
+            "se": float(se), "value_unit": value_unit, "control": float(control), "control_kind": control_kind,
+            "n_units": side.rec.n_units, "n_trials": side.rec.n_trials,
+            "n_observations": side.n_observations if n_observations is None else n_observations,
+            "observation": side.observation if observation is None else observation, "note": note}
+
+
+def _join(*parts):
+    return "; ".join(p for p in parts if p)
+
+
+def _rate_rows(side, sample_seconds):
+    """Rate per condition: the mean over units of the tuning curve, with the SE of the per-trial population mean."""
+    from .conditioned import tuning
+
+    t = tuning(side.rec, condition=side.column)
+    labels = side.rec.conditions(side.column)
+    per_trial = _population_rate_per_trial(side.rec, t.rate_unit)
+    rows = []
+    for c, cond in enumerate(t.conditions):
+        x = per_trial[labels == cond]
+        se = x.std(ddof=1) / np.sqrt(x.size) if x.size > 1 else np.nan
+        note = ""
+        if t.rate_unit == "1/sample":
+            note = (f"spike probability per sample (1/sample); in Hz only through sample_duration "
+                    f"({np.nanmean(t.rate[:, c]) / sample_seconds:.4g} Hz at {sample_seconds * 1e3:g} ms per sample)")
+        if x.size < 2:
+            note = _join(note, "fewer than 2 trials: SE undefined")
+        rows.append(_row(side, "rate", np.nanmean(t.rate[:, c]), condition=str(cond), se=se,
+                         value_unit=t.rate_unit, n_observations=int(x.size),
+                         note=_join(f"mean over {_units(side.rec.n_units)} of the tuning curve", note)))
+    return rows
+
+
+def _population_rate_per_trial(rec, rate_unit):
+    """Mean over units of each trial's rate in ``rate_unit`` (count / observed time; unobserved units left out)."""
+    if rec.is_binned and "obs_intervals" not in rec.units:   # every unit observed for the whole trial
+        rates = rec.binned.sum(axis=(1, 2), dtype=np.int64) / rec.n_units / rec.duration
+    else:
+        observed = rec.observed_duration()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rates = np.where(observed > 0, rec.trial_counts() / np.where(observed > 0, observed, 1.0), np.nan)
+        rates = np.nanmean(rates, axis=1)
+    if rate_unit == "Hz":
+        rates = rates / float(pq.Quantity(1.0, rec.time_unit).rescale(pq.s).magnitude)
+    return rates
+
+
+def _selectivity_summary(rec, column, alpha):
+    """Fraction selective, median eta2, median |d'|, median lifetime sparseness (over conditions), and the results."""
+    from .conditioned import selectivity, sparseness
+
+    s = selectivity(rec, condition=column, alpha=alpha)
+    sp = sparseness(rec, condition=column)
+    table = s.table
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN medians are reported as NaN with a note
+        return (s.fraction_selective, float(np.nanmedian(table["eta2"])), float(np.nanmedian(table["d_prime"].abs())),
+                float(np.nanmedian(sp.lifetime)), s, sp)
+
+
+def _conditioned_rows(side, sample_seconds, n_shuffles, seed, alpha):
+    """Tuning, selectivity, sparseness over conditions, noise correlations, across-trial Fano factor."""
+    from .conditioned import trial_fano_factor
+
+    rec, column = side.rec, side.column
+    conditions = np.unique(rec.conditions(column))
+    rows = _rate_rows(side, sample_seconds)
+    k = len(conditions)
+    names = ("fraction_selective", "median_eta2", "d_prime", "lifetime_sparseness")
+    if k < 2:
+        why = f"one condition ({conditions[0]!r}): selectivity, sparseness over conditions and noise correlations " \
+              "need at least 2"
+        rows += [_row(side, name, np.nan, note=why) for name in (*names, "noise_correlation_mean",
+                                                                 "noise_correlation_sd")]
+    else:
+        rows += _selectivity_rows(side, conditions, n_shuffles, seed, alpha)
+        rows += _noise_rows(side, n_shuffles, seed)
+    return rows + _fano_rows(side, trial_fano_factor)
+
+
+def _selectivity_rows(side, conditions, n_shuffles, seed, alpha):
+    from ._trials import trial_surrogates
+
+    rec, column, k = side.rec, side.column, len(conditions)
+    frac, eta2, dprime, life, s, sp = _selectivity_summary(rec, column, alpha)
+    rng = np.random.default_rng(seed)
+    shuffled = np.array([_selectivity_summary(trial_surrogates(rec, method="labels", seed=rng, condition=column),
+                                              column, alpha)[:4] for _ in range(n_shuffles)])
+    control = shuffled.mean(axis=0) if n_shuffles else np.full(4, np.nan)
+    kind = f"condition labels shuffled (mean of {n_shuffles})"
+    one = rec.n_units == 1
+    power = f"{rec.n_trials} trials in {k} conditions (power grows with trials)"
+    rows = [_row(side, "fraction_selective", frac, control=control[0], control_kind=kind,
+                 note=_join(f"one-way ANOVA, Benjamini-Hochberg FDR at {alpha:g}", power,
+                            "one unit: the fraction is 0 or 1" if one else "",
+                            *[n for n in s.notes if not n.startswith("MI")])),
+            _row(side, "median_eta2", eta2, control=control[1], control_kind=kind,
+                 note=_join("median over units of the between-condition share of variance; biased above 0 "
+                            "(about (k - 1)/(N - 1)) without any tuning: compare with the control",
+                            "undefined: every unit is constant over the trials" if np.isnan(eta2) else ""))]
+    if k == 2:
+        signed = float(s.table["d_prime"].iloc[0]) if one else np.nan
+        rows.append(_row(side, "d_prime", dprime, control=control[2], control_kind=kind,
+                         note=_join(f"median over units of |d'|, d' = (mean[{conditions[1]}] - "
+                                    f"mean[{conditions[0]}]) / pooled SD",
+                                    f"one unit: d' = {signed:.4g}" if one else "")))
+    else:
+        rows.append(_row(side, "d_prime", np.nan, note=f"d' needs exactly 2 conditions, this side has {k}"))
+    life_note = "median over units of the Vinje-Gallant sparseness of the tuning curve"
+    if k == 2:
+        life_note = _join(life_note, "from 2 conditions: coarse (0 for equal rates, 1 for one silent condition)")
+    rows.append(_row(side, "lifetime_sparseness", life, control=control[3], control_kind=kind, note=life_note))
+    labels = rec.conditions(column)
+    for c, cond in enumerate(sp.labels):
+        value = sp.population[c] if not one else np.nan
+        rows.append(_row(side, "population_sparseness", value, condition=str(cond),
+                         n_observations=int(np.sum(labels == cond)),
+                         note="one unit: population sparseness needs at least 2 units" if one else
+                         "sparseness of the mean population response to this condition over units"))
+    return rows
+
+
+def _noise_rows(side, n_shuffles, seed):
+    from ._trials import trial_surrogates
+    from .population import correlations
+
+    rec, column = side.rec, side.column
+    if rec.n_units < 2:
+        why = "one unit: no pairs, noise correlations undefined"
+        return [_row(side, s, np.nan, note=why) for s in ("noise_correlation_mean", "noise_correlation_sd")]
+    c = correlations(rec, kind="noise", condition=column)
+    rng = np.random.default_rng(seed)
+    control = [correlations(trial_surrogates(rec, method="within", seed=rng, condition=column), kind="noise",
+                            condition=column) for _ in range(n_shuffles)]
+    kind = f"each unit's trials permuted within condition (mean of {n_shuffles})"
+    note = _join(f"over {c.values.size} pairs of whole-trial counts, residuals from each condition's mean",
+                 *c.notes)
+    return [_row(side, "noise_correlation_mean", c.mean, control=np.mean([x.mean for x in control]) if control
+                 else np.nan, control_kind=kind, note=note),
+            _row(side, "noise_correlation_sd", c.sd, control=np.mean([x.sd for x in control]) if control else np.nan,
+                 control_kind=kind, note=note)]
+
+
+def _fano_rows(side, trial_fano_factor):
+    rec, column = side.rec, side.column
+    if not np.allclose(rec.duration, rec.duration[0]):
+        return [_row(side, "trial_fano_factor", np.nan, note="trials differ in length: the across-trial Fano "
+                     "factor of whole-trial counts needs trials of one length")]
+    f = trial_fano_factor(rec, float(rec.duration[0]), condition=column)
+    rows = []
+    for c, cond in enumerate(f.conditions):
+        fano, mean = f.fano[c, :, 0], f.mean[c, :, 0]
+        n = int(f.n_trials[c])
+        if rec.time_base == "sample" and rec.n_bins == 1:
+            control = float(np.nanmean(np.where(mean > 0, 1 - mean, np.nan)))
+            kind, note = "Bernoulli null: 1 - p per unit", ("binary one-sample trials: the Fano factor is 1 - p, "
+                                                           "fixed by the spike probability (equals the control by "
+                                                           "construction); not trial-to-trial variability")
+        elif rec.time_base == "physical":
+            control, kind = (n - 1) / n, f"Poisson null at {n} trials: (n - 1)/n (ddof=0)"
+            note = f"Var/mean of the {rec.duration[0]:g} {rec.unit_name} trial counts (ddof=0, Elephant's fanofactor)"
+        else:
+            control, kind, note = np.nan, "", "counts over several positions per trial: no exact null given"
+        defined = np.isfinite(fano)
+        if not defined.any():
+            note = _join(note, "undefined: no spikes in this condition")
+        rows.append(_row(side, "trial_fano_factor", np.nanmean(fano) if defined.any() else np.nan,
+                         condition=str(cond), control=control, control_kind=kind, n_observations=n,
+                         note=_join(f"mean over {_units(int(defined.sum()))} with spikes", note)))
+    return rows
+
+
+def _unconditioned_rows(side, n_shuffles, seed):
+    """Total correlations, participation ratio with its shuffle, sparseness over observations."""
+    from ._trials import trial_surrogates
+    from .conditioned import sparseness
+    from .population import correlations, participation_ratio
+
+    obs = side.obs
+    rows = []
+    if side.rec.n_units < 2:
+        why = "one unit: no pairs and no population, undefined"
+        return [_row(side, s, np.nan, note=why) for s in UNCONDITIONED[:-1]] + _lifetime_obs_rows(side, sparseness)
+    zeros = np.zeros(side.n_observations, np.int64)
+    c = correlations(obs)
+    rng = np.random.default_rng(seed)
+    shuffled = [correlations(_permuted(obs, zeros, rng, trial_surrogates)) for _ in range(n_shuffles)]
+    kind = f"each unit's observations permuted independently (mean of {n_shuffles})"
+    note = _join(f"over {c.values.size} pairs", *c.notes)
+    rows += [_row(side, "total_correlation_mean", c.mean, control=_mean([s.mean for s in shuffled]),
+                  control_kind=kind, note=note),
+             _row(side, "total_correlation_sd", c.sd, control=_mean([s.sd for s in shuffled]), control_kind=kind,
+                  note=_join(note, "the control's SD is the sampling spread of independent units at this size"))]
+    pr = participation_ratio(obs, n_shuffles=n_shuffles, seed=seed)
+    n = side.rec.n_units
+    pr_note = _join("(sum of covariance eigenvalues)^2 / sum of their squares", *pr.notes)
+    kind = f"each unit's observations permuted independently (mean of {n_shuffles}): the ceiling set by the rates"
+    rows += [_row(side, "participation_ratio", pr.value, control=_mean(pr.shuffled), control_kind=kind,
+                  note=pr_note),
+             _row(side, "participation_ratio_normalized", pr.value / n, control=_mean(pr.shuffled) / n,
+                  control_kind=kind, note=_join(f"participation ratio / n_units ({n})", pr_note))]
+    sp = sparseness(obs, over="trials")
+    active = np.isfinite(sp.population)
+    note = _join(f"mean over the {int(active.sum())} of {active.size} observations with a spike (undefined in the "
+                 "others)", *[n for n in sp.notes if "binary" in n])
+    rows.append(_row(side, "population_sparseness_observations",
+                     float(np.mean(sp.population[active])) if active.any() else np.nan, note=note))
+    return rows + _lifetime_obs_rows(side, sparseness, sp)
+
+
+def _lifetime_obs_rows(side, sparseness, sp=None):
+    sp = sparseness(side.obs, over="trials") if sp is None else sp
+    defined = np.isfinite(sp.lifetime)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = float(np.nanmedian(sp.lifetime)) if defined.any() else np.nan
+    note = _join(f"median over the {_units(int(defined.sum()))} with a spike of the sparseness over observations",
+                 *[n for n in sp.notes if "binary" in n])
+    return [_row(side, "lifetime_sparseness_observations", value, note=note)]
+
+
+def _units(n):
+    return f"{n} unit" + ("" if n == 1 else "s")
+
+
+def _mean(values):
+    values = np.asarray(values, float)
+    return float(values.mean()) if values.size else np.nan
+
+
+def _permuted(obs, zeros, rng, trial_surrogates):
+    """Each unit's observations permuted independently (the all-trials shuffle of ann2neo.trial_surrogates)."""
+    out = trial_surrogates(obs, zeros, method="within", seed=rng)
+    return out if hasattr(obs, "trials") else out[0]
+
+
+#: Statistics of the population part that need conditions, and those that do not.
+CONDITIONED = ("rate", "fraction_selective", "median_eta2", "d_prime", "lifetime_sparseness", "population_sparseness",
+               "noise_correlation_mean", "noise_correlation_sd", "trial_fano_factor")
+UNCONDITIONED = ("total_correlation_mean", "total_correlation_sd", "participation_ratio",
+                 "participation_ratio_normalized", "population_sparseness_observations",
+                 "lifetime_sparseness_observations")
+
+
+def _guarded(side, statistics, compute):
+    """The rows of ``compute()``, or undefined rows that give the reason when the data do not allow them."""
+    try:
+        return compute()
+    except ValueError as err:
+        return [_row(side, s, np.nan, note=f"undefined: {err}") for s in statistics]
+
+
+def _population(sides, *, sample_seconds, n_shuffles, seed, alpha):
+    """The population table of :func:`compare` and its notes."""
+    empty = pd.DataFrame(columns=POPULATION_COLUMNS)
+    if sides[0] is None:
+        return empty, [f"population part skipped: the ANN has no labels (give ann_labels=, or a Recording with a "
+                       f"condition) and {sides[1].why_no_condition}; the population-level functions "
+                       "(ann2neo.correlations, participation_ratio, sparseness) take either side directly"]
+    rows, notes = [], []
+    for side in sides:
+        if side.column is None:
+            rows += [_row(side, s, np.nan, note=f"no condition: {side.why_no_condition}") for s in CONDITIONED]
+        else:
+            rows += _guarded(side, CONDITIONED, lambda side=side: _conditioned_rows(side, sample_seconds, n_shuffles,
+                                                                                    seed, alpha))
+        if side.n_observations < 3:
+            rows += [_row(side, s, np.nan, note=f"{side.n_observations} observations: too few for population "
+                          "statistics") for s in UNCONDITIONED]
+        else:
+            rows += _guarded(side, UNCONDITIONED, lambda side=side: _unconditioned_rows(side, n_shuffles, seed))
+    ann_side, real_side = sides
+    notes.append(f"population part: ANN conditions from {ann_side.column!r}, recording conditions from "
+                 f"{real_side.column!r}; ANN observations: {ann_side.observation}, recording: "
+                 f"{real_side.observation}; rates in each side's own unit (ANN 1/sample, Hz only through "
+                 f"sample_duration)")
+    table = pd.DataFrame(rows, columns=POPULATION_COLUMNS)
+    table.attrs["conditions"] = {s.name: s.column for s in sides}
+    return table, notes

@@ -327,7 +327,8 @@ def _analyze_into(path, out, recordings, window, diagnostics, overwrite, figures
 
 def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=None, window=100,
                   real_window=100 * pq.ms, overwrite=False, variables=None, bin_width=None, argv=None, t_start=None,
-                  t_stop=None, time_unit=None, variables_as=None):
+                  t_stop=None, time_unit=None, variables_as=None, condition=None, ann_condition=None,
+                  ann_labels=None):
     """Compare an ANN recording with recorded neurons from two files (:func:`ann2neo.compare`).
 
     Parameters
@@ -358,6 +359,16 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     argv : list of str, optional
     t_start, t_stop, time_unit, variables_as : optional
         How the file of recorded neurons is read, see :func:`read_recordings`.
+    condition : str, optional
+        The recording's condition column (default: its own condition, else
+        its first trials column when its values repeat over trials), see
+        :func:`ann2neo.compare`.
+    ann_condition : str, optional
+        The ANN recording's condition column (e.g. ``label`` in an ann2neo
+        NWB file), or the name given to ``ann_labels``.
+    ann_labels : str, Path or array_like, optional
+        The class of each ANN sample: an array, or a ``.npy`` file of one
+        label per sample.
 
     Returns
     -------
@@ -366,8 +377,9 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     Raises
     ------
     ValueError
-        For an unknown ``ann_recording``, a file with no recording, or a
-        file of several layers with no default one (the message lists them).
+        For an unknown ``ann_recording``, a file with no recording, a
+        file of several layers with no default one (the message lists them),
+        or condition columns / labels that do not fit (see :func:`ann2neo.compare`).
     ann2neo.UnitError
         For a ``sample_duration`` that is not a time.
     """
@@ -389,13 +401,19 @@ def compare_files(ann_path, real_path, out, *, sample_duration, ann_recording=No
     if len(reals) != 1:
         raise ValueError(f"{real_path} holds {len(reals)} recordings ({list(reals)}); compare takes one")
     real = next(iter(reals.values()))
+    if isinstance(ann_labels, (str, Path)):
+        labels_path = Path(ann_labels)
+        if labels_path.suffix != ".npy":
+            raise ValueError(f"ann_labels {labels_path} must be a .npy file of one label per sample")
+        ann_labels = np.load(labels_path, allow_pickle=False)
+    population = {"condition": condition, "ann_condition": ann_condition, "ann_labels": ann_labels}
     with run_lock(out):
         return _compare_into(ann_path, real_path, out, ann, ann_recording, layer, real, sample_duration, window,
-                             real_window, overwrite, argv)
+                             real_window, overwrite, argv, population)
 
 
 def _compare_into(ann_path, real_path, out, ann, ann_recording, layer, real, sample_duration, window, real_window,
-                  overwrite, argv):
+                  overwrite, argv, population=None):
     import warnings
 
     from ..analysis.compare import compare
@@ -407,16 +425,18 @@ def _compare_into(ann_path, real_path, out, ann, ann_recording, layer, real, sam
     with warnings.catch_warnings():  # the flags are in result.notes and ks["note"], both written and shown
         warnings.simplefilter("ignore", SmallSampleWarning)
         result = compare(ann if isinstance(ann, Recording) else np.asarray(ann), real,
-                         sample_duration=sample_duration, window=window, real_window=real_window, layer=layer)
+                         sample_duration=sample_duration, window=window, real_window=real_window, layer=layer,
+                         **(population or {}))
     files = {"compare_nodes_ann.csv": result.nodes["ann"].to_csv(), "compare_nodes_real.csv":
              result.nodes["real"].to_csv(), "compare_summary.csv": result.summary.to_csv(index=False),
              "compare_ks.csv": result.ks.to_csv(index=False), "compare_fano_curve.csv":
-             result.fano_curve.to_csv(index=False)}
+             result.fano_curve.to_csv(index=False), "compare_population.csv": result.population.to_csv(index=False)}
     for name, text in files.items():
         write_text(out / name, text)
     meta = {"ann_file": str(ann_path), "ann_recording": str(ann_recording), "layer": layer,
             "real_file": str(real_path),
-            "sample_duration": jsonable(sample_duration), "binning": result.binning, "notes": result.notes,
+            "sample_duration": jsonable(sample_duration), "condition": _population_conditions(result),
+            "binning": result.binning, "notes": result.notes,
             "summary": result.summary.to_dict(orient="records"), "ks": result.ks.to_dict(orient="records")}
     write_text(out / "comparison.json", json.dumps(jsonable(meta), indent=2, allow_nan=False))
     fig = plot_comparison(result, ann=ann, real=real)
@@ -426,3 +446,9 @@ def _compare_into(ann_path, real_path, out, ann, ann_recording, layer, real, sam
                    config={k: meta[k] for k in ("ann_file", "ann_recording", "layer", "real_file", "sample_duration")},
                    argv=argv)
     return result
+
+
+def _population_conditions(result):
+    """The condition column each side of the population part used (``None``: no conditions, or skipped)."""
+    used = result.population.attrs.get("conditions", {})
+    return {side: used.get(side) for side in ("ann", "real")}

@@ -185,3 +185,38 @@ def test_verbose_flag_is_accepted_before_and_after_the_command(ann_npy, tmp_path
         assert logging.getLogger("ann2neo").level == logging.DEBUG
     finally:
         logging.getLogger("ann2neo").setLevel(level)
+
+
+def test_compare_writes_the_population_part(ann_npy, tmp_path, real_neurons, capsys):
+    """compare_population.csv: the STN neuron per direction next to the ANN per class; skipped without conditions."""
+    import pandas as pd
+
+    path, m = ann_npy
+    labels = tmp_path / "labels.npy"
+    np.save(labels, np.arange(len(m)) % 2)
+    out = tmp_path / "pop"
+    assert main(["compare", str(path), str(real_neurons / "10_spikes-1.mat"), "--bin-width", "1ms",
+                 "--sample-duration", "1ms", "--ann-labels", str(labels), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "population part (compare_population.csv" in printed and "ann 1/sample, real Hz" in printed
+    table = pd.read_csv(out / "compare_population.csv", keep_default_na=False, na_values=[""])
+    real = table[table["population"] == "real"].set_index(["statistic", "condition"])
+    assert real.loc[("rate", "0"), "value"] == pytest.approx(58.66, abs=0.005)      # left, as analyze gives it
+    assert real.loc[("rate", "1"), "value"] == pytest.approx(35.26, abs=0.005)
+    assert np.isnan(real.loc[("noise_correlation_mean", "all"), "value"])
+    assert "one unit" in real.loc[("noise_correlation_mean", "all"), "note"]
+    ann = table[table["population"] == "ann"].set_index(["statistic", "condition"])
+    assert ann.loc[("rate", "1"), "value"] == pytest.approx(m[1::2].mean(), rel=1e-12)
+    meta = json.loads((out / "comparison.json").read_text())
+    assert meta["condition"] == {"ann": "label", "real": "direction"}
+    assert "compare_population.csv" in {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
+    # a wrong condition column is a clear error; without any condition the part is skipped, not an error
+    assert main(["compare", str(path), str(real_neurons / "10_spikes-1.mat"), "--bin-width", "1ms",
+                 "--sample-duration", "1ms", "--condition", "side", "--out", str(tmp_path / "bad")]) == 2
+    assert "'side' is not a column" in capsys.readouterr().err
+    out2 = tmp_path / "skip"
+    assert main(["compare", str(path), str(_real_nwb(tmp_path / "units.nwb")), "--sample-duration", "1ms",
+                 "--out", str(out2)]) == 0
+    assert "population part: skipped" in capsys.readouterr().out
+    assert pd.read_csv(out2 / "compare_population.csv").empty
+    assert json.loads((out2 / "comparison.json").read_text())["condition"] == {"ann": None, "real": None}

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "tutorials").glob("[0-9][0-9]_*.py"))
+#: The framework each tutorial needs (default keras); None: scikit-learn only.
+FRAMEWORK = {"06": "torchvision", "07": None}
+#: The tutorials that read the recordings in shared/data/real_neurons.
+REAL_DATA = ("03", "07")
 
 
 @pytest.mark.slow
@@ -15,10 +19,10 @@ TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "tutorials").glob("[0-
 def test_tutorial_runs(script, tmp_path, request):
     # Whether the framework is installed, without importing it here: torchvision's import loads triton, which
     # crashes a process that has already loaded TensorFlow; the tutorial itself runs in its own process.
-    needed = "torchvision" if "pytorch" in script.name else "keras"
-    if importlib.util.find_spec(needed) is None:
+    needed = FRAMEWORK.get(script.name[:2], "keras")
+    if needed is not None and importlib.util.find_spec(needed) is None:
         pytest.skip(f"{needed} is not installed (the {'torch' if needed == 'torchvision' else 'keras'} extra)")
-    data = request.getfixturevalue("real_neurons") if "hippocampus" in script.name else None  # skips without it
+    data = request.getfixturevalue("real_neurons") if script.name[:2] in REAL_DATA else None  # skips without it
     from ann2neo._quiet import is_noise
 
     # as a user runs them: no TF_CPP_MIN_LOG_LEVEL of ours, ann2neo's repo first on the path
