@@ -363,10 +363,9 @@ def trial_surrogates(data, labels=None, *, method="labels", seed=None, condition
         return np.asarray(r.values).copy(), new_labels
     # one trial order per unit, permuted within each condition
     order = np.empty((n_trials, n_units), dtype=np.int64)
-    for c in range(len(r.conditions)):
+    for c in range(len(r.conditions)):  # each unit's (column's) order permuted independently, one call per condition
         idx = np.flatnonzero(r.index == c)
-        for u in range(n_units):
-            order[idx, u] = idx[rng.permutation(idx.size)]
+        order[idx] = rng.permuted(np.broadcast_to(idx[:, None], (idx.size, n_units)), axis=0)
     if not isinstance(data, Recording):
         return np.take_along_axis(np.asarray(r.values), order, axis=0), r.labels.copy()
     common = dict(time_unit=data.time_unit, t_start=data.t_start, t_stop=data.t_stop, units=data.units,

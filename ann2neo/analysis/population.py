@@ -439,9 +439,8 @@ def participation_ratio(data, labels=None, *, kind="total", condition=None, n_sh
                                                                for c in range(len(r.conditions))]
     for s in range(n_shuffles):
         xs = np.empty_like(x)
-        for rows in groups:
-            for u in range(r.n_units):
-                xs[rows, u] = x[rows[rng.permutation(rows.size)], u]
+        for rows in groups:  # each unit's (column's) trials permuted independently, in one call per group
+            xs[rows] = rng.permuted(x[rows], axis=0)
         shuffled[s] = _pr(_cov(xs, kind, r.index, n_groups))
     eig, n_comp = None, None
     if components:
