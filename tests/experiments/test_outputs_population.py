@@ -169,3 +169,20 @@ def test_table_copies_coinciding_conditions_and_the_report_quotes_it():
     section = report.split("## Population statistics")[1].split("## Figures")[0]
     assert text in section and "| Same | test |" in section
     assert "## Population statistics" not in write_report(Config(), table, tables, [])
+
+
+def test_grid_rows_carry_the_cells_population_columns(tmp_path):
+    from ann2neo.experiments.grid import _with_population
+
+    cell = pd.DataFrame({"condition": ["Random", "Random"], "split": ["train", "test"], "layer": ["hidden"] * 2,
+                         "n_samples": [300, 200], "mfr_per_sample": [0.5, 0.4]})
+    assert _with_population(cell, tmp_path / "missing.csv") is cell  # a cell from before population.csv
+    x, lab = planted(n=300, n_units=6)
+    xt, labt = planted(n=200, n_units=6, seed=2)
+    pop = population_table({("Random", "test", "hidden"): xt, ("Random", "train", "hidden"): x},
+                           {"train": lab, "test": labt}, seed=0)
+    pop.to_csv(tmp_path / "population.csv", index=False)
+    merged = _with_population(cell, tmp_path / "population.csv")
+    assert list(merged.columns[:5]) == list(cell.columns) and "population_note" in merged and "note" not in merged
+    assert merged["pr"].tolist() == pytest.approx(pop.set_index("split").loc[["train", "test"], "pr"].tolist())
+    assert len(merged) == 2
