@@ -781,19 +781,26 @@ def population_table(recordings: dict, labels: dict, *, seed=0, n_shuffles=POPUL
     return pd.DataFrame(rows, columns=["condition", "split", "layer", *POPULATION_COLUMNS])
 
 
+def _fmt(value, fmt=".3f") -> str:
+    """``format`` without a negative zero ("-0.000" is shown as "0.000")."""
+    text = format(value, fmt)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def _range(values, fmt=".3f") -> str:
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if not v.size:
         return "undefined"
-    lo, hi = v.min(), v.max()
-    return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else f"{lo:{fmt}}–{hi:{fmt}}"
+    lo, hi = _fmt(v.min(), fmt), _fmt(v.max(), fmt)
+    return lo if lo == hi else f"{lo} to {hi}" if hi.startswith("-") or lo.startswith("-") else f"{lo}–{hi}"
 
 
 def population_report_table(pop: pd.DataFrame) -> pd.DataFrame:
     """The report's view of ``population.csv``: each statistic as "data (control)" in one cell."""
     def pair(a, b, fmt=".3f"):
-        return [f"{x:{fmt}} ({y:{fmt}})" if np.isfinite(x) else "–" for x, y in zip(pop[a], pop[b], strict=True)]
+        return [f"{_fmt(x, fmt)} ({_fmt(y, fmt)})" if np.isfinite(x) else "–" for x, y in zip(pop[a], pop[b],
+                                                                                              strict=True)]
 
     multi = pop["layer"].nunique() > 1
     out = pd.DataFrame({"condition": pop["condition"], "split": pop["split"],
