@@ -483,9 +483,9 @@ def write_report(config, table: pd.DataFrame, tables: dict, figures, *, window_n
         lines += ["Rows that do not hold, and why:", ""]
         lines += [f"- {r.hypothesis}, {r.condition} ({r.split}): {r.reason}" for r in failing.itertuples()] + [""]
     if population is not None and len(population):
-        lines += ["## Population statistics", "", population_text(population), "",
+        lines += ["## Population statistics", "", _population_text(population), "",
                   "Each cell: the statistic, then its control in brackets.", "",
-                  to_markdown(population_report_table(population))]
+                  to_markdown(_population_report_table(population))]
         noted = population[population["note"].fillna("") != ""]
         if len(noted):
             lines += ["Notes:", ""] + [f"- {r.condition}/{r.split}: {r.note}" for r in noted.itertuples()] + [""]
@@ -796,7 +796,7 @@ def _range(values, fmt=".3f") -> str:
     return lo if lo == hi else f"{lo} to {hi}" if hi.startswith("-") or lo.startswith("-") else f"{lo}–{hi}"
 
 
-def population_report_table(pop: pd.DataFrame) -> pd.DataFrame:
+def _population_report_table(pop: pd.DataFrame) -> pd.DataFrame:
     """The report's view of ``population.csv``: each statistic as "data (control)" in one cell."""
     def pair(a, b, fmt=".3f"):
         return [f"{_fmt(x, fmt)} ({_fmt(y, fmt)})" if np.isfinite(x) else "–" for x, y in zip(pop[a], pop[b],
@@ -820,7 +820,7 @@ def population_report_table(pop: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def population_text(pop: pd.DataFrame) -> str:
+def _population_text(pop: pd.DataFrame) -> str:
     """The report's paragraphs on the population statistics, with this run's numbers (never fixed ones)."""
     if not len(pop):
         return "No recording was analysed."

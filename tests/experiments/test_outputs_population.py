@@ -8,10 +8,10 @@ import pytest
 import ann2neo
 from ann2neo.experiments.outputs import (
     POPULATION_COLUMNS,
-    population_report_table,
+    _population_report_table,
+    _population_text,
     population_statistics,
     population_table,
-    population_text,
     write_report,
 )
 
@@ -150,10 +150,10 @@ def test_table_copies_coinciding_conditions_and_the_report_quotes_it():
                                                           ["Same", "train"], ["Same", "test"]]
     pd.testing.assert_frame_equal(pop.iloc[2:, 3:].reset_index(drop=True), pop.iloc[:2, 3:].reset_index(drop=True))
     assert pop["n_samples"].tolist() == [300, 200, 300, 200]
-    text = population_text(pop)
+    text = _population_text(pop)
     lo, hi = pop["noise_corr_sd"].min(), pop["noise_corr_sd"].max()
     assert f"SD over pairs {lo:.3f}–{hi:.3f}" in text and "by construction" in text
-    view = population_report_table(pop)
+    view = _population_report_table(pop)
     assert view["PR (all / within perm.)"].iloc[0] == (f"{pop['pr'][0]:.1f} ({pop['pr_shuffled_all'][0]:.1f} / "
                                                        f"{pop['pr_shuffled_within'][0]:.1f})")
 

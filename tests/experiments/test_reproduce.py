@@ -266,7 +266,7 @@ def test_reproduce_cli_on_digits(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "![fig6_mf_vs_mfr](figures/fig6_mf_vs_mfr.png)" in report and "coincides with MemRetrainLast" in report
     # population.csv: one row per recording, each statistic beside its control; the class is the true label
-    from ann2neo.experiments.outputs import POPULATION_COLUMNS, population_text
+    from ann2neo.experiments.outputs import POPULATION_COLUMNS, _population_text
 
     assert "population.csv" in listed
     pop = pd.read_csv(out / "population.csv")
@@ -284,7 +284,7 @@ def test_reproduce_cli_on_digits(tmp_path, capsys):
         assert row["decode_accuracy"] > row["decode_accuracy_shuffled"] + 0.1
         assert row["noise_corr_sd"] > row["noise_corr_sd_shuffled_within"]
     section = report.split("## Population statistics")[1].split("## Figures")[0]
-    assert population_text(pop) in section and "| Generalizing | test |" in section
+    assert _population_text(pop) in section and "| Generalizing | test |" in section
     doc = (ROOT / "docs" / "reproduce.md").read_text()
     assert [c for c in pop.columns if f"`{c}`" not in doc] == []
     t2 = (out / "tables" / "table2.csv").read_text().splitlines()
