@@ -105,6 +105,16 @@ def load_grid_toml(path) -> tuple:
     return axes, doc
 
 
+def _with_population(cell: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A cell's rows with its ``population.csv`` columns after them (``note`` as ``population_note``)."""
+    if not path.exists():  # a cell written before population.csv existed
+        return cell
+    keys = ["condition", "split", "layer"]
+    pop = pd.read_csv(path, keep_default_na=False, na_values=[""]).rename(columns={"note": "population_note"})
+    pop = pop[keys + [c for c in pop.columns if c not in cell.columns]]
+    return cell.merge(pop.astype({k: cell[k].dtype for k in keys}), on=keys, how="left", validate="one_to_one")
+
+
 def _same_config(folder: Path, config: ReproduceConfig) -> bool:
     status = check_run(folder)
     return status.complete and status.manifest.get("config") == json.loads(json.dumps(config.to_dict()))
@@ -127,7 +137,9 @@ def run_grid(out, configs, *, overwrite=False, argv=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        All cells' rows, with ``architecture``, ``width``, ``dataset``, ``seed`` and ``cell`` first.
+        All cells' rows, with ``architecture``, ``width``, ``dataset``, ``seed`` and ``cell`` first,
+        then each cell's ``results.csv`` columns and its ``population.csv`` columns (``note`` renamed
+        ``population_note``).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -157,7 +169,8 @@ def _run_grid(out, configs, overwrite, argv):
             log.info("cell %d/%d %s: running", i + 1, len(configs), name)
             reproduce(folder, config, overwrite=True, argv=argv)
         _checkpoint(f"after-cell:{name}")
-        cell = pd.read_csv(folder / "results.csv", keep_default_na=False, na_values=[""])
+        cell = _with_population(pd.read_csv(folder / "results.csv", keep_default_na=False, na_values=[""]),
+                                folder / "population.csv")
         cell.insert(0, "cell", name)
         for j, axis in enumerate(GRID_AXES):
             cell.insert(j, axis, getattr(config, axis) if axis != "dataset" else config.source)

@@ -5,10 +5,13 @@ and the recordings; matplotlib is imported inside the figure function.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["PAPER_TABLE2", "HYPOTHESIS_COLUMNS", "ORDER_TEXT", "table1", "table2", "table5", "hypotheses",
+__all__ = ["PAPER_TABLE2", "HYPOTHESIS_COLUMNS", "ORDER_TEXT", "POPULATION_SHUFFLES", "POPULATION_COLUMNS",
+           "table1", "table2", "table5", "hypotheses", "population_statistics", "population_table",
            "rates_from_nodes", "to_markdown", "write_figures",
            "write_report", "write_grid_figure"]
 
@@ -446,8 +449,11 @@ def _identity_text(table) -> str:
 
 
 def write_report(config, table: pd.DataFrame, tables: dict, figures, *, window_note="", same_as=None,
-                 seconds=None) -> str:
-    """The run's ``report.md``: settings, our tables against the paper's, hypotheses, figures."""
+                 seconds=None, population=None) -> str:
+    """The run's ``report.md``: settings, our tables against the paper's, hypotheses, population statistics, figures.
+
+    ``population`` is :func:`population_table`'s table (its section is left out without it).
+    """
     same_as = same_as or {}
     lines = [f"# ann2neo reproduce: {config.architecture} width {config.width} on {config.source}", "",
              f"Seed {config.seed}; {config.epochs} epochs on true labels, {config.mem_epochs} on shuffled labels; "
@@ -476,6 +482,13 @@ def write_report(config, table: pd.DataFrame, tables: dict, figures, *, window_n
     if len(failing):
         lines += ["Rows that do not hold, and why:", ""]
         lines += [f"- {r.hypothesis}, {r.condition} ({r.split}): {r.reason}" for r in failing.itertuples()] + [""]
+    if population is not None and len(population):
+        lines += ["## Population statistics", "", _population_text(population), "",
+                  "Each cell: the statistic, then its control in brackets.", "",
+                  to_markdown(_population_report_table(population))]
+        noted = population[population["note"].fillna("") != ""]
+        if len(noted):
+            lines += ["Notes:", ""] + [f"- {r.condition}/{r.split}: {r.note}" for r in noted.itertuples()] + [""]
     lines += ["## Figures", ""]
     for f in figures:
         if f.suffix == ".png":
@@ -533,3 +546,327 @@ def write_grid_figure(folder, grid: pd.DataFrame) -> list:
         written.append(folder / f"fig4_by_width.{ext}")
     plt.close(fig)
     return written
+
+
+# -- population statistics (issue 14 C) -----------------------------------------------------------------------------
+#: Shuffles per control in :func:`population_statistics` (few, to keep ``reproduce`` fast; each control's value is
+#: the mean over them).
+POPULATION_SHUFFLES = 5
+#: Columns of ``population.csv`` after ``condition``, ``split``, ``layer`` (see docs/reproduce.md).
+POPULATION_COLUMNS = ("n_samples", "n_units", "n_classes", "n_shuffles", "fdr_alpha",
+                      "fraction_selective", "fraction_selective_shuffled", "median_eta2", "median_eta2_shuffled",
+                      "noise_corr_mean", "noise_corr_sd", "noise_corr_n_pairs",
+                      "noise_corr_mean_shuffled_within", "noise_corr_sd_shuffled_within",
+                      "pr", "pr_norm", "pr_shuffled_all", "pr_norm_shuffled_all",
+                      "pr_shuffled_within", "pr_norm_shuffled_within",
+                      "decode_accuracy", "decode_chance", "decode_accuracy_shuffled",
+                      "lifetime_sparseness_mean", "population_sparseness_mean", "note")
+
+
+def population_statistics(data, labels=None, *, seed=0, n_shuffles=POPULATION_SHUFFLES, alpha=0.05) -> dict:
+    r"""Population statistics of one recording, each beside its shuffle control: one row of ``population.csv``.
+
+    The trials are the recorded samples and their condition is the class label
+    (for ``reproduce``: the sample's true class, on every network and split).
+
+    * Selectivity (:func:`ann2neo.selectivity`): the fraction of units whose
+      one-way ANOVA over the classes rejects after Benjamini-Hochberg at
+      ``alpha``, and the median :math:`\eta^2` over units with a defined one.
+      Control: the class labels permuted over the samples
+      (:func:`ann2neo.trial_surrogates`, ``method="labels"``): no unit is
+      tuned, so the fraction selective is near 0 (under this complete null
+      Benjamini-Hochberg rejects anything with probability at most
+      ``alpha``), and :math:`\eta^2` is its small-sample bias, about
+      (k - 1) / (N - 1) for k classes and N samples.
+    * Noise correlations (:func:`ann2neo.correlations`, ``kind="noise"``):
+      mean and SD over the pairs of units with a defined coefficient.
+      Control: each unit's samples permuted independently within each class
+      (``method="within"``), which keeps every tuning curve and **removes the
+      noise correlations by construction**: its SD is the sampling spread of a
+      zero correlation at this number of samples.
+    * Dimensionality (:func:`ann2neo.participation_ratio` of the total
+      covariance), also divided by the number of units.  Controls: each
+      unit's samples permuted over all samples (``"all"``: independent units
+      with the same rates, the ceiling the rates allow) and within each class
+      (``"within"``: the tuning kept, the noise correlations removed).
+    * Decoding (:func:`ann2neo.decode`): 5-fold cross-validated accuracy of
+      the class from the population's spike pattern (the default
+      ``RidgeClassifier``), the chance level (the most frequent class) and the
+      accuracy with permuted class labels (no permutation p-value: with
+      ``n_shuffles`` permutations it cannot fall below 1 / (1 + n_shuffles)).
+    * Sparseness (:func:`ann2neo.sparseness`, ``over="conditions"``): the mean
+      lifetime sparseness of the units' tuning curves and the mean population
+      sparseness of the classes' mean responses.  Over single samples of a
+      binary layer both would only restate the rate (a unit's lifetime
+      sparseness is :math:`(1 - p) / (1 - 1/n)`, with p its spike
+      probability); over the class means they carry the tuning.  No control.
+
+    Parameters
+    ----------
+    data : ann2neo.Recording, or array_like (n_samples, n_units)
+        A recording with the class as its condition, or a spike (count)
+        matrix with ``labels``.
+    labels : array_like (n_samples,), optional
+        The class of each sample (a Recording carries its own).
+    seed : int, default 0
+        Seeds every shuffle and the decoder's folds.
+    n_shuffles : int, default :data:`POPULATION_SHUFFLES`
+        Shuffles per control (>= 1); each control is the mean over them.
+    alpha : float, default 0.05
+        False discovery rate of the selectivity test.
+
+    Returns
+    -------
+    dict
+        :data:`POPULATION_COLUMNS` as keys; ``note`` joins, with ``"; "``, what
+        the statistics flagged as undefined or biased at this size.
+
+    Raises
+    ------
+    ValueError
+        Without labels, with fewer than two classes, or ``n_shuffles < 1``.
+
+    References
+    ----------
+    Benjamini & Hochberg (1995); Cohen & Kohn (2011), Nat Neurosci 14:811
+    (noise correlations); Gao et al. (2017), bioRxiv 214262 (participation
+    ratio); Vinje & Gallant (2000), Science 287:1273 (sparseness).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> lab = np.repeat(np.arange(4), 100)
+    >>> x = rng.random((400, 12)) < np.where(np.arange(12) % 4 == lab[:, None], 0.8, 0.2)
+    >>> row = population_statistics(x, lab, seed=0)
+    >>> row["fraction_selective"], row["fraction_selective_shuffled"] < 0.2
+    (1.0, True)
+    >>> round(row["decode_accuracy"], 2), row["decode_chance"], row["decode_accuracy_shuffled"] < 0.3
+    (0.86, 0.25, True)
+    """
+    from ..core.recording import Recording
+    from ..core.validation import check_integer
+
+    n_shuffles = check_integer(n_shuffles, "n_shuffles", min_value=1)
+    if not isinstance(data, Recording):
+        if labels is None:
+            raise ValueError("population statistics need the class of each sample: pass labels=")
+        data = np.asarray(data)
+    with _one_thread():  # small matrices: thread pools only add overhead (and contention on shared CPUs)
+        return _population_row(data, labels, seed, n_shuffles, alpha)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """BLAS/OpenMP pools and numba's parallel kernels on one thread, restored after.
+
+    The matrices here are small (a layer's units): thread start-up and
+    contention cost more than they save (numba's parallel popcount Gram of
+    1,347 x 8 spikes: 40 ms on 2 busy cores against 0.1 ms on one thread).
+    """
+    with contextlib.ExitStack() as stack:
+        try:
+            from threadpoolctl import threadpool_limits
+
+            stack.enter_context(threadpool_limits(1))
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            pass
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is optional
+            numba = None
+        if numba is not None:
+            before = numba.get_num_threads()
+            numba.set_num_threads(1)
+            stack.callback(numba.set_num_threads, before)
+        yield
+
+
+def _population_row(data, labels, seed, n_shuffles, alpha):
+    from ..analysis import correlations, decode, participation_ratio, selectivity, sparseness, trial_surrogates
+    from ..core.recording import Recording
+
+    rng = np.random.default_rng(seed)
+    notes = []
+
+    def note(found):
+        notes.extend(n for n in found if n not in notes)
+
+    def surrogate(method):  # (data, labels) of one control
+        out = trial_surrogates(data, labels, method=method, seed=rng)
+        return (out, None) if isinstance(out, Recording) else out
+
+    sel = selectivity(data, labels, alpha=alpha, mi_correction=None)
+    note(n for n in sel.notes if not n.startswith("MI "))
+    eta2 = sel.table["eta2"].to_numpy()
+    sel_null = [selectivity(*surrogate("labels"), alpha=alpha, mi_correction=None) for _ in range(n_shuffles)]
+    noise = correlations(data, labels, kind="noise")
+    note(noise.notes)
+    noise_null = [correlations(*surrogate("within"), kind="noise") for _ in range(n_shuffles)]
+    pr_all = participation_ratio(data, labels, n_shuffles=n_shuffles, shuffle="all", seed=rng)
+    pr_within = participation_ratio(data, labels, n_shuffles=n_shuffles, shuffle="within", seed=rng)
+    note(pr_all.notes)
+    try:
+        dec = decode(data, labels, n_shuffles=n_shuffles, seed=int(rng.integers(2 ** 31)))
+        decoded = (dec.accuracy, dec.chance, float(dec.shuffled.mean()))
+    except ValueError as err:  # a class with fewer samples than folds
+        decoded = (np.nan,) * 3
+        note([f"decoding undefined: {err}"])
+    sp = sparseness(data, labels, over="conditions")
+    note(sp.notes)
+    n_units = pr_all.n_units
+
+    def mean_of(values):
+        values = np.asarray(values, dtype=float)
+        return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+
+    def median_eta2(s):
+        e = s.table["eta2"].to_numpy()
+        return float(np.nanmedian(e)) if np.isfinite(e).any() else np.nan
+
+    return {"n_samples": int(pr_all.n_observations), "n_units": int(n_units), "n_classes": int(len(sp.labels)),
+            "n_shuffles": n_shuffles, "fdr_alpha": float(alpha),
+            "fraction_selective": sel.fraction_selective,
+            "fraction_selective_shuffled": mean_of([s.fraction_selective for s in sel_null]),
+            "median_eta2": float(np.nanmedian(eta2)) if np.isfinite(eta2).any() else np.nan,
+            "median_eta2_shuffled": mean_of([median_eta2(s) for s in sel_null]),
+            "noise_corr_mean": noise.mean, "noise_corr_sd": noise.sd, "noise_corr_n_pairs": int(noise.values.size),
+            "noise_corr_mean_shuffled_within": mean_of([c.mean for c in noise_null]),
+            "noise_corr_sd_shuffled_within": mean_of([c.sd for c in noise_null]),
+            "pr": pr_all.value, "pr_norm": pr_all.value / n_units,
+            "pr_shuffled_all": mean_of(pr_all.shuffled), "pr_norm_shuffled_all": mean_of(pr_all.shuffled) / n_units,
+            "pr_shuffled_within": mean_of(pr_within.shuffled),
+            "pr_norm_shuffled_within": mean_of(pr_within.shuffled) / n_units,
+            "decode_accuracy": decoded[0], "decode_chance": decoded[1], "decode_accuracy_shuffled": decoded[2],
+            "lifetime_sparseness_mean": mean_of(sp.lifetime), "population_sparseness_mean": mean_of(sp.population),
+            "note": "; ".join(notes)}
+
+
+def population_table(recordings: dict, labels: dict, *, seed=0, n_shuffles=POPULATION_SHUFFLES, alpha=0.05,
+                     same_as=None) -> pd.DataFrame:
+    """``population.csv``: :func:`population_statistics` for every condition, split and layer of a run.
+
+    Parameters
+    ----------
+    recordings : dict
+        ``(condition, split, layer)`` -> ``(spikes, NetworkAnalysis)`` (or the
+        spike matrix alone), spikes of shape (n_samples, n_units) in the
+        recorded order.
+    labels : dict
+        ``split`` -> the class of each recorded sample (same order).
+    seed : int, default 0
+        Every recording's statistics are seeded with it (reproducible runs).
+    n_shuffles : int, default :data:`POPULATION_SHUFFLES`
+    alpha : float, default 0.05
+    same_as : dict, optional
+        ``condition -> condition`` whose network it is: its rows are copied,
+        not computed again.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per condition, split and layer: ``condition``, ``split``,
+        ``layer``, then :data:`POPULATION_COLUMNS`.
+    """
+    same_as = same_as or {}
+    rows, done = [], {}
+    for (condition, split, layer), rec in recordings.items():
+        spikes = rec[0] if isinstance(rec, tuple) else rec
+        source = (same_as.get(condition), split, layer)
+        if source in done:
+            row = dict(done[source])
+        else:
+            row = population_statistics(spikes, labels[split], seed=seed, n_shuffles=n_shuffles, alpha=alpha)
+            done[(condition, split, layer)] = row
+        rows.append({"condition": condition, "split": split, "layer": layer, **row})
+    return pd.DataFrame(rows, columns=["condition", "split", "layer", *POPULATION_COLUMNS])
+
+
+def _fmt(value, fmt=".3f") -> str:
+    """``format`` without a negative zero ("-0.000" is shown as "0.000")."""
+    text = format(value, fmt)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _range(values, fmt=".3f") -> str:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return "undefined"
+    lo, hi = _fmt(v.min(), fmt), _fmt(v.max(), fmt)
+    return lo if lo == hi else f"{lo} to {hi}" if hi.startswith("-") or lo.startswith("-") else f"{lo}–{hi}"
+
+
+def _population_report_table(pop: pd.DataFrame) -> pd.DataFrame:
+    """The report's view of ``population.csv``: each statistic as "data (control)" in one cell."""
+    def pair(a, b, fmt=".3f"):
+        return [f"{_fmt(x, fmt)} ({_fmt(y, fmt)})" if np.isfinite(x) else "–" for x, y in zip(pop[a], pop[b],
+                                                                                              strict=True)]
+
+    multi = pop["layer"].nunique() > 1
+    out = pd.DataFrame({"condition": pop["condition"], "split": pop["split"],
+                        **({"layer": pop["layer"]} if multi else {})})
+    out["selective (labels shuffled)"] = pair("fraction_selective", "fraction_selective_shuffled", ".2f")
+    out["median η² (labels shuffled)"] = pair("median_eta2", "median_eta2_shuffled", ".4f")
+    out["noise-corr SD (within-class perm.)"] = pair("noise_corr_sd", "noise_corr_sd_shuffled_within")
+    out["noise-corr mean (within-class perm.)"] = pair("noise_corr_mean", "noise_corr_mean_shuffled_within")
+    out["PR (all / within perm.)"] = [f"{p:.1f} ({a:.1f} / {w:.1f})" if np.isfinite(p) else "–" for p, a, w in
+                                      zip(pop["pr"], pop["pr_shuffled_all"], pop["pr_shuffled_within"], strict=True)]
+    out["PR / units"] = pop["pr_norm"].map(lambda v: f"{v:.3f}" if np.isfinite(v) else "–")
+    out["decoding (chance / labels shuffled)"] = [
+        f"{a:.3f} ({c:.3f} / {s:.3f})" if np.isfinite(a) else "–"
+        for a, c, s in zip(pop["decode_accuracy"], pop["decode_chance"], pop["decode_accuracy_shuffled"], strict=True)]
+    out["lifetime S"] = pop["lifetime_sparseness_mean"]
+    out["population S"] = pop["population_sparseness_mean"]
+    return out
+
+
+def _population_text(pop: pd.DataFrame) -> str:
+    """The report's paragraphs on the population statistics, with this run's numbers (never fixed ones)."""
+    if not len(pop):
+        return "No recording was analysed."
+    n = int(pop["n_shuffles"].iloc[0])
+    alpha = float(pop["fdr_alpha"].iloc[0])
+    by = {c: part for c, part in pop.groupby("condition", sort=False)}
+    pr_by = "; ".join(f"{c} {_range(part['pr'], '.1f')}" for c, part in by.items())
+    return "\n\n".join([
+        "The trials are the recorded samples and each sample's condition is its **true class**, for every network "
+        "and split (also the train split of a memorizing network, which was trained on shuffled labels). Each "
+        f"statistic stands beside its control, the mean over {n} shuffles (few, to keep the run short; their "
+        "spread is not estimated, so a difference of the size of the control's own sampling noise is not a "
+        "finding). Full columns: `population.csv` (see docs/reproduce.md).",
+        f"- **Selectivity**: the fraction of units whose one-way ANOVA over the classes rejects after "
+        f"Benjamini-Hochberg at FDR {alpha:g} — here {_range(pop['fraction_selective'], '.2f')}, against "
+        f"{_range(pop['fraction_selective_shuffled'], '.2f')} with the class labels shuffled (the null: near 0; "
+        f"anything is rejected with probability at most {alpha:g}). With thousands of samples a tiny class "
+        "dependence is significant, so the median η² (the share of a unit's variance explained by the class) "
+        "is the effect size: "
+        f"{_range(pop['median_eta2'], '.4f')}, against its small-sample bias of "
+        f"{_range(pop['median_eta2_shuffled'], '.4f')} under shuffled labels. It shows that the rates depend on "
+        "the class, not how the units are tuned or whether the network uses it. On binary samples η² is the "
+        "chi-square of the unit's spike × class table over N.",
+        f"- **Noise correlations**: the correlation of two units' spikes across samples of one class. A network "
+        "is deterministic: this 'noise' is the variation between different images of a class, not trial-to-trial "
+        f"noise. SD over pairs {_range(pop['noise_corr_sd'])} (mean {_range(pop['noise_corr_mean'])}); after "
+        "permuting each unit's samples independently within each class — which keeps every tuning curve and "
+        "removes the noise correlations **by construction** — the SD is "
+        f"{_range(pop['noise_corr_sd_shuffled_within'])} (mean {_range(pop['noise_corr_mean_shuffled_within'])}), "
+        "the sampling spread of zero correlations at this number of samples. An SD above the control's shows "
+        "shared within-class variation; it cannot say which image features cause it.",
+        f"- **Participation ratio** of the total covariance (its dimensionality, 1 to the number of units): "
+        f"{pr_by}. Controls: each unit's samples permuted over all samples (independent units with the same "
+        f"rates, the ceiling the rates allow) {_range(pop['pr_shuffled_all'], '.1f')}, and within each class (the "
+        f"tuning kept, noise correlations removed) {_range(pop['pr_shuffled_within'], '.1f')}. Below the "
+        "within-class control the units co-vary beyond their tuning; between the two controls is the "
+        "dimension the class tuning takes away. The sample PR is biased downwards when samples are fewer than "
+        "~10 per unit (the `note` column says where), so compare rows of one split only.",
+        f"- **Decoding**: the class read from the population's spike pattern by a linear classifier (ridge, "
+        f"5-fold cross-validated): {_range(pop['decode_accuracy'])}, chance (the most frequent class) "
+        f"{_range(pop['decode_chance'])}, with shuffled labels {_range(pop['decode_accuracy_shuffled'])}. It shows "
+        "how much class information a linear readout finds in one sample's spikes, not that the network uses "
+        "it the same way (the network's own output reads the continuous activations).",
+        f"- **Sparseness** (Vinje & Gallant), over the class means: lifetime (per unit, over its "
+        f"{_range(pop['n_classes'], '.0f')}-class tuning curve) {_range(pop['lifetime_sparseness_mean'])}, "
+        f"population (per class, over units) "
+        f"{_range(pop['population_sparseness_mean'])}; 0 is a flat, 1 a one-class response. Over single samples "
+        "of a binary layer both would only restate the rate (a unit's lifetime sparseness is (1 − p)/(1 − 1/n) "
+        "with p its spike probability), so they are taken over the class means. No control."])

@@ -34,7 +34,8 @@ from .conditions import CONDITION_TABLE, build_model, check_model_memory, train_
 from .config import MIN_WINDOWS, ReproduceConfig, fano_window
 from .data import load_dataset
 
-__all__ = ["reproduce", "load_stage", "train_stage", "dynamics_stage", "record_stage", "write_outputs",
+__all__ = ["reproduce", "load_stage", "train_stage", "dynamics_stage", "record_stage", "population_stage",
+           "write_outputs",
            "firing_rate_comparisons",
            "sample_order", "TABLE_COLUMNS", "TEST_COLUMNS", "DEFAULT_CONDITIONS", "OUTPUT_PATTERNS", "RunData"]
 
@@ -49,7 +50,8 @@ TEST_COLUMNS = ("ff_fraction_significant_poisson", "ff_fraction_below_poisson", 
                 "adf_fraction_unit_root_not_rejected")
 DEFAULT_CONDITIONS = ReproduceConfig().conditions
 #: Files and folders a run writes (removed from ``--out`` by ``--overwrite``).
-OUTPUT_PATTERNS = (MANIFEST, "results.csv", "results.json", "comparisons.csv", "nodes.csv", "reproduce.log",
+OUTPUT_PATTERNS = (MANIFEST, "results.csv", "results.json", "comparisons.csv", "nodes.csv", "population.csv",
+                   "reproduce.log",
                    "training_dynamics.csv",
                    "report.md", "*.nwb", "tables", "figures", ".tmp-*")
 #: Few windows for the window-based tests (ADF needs 20).
@@ -355,6 +357,35 @@ def record_stage(config: ReproduceConfig, data: RunData, networks: dict):
     return rows, recordings
 
 
+def population_stage(config: ReproduceConfig, data: RunData, recordings: dict, same_as=None) -> pd.DataFrame:
+    """Population statistics of every recording, each beside its shuffle control (``population.csv``).
+
+    The condition of each recorded sample is its true class, on every network
+    and split; every statistic is seeded with ``config.seed``.  See
+    :func:`ann2neo.experiments.outputs.population_statistics`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per condition, split and layer
+        (:data:`~ann2neo.experiments.outputs.POPULATION_COLUMNS`).
+    """
+    from .outputs import POPULATION_SHUFFLES, population_table
+
+    started = time.perf_counter()
+    labels = {"train": data.y_train[data.orders["train"]], "test": data.y_test[data.orders["test"]]}
+    population = population_table(recordings, labels, seed=config.seed, same_as=same_as)
+    for r in population.itertuples():
+        log.info("%s/%s/%s population: %.2f selective (%.2f labels shuffled), noise-corr SD %.3f (%.3f within-class "
+                 "permuted), PR %.1f (%.1f all / %.1f within permuted), decoding %.3f (chance %.3f, shuffled %.3f)",
+                 r.condition, r.split, r.layer, r.fraction_selective, r.fraction_selective_shuffled, r.noise_corr_sd,
+                 r.noise_corr_sd_shuffled_within, r.pr, r.pr_shuffled_all, r.pr_shuffled_within, r.decode_accuracy,
+                 r.decode_chance, r.decode_accuracy_shuffled)
+    log.info("population statistics (%d shuffles per control) in %.1f s", POPULATION_SHUFFLES,
+             time.perf_counter() - started)
+    return population
+
+
 def firing_rate_comparisons(rates: dict, conditions, splits=("train", "test"), alpha=0.05) -> pd.DataFrame:
     """The Kolmogorov-Smirnov comparisons of paper Table 2, Bonferroni-corrected over all of them.
 
@@ -467,6 +498,9 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
             files.append(f"{condition}.nwb")
             _checkpoint(f"after:{condition}.nwb")
     put("results.csv", table.to_csv(index=False))
+    population = table.attrs.get("population")
+    if population is not None:
+        put("population.csv", population.to_csv(index=False))
     comparisons = table.attrs.get("comparisons")
     if comparisons is not None:
         put("comparisons.csv", comparisons.to_csv(index=False))
@@ -493,7 +527,8 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
         files.extend(str(f.relative_to(out)) for f in figures)
         _checkpoint("after:figures")
         put("report.md", outputs.write_report(config, table, tables, figures, window_note=meta.get("window_note", ""),
-                                              same_as=meta.get("coinciding_conditions"), seconds=meta.get("seconds")))
+                                              same_as=meta.get("coinciding_conditions"), seconds=meta.get("seconds"),
+                                              population=population))
     results = {**meta, "config": config.to_dict(), "command_line": list(sys.argv if argv is None else argv),
                "versions": package_versions(), "rows": table.to_dict(orient="records"),
                "ks_comparisons": [] if comparisons is None else comparisons.to_dict(orient="records")}
@@ -526,7 +561,8 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
     out : str or Path
         Output folder.  It must be new or empty unless ``overwrite``; it
         receives ``results.csv``, ``results.json``, ``comparisons.csv`` (with
-        diagnostics), ``nodes.csv`` (per node), one ``<condition>.nwb`` per
+        diagnostics), ``nodes.csv`` (per node), ``population.csv`` (population
+        statistics beside their shuffle controls, :func:`population_stage`), one ``<condition>.nwb`` per
         condition, ``reproduce.log`` and, last, ``manifest.json`` (see
         :mod:`ann2neo.io.manifest`).  A folder without a manifest is an
         incomplete run.
@@ -550,7 +586,8 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
         shuffled for memorizing conditions; on the true labels for test), then
         ``chance_accuracy``, ``same_as``, counts, Bernoulli-null summaries and,
         with diagnostics, :data:`TEST_COLUMNS`.  ``table.attrs`` holds
-        ``comparisons`` (KS tests), ``window`` and ``window_note``.
+        ``comparisons`` (KS tests), ``window``, ``window_note`` and ``population``
+        (the table of ``population.csv``).
 
     Raises
     ------
@@ -598,6 +635,7 @@ def _run(out, config, write_files, argv):
                 log.info("KS %s vs %s: D %.3f, Bonferroni p %.3g (%s)", r.a, r.b, r.statistic, r.p_bonferroni,
                          "different" if r.different else "not different")
         table.attrs.update(window=data.window, window_note=data.window_note, same_as=same)
+        table.attrs["population"] = population_stage(config, data, recordings, same)
         elapsed = time.perf_counter() - started
         log.info("finished training, recording and analysis in %.1f s", elapsed)
         if write_files:

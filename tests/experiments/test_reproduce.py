@@ -265,6 +265,28 @@ def test_reproduce_cli_on_digits(tmp_path, capsys):
     assert len(dyn) == 2 * 2 * 5  # ceil(1,212 / 256) = 5 batches per epoch after the 10% validation split
     report = (out / "report.md").read_text()
     assert "![fig6_mf_vs_mfr](figures/fig6_mf_vs_mfr.png)" in report and "coincides with MemRetrainLast" in report
+    # population.csv: one row per recording, each statistic beside its control; the class is the true label
+    from ann2neo.experiments.outputs import POPULATION_COLUMNS, _population_text
+
+    assert "population.csv" in listed
+    pop = pd.read_csv(out / "population.csv")
+    assert list(pop.columns) == ["condition", "split", "layer", *POPULATION_COLUMNS]
+    assert pop[["condition", "split"]].values.tolist() == [[r["condition"], r["split"]] for r in rows]
+    assert pop["n_units"].eq(8).all() and pop["n_shuffles"].eq(5).all() and pop["n_classes"].eq(10).all()
+    assert pop["n_samples"].tolist() == [r["n_samples"] for r in rows]
+    train = pop[pop["split"] == "train"]
+    assert train["decode_chance"].eq(np.bincount(y_train).max() / len(y_train)).all()  # true labels, every network
+    stats = pop.set_index(["condition", "split"]).drop(columns=["layer"])
+    pd.testing.assert_frame_equal(stats.loc["MemRetrainAll"], stats.loc["MemRetrainLast"])  # one network
+    assert (pop["fraction_selective_shuffled"] <= pop["fraction_selective"]).all()
+    for c in ("Random", "Generalizing"):  # the class is readable from 8 binary units well above the shuffle
+        row = stats.loc[(c, "test")]
+        assert row["decode_accuracy"] > row["decode_accuracy_shuffled"] + 0.1
+        assert row["noise_corr_sd"] > row["noise_corr_sd_shuffled_within"]
+    section = report.split("## Population statistics")[1].split("## Figures")[0]
+    assert _population_text(pop) in section and "| Generalizing | test |" in section
+    doc = (ROOT / "docs" / "reproduce.md").read_text()
+    assert [c for c in pop.columns if f"`{c}`" not in doc] == []
     t2 = (out / "tables" / "table2.csv").read_text().splitlines()
     assert t2[0] == ("condition,split,mfr_per_sample,cv_fr_pct,paper_mfr_per_sample,paper_cv_fr_pct,paper_dataset,"
                      "our_dataset,similar_to_random,similar_to_generalizing")
