@@ -38,6 +38,8 @@ __all__ = ["Correlations", "correlations", "ParticipationRatio", "participation_
            "gram"]
 
 _F32_EXACT = 2 ** 24
+#: Below this many rows x units², ``gram(method="auto")`` uses BLAS rather than the popcount kernel.
+_SMALL_GRAM = 2 ** 30
 
 
 def _pack_bits(x):
@@ -73,6 +75,9 @@ def gram(x, *, block_rows=None, method="auto"):
         to a word and co-activations counted by popcount (numba), 7 times
         faster than the float32 product at 4,096 units.  ``"blas"``: the
         float32 (float64 for counts above 4,096) BLAS route in row blocks.
+        ``"auto"`` takes ``"bits"`` for binary data of at least
+        ``2**30`` rows x units², else ``"blas"`` (on a layer's small
+        matrices one BLAS call is faster than starting numba's thread pool).
 
     Returns
     -------
@@ -102,7 +107,8 @@ def gram(x, *, block_rows=None, method="auto"):
         return g, s
     if method == "bits" and top > 1:
         raise ValueError(f"method='bits' needs binary data, got counts up to {top}")
-    if method != "blas" and top == 1:
+    small = n_rows * n_units * n_units < _SMALL_GRAM  # one BLAS call beats starting numba's thread pool
+    if method == "bits" or (method == "auto" and top == 1 and not small):
         from ._pairwise_kernels import _gram_bits
 
         return _gram_bits(_pack_bits(x), 32), s
