@@ -426,6 +426,7 @@ def alarm_table(trajectories, indicator, layer=None, *, baseline_threshold=0.2, 
     for col in ("alarm_epoch", "first_memorizing_epoch", "baseline_epoch"):
         table[col] = table[col].astype("Int64")
     table["alarm"] = table["alarm"].astype(bool)
+    table["direction"] = table["direction"].astype(object).where(table["alarm"], None)
     return table
 
 
@@ -567,7 +568,26 @@ def detection_summary(table, confidence=0.95):
                                        "median_delay_vs_baseline", "note"])
 
 
-def evaluate_rule(trajectories, indicators=None, layers=None, *, complete_only=True, baseline_threshold=0.2,
+def _evaluate_one(frame, ind, lay, baseline_threshold, confidence, rule_params):
+    table = alarm_table(frame, ind, lay, baseline_threshold=baseline_threshold, **rule_params)
+    row = {"indicator": ind, "layer": lay}
+    clean = table[table["noise"] == 0]
+    if len(clean):
+        rate, low, high, n = false_alarm_rate(table, confidence)
+        row.update(n_clean=n, false_alarms=int(clean["alarm"].sum()), false_alarm_rate=rate, fa_ci_low=low,
+                   fa_ci_high=high)
+    pooled = table[table["noise"] > 0].assign(noise=1.0)
+    if len(pooled):
+        s = detection_summary(pooled, confidence).iloc[0]
+        row.update(n_noisy=int(s["n_runs"]), n_memorizing=int(s["n_memorizing"]), detected=int(s["detected"]),
+                   detection_rate=s["detection_rate"], det_ci_low=s["ci_low"], det_ci_high=s["ci_high"],
+                   early=int(s["early"]), median_delay=s["median_delay"],
+                   baseline_detected=int(s["baseline_detected"]),
+                   median_delay_vs_baseline=s["median_delay_vs_baseline"])
+    return row
+
+
+def evaluate_rule(trajectories, indicators=None, layers=None, *, by=(), complete_only=True, baseline_threshold=0.2,
                   confidence=0.95, **rule_params):
     """False-alarm and detection measurement of :func:`detect_change` for every indicator and layer.
 
@@ -579,6 +599,9 @@ def evaluate_rule(trajectories, indicators=None, layers=None, *, complete_only=T
         Default the :data:`~ann2neo.analysis.indicators.INDICATORS` present.
     layers : sequence of str, optional
         Default every layer in the table.
+    by : sequence of str, default ()
+        Columns to break the evaluation down by (e.g. ``("architecture",
+        "dataset")``); default: pool all runs of a layer.
     complete_only : bool, default True
         Leave out runs whose last epoch is below the largest last epoch of
         their architecture and dataset (runs still being written by a
@@ -591,7 +614,8 @@ def evaluate_rule(trajectories, indicators=None, layers=None, *, complete_only=T
     Returns
     -------
     pandas.DataFrame
-        One row per indicator and layer: ``indicator``, ``layer``,
+        One row per indicator and layer (and ``by`` group, its columns
+        first): ``indicator``, ``layer``,
         ``n_clean``, ``false_alarms``, ``false_alarm_rate``, ``fa_ci_low``,
         ``fa_ci_high``, ``n_noisy``, ``n_memorizing``, ``detected``,
         ``detection_rate``, ``det_ci_low``, ``det_ci_high``, ``early``,
@@ -631,27 +655,20 @@ def evaluate_rule(trajectories, indicators=None, layers=None, *, complete_only=T
         if len(keep) < len(last):
             note = f"{len(last) - len(keep)} incomplete run(s) left out"
         frame = frame[frame["run"].isin(keep)]
+    by = list(by)
+    groups = frame.groupby(by, sort=True) if by else [((), frame)]
     rows = []
-    for ind in indicators:
-        for lay in layers:
-            table = alarm_table(frame, ind, lay, baseline_threshold=baseline_threshold, **rule_params)
-            row = {"indicator": ind, "layer": lay}
-            clean = table[table["noise"] == 0]
-            if len(clean):
-                rate, low, high, n = false_alarm_rate(table, confidence)
-                row.update(n_clean=n, false_alarms=int(clean["alarm"].sum()), false_alarm_rate=rate,
-                           fa_ci_low=low, fa_ci_high=high)
-            pooled = table[table["noise"] > 0].assign(noise=1.0)
-            if len(pooled):
-                s = detection_summary(pooled, confidence).iloc[0]
-                row.update(n_noisy=int(s["n_runs"]), n_memorizing=int(s["n_memorizing"]), detected=int(s["detected"]),
-                           detection_rate=s["detection_rate"], det_ci_low=s["ci_low"], det_ci_high=s["ci_high"],
-                           early=int(s["early"]), median_delay=s["median_delay"],
-                           baseline_detected=int(s["baseline_detected"]),
-                           median_delay_vs_baseline=s["median_delay_vs_baseline"])
-            row["note"] = note
-            rows.append(row)
-    columns = ["indicator", "layer", "n_clean", "false_alarms", "false_alarm_rate", "fa_ci_low", "fa_ci_high",
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for ind in indicators:
+            for lay in layers:
+                if lay not in set(part["layer"]):
+                    continue
+                row = dict(zip(by, key, strict=True))
+                row.update(_evaluate_one(part, ind, lay, baseline_threshold, confidence, rule_params))
+                row["note"] = note
+                rows.append(row)
+    columns = [*by, "indicator", "layer", "n_clean", "false_alarms", "false_alarm_rate", "fa_ci_low", "fa_ci_high",
                "n_noisy", "n_memorizing", "detected", "detection_rate", "det_ci_low", "det_ci_high", "early",
                "median_delay", "baseline_detected", "median_delay_vs_baseline", "note"]
     return pd.DataFrame(rows).reindex(columns=columns)

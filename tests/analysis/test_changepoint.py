@@ -230,6 +230,9 @@ def test_detection_summary_and_evaluate_rule_against_hand_computed_values():
     partial = partial[~((partial["run"] == "c1") & (partial["epoch"] > 8))]
     ev2 = evaluate_rule(partial, ["mfr"], ["hidden"]).iloc[0]
     assert ev2["n_clean"] == 3 and ev2["false_alarms"] == 0 and "1 incomplete" in ev2["note"]
+    by = evaluate_rule(_trajectories(), ["mfr"], ["hidden"], by=["seed"])
+    assert list(by.columns[:3]) == ["seed", "indicator", "layer"] and by["n_clean"].tolist() == [1, 1, 1, 1]
+    assert by["false_alarms"].tolist() == [0, 1, 0, 0]
 
 
 # ------------------------------------------------------------------ bad input
