@@ -417,7 +417,7 @@ def alarm_table(trajectories, indicator, layer=None, *, baseline_threshold=0.2, 
         rows.append({**{c: first[c] for c in _ID_COLUMNS}, "layer": lay, "indicator": indicator,
                      "alarm": bool(res.alarm), "alarm_epoch": int(epochs[res.index]) if res.alarm else None,
                      "direction": res.direction,
-                     "first_memorizing_epoch": _first_epoch(epochs, part["memorizing"].astype(bool)),
+                     "first_memorizing_epoch": _first_epoch(epochs, part["memorizing"].fillna(False).astype(bool)),
                      "baseline_epoch": _first_epoch(epochs, part["val_gap"].to_numpy(float) > baseline_threshold),
                      "n_epochs": int(epochs.size), "last_epoch": int(epochs[-1]), "note": "; ".join(res.notes)})
     table = pd.DataFrame(rows, columns=list(_ID_COLUMNS) + [
@@ -512,8 +512,10 @@ def detection_summary(table, confidence=0.95):
         ``early`` (alarms before the first memorizing epoch),
         ``median_delay`` (alarm epoch minus first memorizing epoch, over
         detected runs), ``baseline_detected`` (memorizing runs on which
-        ``val_gap`` crossed its threshold), ``median_delay_vs_baseline`` (alarm
-        epoch minus baseline epoch, over runs with both), ``note``.
+        ``val_gap`` crossed its threshold), ``median_baseline_delay``
+        (baseline epoch minus first memorizing epoch), ``median_delay_vs_baseline``
+        (alarm epoch minus baseline epoch, over runs with both),
+        ``alarm_not_memorizing`` (alarms on runs that never memorize), ``note``.
 
     Raises
     ------
@@ -547,6 +549,9 @@ def detection_summary(table, confidence=0.95):
         delay = (det["alarm_epoch"] - det["first_memorizing_epoch"]).astype(float)
         both = det[det["baseline_epoch"].notna()]
         vs_base = (both["alarm_epoch"] - both["baseline_epoch"]).astype(float)
+        base = mem[mem["baseline_epoch"].notna()]
+        base_delay = (base["baseline_epoch"] - base["first_memorizing_epoch"]).astype(float)
+        never = part[part["first_memorizing_epoch"].isna()]
         note = []
         if len(mem) < len(part):
             note.append(f"{len(part) - len(mem)} run(s) never memorizing: left out of the rate")
@@ -561,11 +566,14 @@ def detection_summary(table, confidence=0.95):
                      "early": int((delay < 0).sum()),
                      "median_delay": float(delay.median()) if len(delay) else math.nan,
                      "baseline_detected": int(mem["baseline_epoch"].notna().sum()),
+                     "median_baseline_delay": float(base_delay.median()) if len(base_delay) else math.nan,
                      "median_delay_vs_baseline": float(vs_base.median()) if len(vs_base) else math.nan,
+                     "alarm_not_memorizing": int(never["alarm"].astype(bool).sum()),
                      "note": "; ".join(note)})
     return pd.DataFrame(rows, columns=["noise", "n_runs", "n_memorizing", "detected", "detection_rate", "ci_low",
                                        "ci_high", "early", "median_delay", "baseline_detected",
-                                       "median_delay_vs_baseline", "note"])
+                                       "median_baseline_delay", "median_delay_vs_baseline",
+                                       "alarm_not_memorizing", "note"])
 
 
 def _evaluate_one(frame, ind, lay, baseline_threshold, confidence, rule_params):
@@ -575,15 +583,18 @@ def _evaluate_one(frame, ind, lay, baseline_threshold, confidence, rule_params):
     if len(clean):
         rate, low, high, n = false_alarm_rate(table, confidence)
         row.update(n_clean=n, false_alarms=int(clean["alarm"].sum()), false_alarm_rate=rate, fa_ci_low=low,
-                   fa_ci_high=high)
+                   fa_ci_high=high, baseline_false_alarms=int(clean["baseline_epoch"].notna().sum()))
+        if n < 30:
+            row["note"] = f"only {n} clean runs (< 30): the false-alarm interval is wide"
     pooled = table[table["noise"] > 0].assign(noise=1.0)
     if len(pooled):
         s = detection_summary(pooled, confidence).iloc[0]
         row.update(n_noisy=int(s["n_runs"]), n_memorizing=int(s["n_memorizing"]), detected=int(s["detected"]),
                    detection_rate=s["detection_rate"], det_ci_low=s["ci_low"], det_ci_high=s["ci_high"],
                    early=int(s["early"]), median_delay=s["median_delay"],
-                   baseline_detected=int(s["baseline_detected"]),
-                   median_delay_vs_baseline=s["median_delay_vs_baseline"])
+                   baseline_detected=int(s["baseline_detected"]), median_baseline_delay=s["median_baseline_delay"],
+                   median_delay_vs_baseline=s["median_delay_vs_baseline"],
+                   alarm_not_memorizing=int(s["alarm_not_memorizing"]))
     return row
 
 
@@ -615,13 +626,16 @@ def evaluate_rule(trajectories, indicators=None, layers=None, *, by=(), complete
     -------
     pandas.DataFrame
         One row per indicator and layer (and ``by`` group, its columns
-        first): ``indicator``, ``layer``,
-        ``n_clean``, ``false_alarms``, ``false_alarm_rate``, ``fa_ci_low``,
-        ``fa_ci_high``, ``n_noisy``, ``n_memorizing``, ``detected``,
-        ``detection_rate``, ``det_ci_low``, ``det_ci_high``, ``early``,
-        ``median_delay`` (epochs after the first memorizing epoch),
-        ``baseline_detected``, ``median_delay_vs_baseline``, ``note``.  The
-        detection columns pool all noise levels > 0.
+        first): ``indicator``, ``layer``, ``n_clean``, ``false_alarms``,
+        ``false_alarm_rate``, ``fa_ci_low``, ``fa_ci_high``,
+        ``baseline_false_alarms`` (clean runs whose ``val_gap`` crossed the
+        baseline threshold), then the columns of :func:`detection_summary`
+        pooled over all noise levels > 0 (``n_noisy``, ``n_memorizing``,
+        ``detected``, ``detection_rate``, ``det_ci_low``, ``det_ci_high``,
+        ``early``, ``median_delay`` in epochs after the first memorizing
+        epoch, ``baseline_detected``, ``median_baseline_delay``,
+        ``median_delay_vs_baseline``, ``alarm_not_memorizing``), ``note``
+        (incomplete runs left out; fewer than 30 clean runs).
 
     Raises
     ------
@@ -666,9 +680,10 @@ def evaluate_rule(trajectories, indicators=None, layers=None, *, by=(), complete
                     continue
                 row = dict(zip(by, key, strict=True))
                 row.update(_evaluate_one(part, ind, lay, baseline_threshold, confidence, rule_params))
-                row["note"] = note
+                row["note"] = "; ".join(n for n in (note, row.get("note", "")) if n)
                 rows.append(row)
     columns = [*by, "indicator", "layer", "n_clean", "false_alarms", "false_alarm_rate", "fa_ci_low", "fa_ci_high",
-               "n_noisy", "n_memorizing", "detected", "detection_rate", "det_ci_low", "det_ci_high", "early",
-               "median_delay", "baseline_detected", "median_delay_vs_baseline", "note"]
+               "baseline_false_alarms", "n_noisy", "n_memorizing", "detected", "detection_rate", "det_ci_low",
+               "det_ci_high", "early", "median_delay", "baseline_detected", "median_baseline_delay",
+               "median_delay_vs_baseline", "alarm_not_memorizing", "note"]
     return pd.DataFrame(rows).reindex(columns=columns)

@@ -225,6 +225,10 @@ def test_detection_summary_and_evaluate_rule_against_hand_computed_values():
     ev = evaluate_rule(_trajectories(), ["mfr"]).set_index("layer")
     assert ev.loc["hidden", ["n_clean", "false_alarms", "n_memorizing", "detected"]].tolist() == [4, 1, 2, 1]
     assert ev.loc["other", "false_alarms"] == 0 and ev.loc["other", "detected"] == 0
+    # c2's val_gap crosses 0.2 (baseline false alarm); n2 alarms but never memorizes; baseline 1 epoch after memorizing
+    assert ev.loc["hidden", ["baseline_false_alarms", "alarm_not_memorizing", "median_baseline_delay"]].tolist() == [
+        1, 1, 1.0]
+    assert "only 4 clean runs (< 30)" in ev.loc["hidden", "note"]
     # a run still being written (fewer epochs) is left out
     partial = _trajectories()
     partial = partial[~((partial["run"] == "c1") & (partial["epoch"] > 8))]
