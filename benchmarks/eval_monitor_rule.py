@@ -2,6 +2,8 @@
 
 Run: python benchmarks/eval_monitor_rule.py /work/memo-grid/trajectories.csv [--out rule_eval.csv]
      [--by architecture dataset] [--seeds-from 3]
+     python benchmarks/eval_monitor_rule.py /work/memo-grid        (a study folder: its trajectories.csv, or,
+                                                                   while the study runs, its finished runs/*.csv)
 
 For every indicator and layer of ``trajectories.csv`` (written by ``ann2neo memorization``), the rule with its
 default parameters (ann2neo.analysis.changepoint.RULE_DEFAULTS, fixed before this evaluation) runs on every run's
@@ -14,6 +16,7 @@ memorizing epoch and after the validation baseline (first epoch with val_gap > 0
 """
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -28,7 +31,15 @@ def main(argv=None):
     parser.add_argument("--by", nargs="*", default=[], help="break down by these columns (e.g. architecture dataset)")
     parser.add_argument("--seeds-from", type=int, default=None, help="keep only runs with seed >= this")
     args = parser.parse_args(argv)
-    frame = pd.read_csv(args.trajectories)
+    path = Path(args.trajectories)
+    if path.is_dir() and not (path / "trajectories.csv").exists():
+        files = sorted((path / "runs").glob("*.csv"))
+        if not files:
+            raise SystemExit(f"{path} holds neither trajectories.csv nor runs/*.csv")
+        print(f"{path}/trajectories.csv not written yet: reading the {len(files)} finished runs/*.csv (partial)")
+        frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    else:
+        frame = pd.read_csv(path / "trajectories.csv" if path.is_dir() else path)
     if args.seeds_from is not None:
         frame = frame[frame["seed"] >= args.seeds_from]
     table = evaluate_rule(frame, by=args.by)
