@@ -222,7 +222,11 @@ def detect_change(values, *, direction="both", warmup=RULE_DEFAULTS["warmup"],
     -----
     The rule assumes that the series' checkpoint-to-checkpoint jitter after
     the warm-up is of the order of the warm-up's (or below the floor), and
-    that the warm-up level is the level of "no change".  It is causal: its
+    that the warm-up level is the level of "no change".  A network still in
+    its initial transient at the end of the warm-up (slow learning: few
+    batches per epoch, a small learning rate) breaks the second assumption:
+    the rule then alarms on the transient itself; set ``warmup`` past it.
+    It is causal: its
     decision at checkpoint ``t`` uses checkpoints ``0..t`` only, so running it
     on a growing series (online) and on the complete series (offline) gives
     the same first alarm.  For independent normal noise of known scale the
