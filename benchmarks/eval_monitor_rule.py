@@ -45,7 +45,10 @@ def compact(table):
                                                                      r["det_ci_high"]),
                      "median delay vs memorizing (epochs)": r["median_delay"],
                      "median delay vs val. baseline (epochs)": r["median_delay_vs_baseline"],
-                     "alarms on noisy runs never memorizing": r["alarm_not_memorizing"]})
+                     "alarms on noisy runs never memorizing": r["alarm_not_memorizing"],
+                     "val. baseline detected": "-" if pd.isna(r["n_memorizing"]) else
+                     f"{int(r['baseline_detected'])}/{int(r['n_memorizing'])}",
+                     "val. baseline median delay (epochs)": r["median_baseline_delay"]})
     return pd.DataFrame(rows)
 
 
