@@ -141,7 +141,16 @@ class FiringRateMonitor(keras.callbacks.Callback):
     measured on the study's runs with
     ``python benchmarks/eval_monitor_rule.py trajectories.csv`` (README,
     section "Firing-rate monitor"); they are empirical numbers for those
-    architectures and datasets, not a guaranteed level.
+    architectures and datasets, not a guaranteed level.  Measured on the
+    study's grid (MLP width 512 and CNN width 32, digits and MNIST-5k of 800
+    training samples, 20 epochs; ``/work/memo-grid/trajectories.csv``) with
+    the default rule on layer ``hidden``: ``indicator="mfr"`` gave false
+    alarms on 3 of 32 clean runs (9 %, 95 % CI 2-25 %) and detected 9 of 29
+    memorizing runs (31 %, 15-51 %), a median 3 epochs after the memorizing
+    criterion; ``"participation_ratio"`` 7/32 and 24/29; ``"noise_corr_sd"``
+    0/32 and 13/29; ``"fraction_selective"`` 1/32 and 20/29.  The
+    validation baseline (train - validation accuracy > 0.2) had 0/32 false
+    alarms and detected 29/29, a median 2 epochs before the criterion.
 
     The paper's observation behind the MFR (arXiv:2308.00858, section 3.3.3,
     Figure 5): when the labels switch from true to shuffled, the MFR of the
