@@ -201,7 +201,7 @@ def dynamics_stage(config: ReproduceConfig, data: RunData):
     model = compile_model(build_model(config.architecture, data.x_train.shape[1:], config.width, data.n_classes,
                                       config.seed), config.learning_rate)
     probes = {"train": data.x_train[data.orders["train"][:100]], "test": data.x_test[data.orders["test"][:100]]}
-    monitor = FiringRateMonitor(probes, layer=(config.layers or (None,))[0], alarm="warn")
+    monitor = FiringRateMonitor(probes, layer=(config.layers or (None,))[0], every=1, alarm="warn")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # alarms are reported in the table and log
         train(model, data.x_train, data.y_train, config.dynamics_epochs, config.batch_size, config.validation_split,
