@@ -211,7 +211,8 @@ def _add_memorization_options(parser):
         meta.setdefault("type", {int: int, float: float}.get(type(default), str) if default is not None else int)
         if f.name not in ("architectures", "datasets"):
             meta.setdefault("metavar", f.name.upper().rstrip("S") if "nargs" in meta else None)
-        parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=help_text if "default" in help_text else f"{help_text} (default: {shown})",
+        help_text = help_text if "default" in help_text else f"{help_text} (default: {shown})"
+        parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=help_text,
                             **{k: v for k, v in meta.items() if v is not None})
 
 

@@ -19,12 +19,14 @@ from ..analysis.indicators import INDICATORS
 
 __all__ = ["auroc", "choose_direction", "cluster_auroc_counts", "cluster_bootstrap_auroc", "add_relative_scores",
            "checkpoint_scores", "oof_oriented", "oof_combination", "auroc_table", "first_epoch", "lead_lag",
-           "lead_lag_summary", "goal_table", "analyze_study", "SCORE_KINDS"]
+           "lead_lag_summary", "goal_table", "analyze_study", "SCORE_KINDS", "SUBSETS"]
 
 #: Suffix of each score variant: the raw indicator, divided by its epoch-1 value, minus its epoch-1 value.
 SCORE_KINDS = {"": "indicator", "_rel": "relative (/ epoch 1)", "_delta": "delta (- epoch 1)"}
 BASELINE = "val_gap"
 COMBINATION = "combination"
+#: The trivial reference: the epoch number itself (a clock that knows nothing about the network).
+CLOCK = "epoch"
 KEYS = ["run", "architecture", "dataset", "noise", "seed", "epoch"]
 
 
@@ -274,7 +276,7 @@ def oof_combination(cell: pd.DataFrame, features, label="memorizing", group="see
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    x = cell[list(features)].to_numpy(float)
+    x = np.array(cell[list(features)], dtype=float)  # a copy
     x[~np.isfinite(x)] = np.nan
     keep = ~np.isnan(x).all(axis=0)
     x = x[:, keep]
@@ -306,7 +308,47 @@ def _auroc_row(frame, oriented, keys, score, kind, direction, n_boot, seed, note
             "n_runs": int(frame.loc[ok, "run"].nunique()), "n_seeds": int(np.unique(g).size), "note": note}
 
 
-def auroc_table(table: pd.DataFrame, *, n_boot=1000, seed=0, min_epoch=1, return_scores=False):
+#: Checkpoint subsets of the AUROC: every run; the noisy runs only; each noise level > 0 on its own
+#: (``"noise 0.8"``: memorizing vs not-yet-memorizing checkpoints of runs with the same label noise).
+SUBSETS = ("all", "noisy", "per-noise")
+
+
+def _cell_rows(cell, subset, n_boot, seed, scores):
+    """AUROC rows (and ROC inputs) of one architecture x dataset cell."""
+    arch, data = cell["architecture"].iloc[0], cell["dataset"].iloc[0]
+    rows, curves = [], {}
+    base_keys = {"subset": subset, "architecture": arch, "dataset": data}
+    for layer, part in cell.groupby("layer", sort=False):
+        part = part.reset_index(drop=True)
+        for score in scores:
+            ok = np.isfinite(part[score].to_numpy(float))
+            oriented, dirs = oof_oriented(part[ok].reset_index(drop=True), score)
+            full = np.full(len(part), np.nan)
+            full[ok] = oriented
+            kind = SCORE_KINDS[next(s for s in ("_rel", "_delta", "") if score.endswith(s) or s == "")]
+            rows.append(_auroc_row(part, full, {**base_keys, "layer": layer}, score, kind, _direction_text(dirs),
+                                   n_boot, seed))
+            curves[(arch, data, layer, score)] = (part["memorizing"].to_numpy(bool), full)
+    one = cell.drop_duplicates(["run", "epoch"]).reset_index(drop=True)
+    base = one[BASELINE].to_numpy(float)
+    rows.append(_auroc_row(one, base, {**base_keys, "layer": "-"}, BASELINE, "baseline (held-out validation)",
+                           "rise (fixed)", n_boot, seed, "uses the validation split: held-out data"))
+    curves[(arch, data, "-", BASELINE)] = (one["memorizing"].to_numpy(bool), base)
+    rows.append(_auroc_row(one, one[CLOCK].to_numpy(float), {**base_keys, "layer": "-"}, CLOCK,
+                           "reference (the epoch number)", "rise (fixed)", n_boot, seed,
+                           "a clock: what any score that only grows with training gets"))
+    wide = _wide_features(cell, [*INDICATORS, *(k + "_delta" for k in INDICATORS)])
+    feats = [c for c in wide if ":" in c]
+    prob = oof_combination(wide, feats)
+    rows.append(_auroc_row(wide, prob, {**base_keys, "layer": "all"}, COMBINATION,
+                           "combination (logistic regression)", "fitted", n_boot, seed,
+                           f"{len(feats)} standardized features: every layer's indicators and their deltas; "
+                           "leave-one-seed-out"))
+    curves[(arch, data, "all", COMBINATION)] = (wide["memorizing"].to_numpy(bool), prob)
+    return rows, curves
+
+
+def auroc_table(table: pd.DataFrame, *, n_boot=1000, seed=0, min_epoch=1, return_scores=False, subsets=SUBSETS):
     """AUROC of every indicator (per layer), its variants, the combination and the baseline, per cell.
 
     Parameters
@@ -319,16 +361,23 @@ def auroc_table(table: pd.DataFrame, *, n_boot=1000, seed=0, min_epoch=1, return
     min_epoch : int, default 1
         Checkpoints from this epoch on (epoch 0, the untrained network, has no relative variant).
     return_scores : bool, default False
-        Also return the out-of-fold oriented scores, for ROC curves.
+        Also return the out-of-fold oriented scores of the ``"all"`` subset, for ROC curves.
+    subsets : sequence of {"all", "noisy", "per-noise"}, default all three
+        ``all``: every checkpoint; ``noisy``: checkpoints of runs with label
+        noise only, so that a score must separate memorizing checkpoints from
+        not-yet-memorizing ones of noisy runs, not merely noisy runs from clean
+        ones; ``per-noise``: one subset per noise level > 0 (``"noise 0.8"``),
+        where the label noise cannot be what the score detects (a cell and
+        level whose checkpoints are all of one class gives NaN).
 
     Returns
     -------
     pandas.DataFrame
-        One row per architecture x dataset x layer x score: ``auroc`` (out of
-        fold for the direction), ``ci_low``, ``ci_high`` (cluster bootstrap
-        over seeds), ``direction`` (chosen on training folds), counts and a note.
-        The baseline's ``layer`` is ``"-"`` (it is one value per checkpoint)
-        and the combination's is ``"all"``.
+        One row per subset x architecture x dataset x layer x score:
+        ``auroc`` (out of fold for the direction), ``ci_low``, ``ci_high``
+        (cluster bootstrap over seeds), ``direction`` (chosen on training
+        folds), counts and a note.  The baseline's ``layer`` is ``"-"`` (it
+        is one value per checkpoint) and the combination's is ``"all"``.
     dict, optional
         ``{(architecture, dataset, layer, score): (y, oriented score)}``.
     """
@@ -337,34 +386,18 @@ def auroc_table(table: pd.DataFrame, *, n_boot=1000, seed=0, min_epoch=1, return
     table = table[table["epoch"] >= min_epoch]
     scores = checkpoint_scores(table)
     rows, curves = [], {}
-    for (arch, data), cell in table.groupby(["architecture", "dataset"], sort=False):
-        for layer, part in cell.groupby("layer", sort=False):
-            part = part.reset_index(drop=True)
-            for score in scores:
-                ok = np.isfinite(part[score].to_numpy(float))
-                sub = part[ok].reset_index(drop=True)
-                oriented, dirs = oof_oriented(sub, score)
-                full = np.full(len(part), np.nan)
-                full[ok] = oriented
-                kind = SCORE_KINDS[next(s for s in ("_rel", "_delta", "") if score.endswith(s) or s == "")]
-                keys = {"architecture": arch, "dataset": data, "layer": layer}
-                rows.append(_auroc_row(part, full, keys, score, kind, _direction_text(dirs), n_boot, seed))
-                curves[(arch, data, layer, score)] = (part["memorizing"].to_numpy(bool), full)
-        one = cell.drop_duplicates(["run", "epoch"]).reset_index(drop=True)
-        base = one[BASELINE].to_numpy(float)
-        keys = {"architecture": arch, "dataset": data, "layer": "-"}
-        rows.append(_auroc_row(one, base, keys, BASELINE, "baseline (held-out validation)", "rise (fixed)",
-                               n_boot, seed, "uses the validation split: held-out data"))
-        curves[(arch, data, "-", BASELINE)] = (one["memorizing"].to_numpy(bool), base)
-        raw = [k for k in INDICATORS] + [k + "_delta" for k in INDICATORS]
-        wide = _wide_features(cell, raw)
-        feats = [c for c in wide if ":" in c]
-        prob = oof_combination(wide, feats)
-        keys = {"architecture": arch, "dataset": data, "layer": "all"}
-        rows.append(_auroc_row(wide, prob, keys, COMBINATION, "combination (logistic regression)",
-                               "fitted", n_boot, seed, f"{len(feats)} standardized features: every layer's "
-                               "indicators and their deltas; leave-one-seed-out"))
-        curves[(arch, data, "all", COMBINATION)] = (wide["memorizing"].to_numpy(bool), prob)
+    parts = []
+    for subset in subsets:
+        if subset == "per-noise":
+            parts.extend((f"noise {f:g}", table[table["noise"] == f]) for f in sorted(table["noise"].unique()) if f)
+        else:
+            parts.append((subset, table if subset == "all" else table[table["noise"] > 0]))
+    for subset, part in parts:
+        for _, cell in part.groupby(["architecture", "dataset"], sort=False):
+            r, c = _cell_rows(cell, subset, n_boot, seed, scores)
+            rows.extend(r)
+            if subset == "all":
+                curves.update(c)
     out = pd.DataFrame(rows)
     return (out, curves) if return_scores else out
 
@@ -453,61 +486,84 @@ def _fold_alarms(part, score, held, quantile, events, keys):
     return rows
 
 
+def _summary_row(keys, clean_alarms, mem, alarm):
+    on_time = alarm.notna() & (mem["baseline_epoch"].isna() | (alarm <= mem["baseline_epoch"]))
+    lead_truth = mem["truth_epoch"] - alarm
+    return {**keys, "n_clean": len(clean_alarms), "false_alarm_runs": int(clean_alarms.notna().sum()),
+            "false_alarm_rate": float(clean_alarms.notna().mean()) if len(clean_alarms) else np.nan,
+            "n_memorizing_runs": len(mem), "detected": int(alarm.notna().sum()),
+            "no_later_than_baseline": int(on_time.sum()),
+            "median_lead_vs_baseline": float((mem["baseline_epoch"] - alarm).median()),
+            "median_lead_vs_truth": float(lead_truth.median())}
+
+
 def lead_lag_summary(ll: pd.DataFrame) -> pd.DataFrame:
     """Per architecture x dataset x layer x score: false alarms on clean runs, detection and lead on noisy runs.
+
+    Parameters
+    ----------
+    ll : pandas.DataFrame
+        From :func:`lead_lag`.
 
     Returns
     -------
     pandas.DataFrame
-        ``n_clean``, ``false_alarm_runs`` (clean runs with an alarm),
-        ``n_memorizing_runs`` (noisy runs whose gap ever exceeds the
-        threshold), ``detected`` (those with an alarm), ``no_later_than_baseline``
-        (those whose alarm comes at or before the baseline's, a missed
-        baseline counting as later), ``median_lead_vs_baseline`` and
-        ``median_lead_vs_truth`` (epochs, over runs where both events happen).
+        ``n_clean``, ``false_alarm_runs`` (clean runs with an alarm) and
+        ``false_alarm_rate``, ``n_memorizing_runs`` (noisy runs whose gap
+        ever exceeds the threshold), ``detected`` (those with an alarm),
+        ``no_later_than_baseline`` (those whose alarm comes at or before the
+        baseline's, a missed baseline counting as later),
+        ``median_lead_vs_baseline`` and ``median_lead_vs_truth`` (epochs,
+        over runs where both events happen).  The baseline itself has one row
+        per cell (``score`` ``val_gap``, ``layer`` ``"-"``): its alarm is its
+        own epoch, so its lead against itself is 0.
     """
+    cols = ["architecture", "dataset", "layer", "score"]
     rows = []
-    for keys, g in ll.groupby(["architecture", "dataset", "layer", "score"], sort=False):
+    for keys, g in ll.groupby(cols, sort=False):
         clean, noisy = g[g["noise"] == 0], g[g["noise"] > 0]
         mem = noisy[noisy["truth_epoch"].notna()]
-        alarm = mem["alarm_epoch"]
-        on_time = alarm.notna() & (mem["baseline_epoch"].isna() | (alarm <= mem["baseline_epoch"]))
-        rows.append({**dict(zip(["architecture", "dataset", "layer", "score"], keys, strict=True)),
-                     "n_clean": len(clean), "false_alarm_runs": int(clean["alarm_epoch"].notna().sum()),
-                     "n_memorizing_runs": len(mem), "detected": int(alarm.notna().sum()),
-                     "no_later_than_baseline": int(on_time.sum()),
-                     "median_lead_vs_baseline": float(mem["lead_vs_baseline"].median()),
-                     "median_lead_vs_truth": float(mem["lead_vs_truth"].median())})
+        rows.append(_summary_row(dict(zip(cols, keys, strict=True)), clean["alarm_epoch"], mem, mem["alarm_epoch"]))
+    for (arch, data), g in ll.drop_duplicates("run").groupby(["architecture", "dataset"], sort=False):
+        clean, noisy = g[g["noise"] == 0], g[g["noise"] > 0]
+        mem = noisy[noisy["truth_epoch"].notna()]
+        rows.append(_summary_row({"architecture": arch, "dataset": data, "layer": "-", "score": BASELINE},
+                                 clean["baseline_epoch"], mem, mem["baseline_epoch"]))
     return pd.DataFrame(rows)
 
 
 def goal_table(auc: pd.DataFrame, summary: pd.DataFrame, target=0.9) -> pd.DataFrame:
-    """The issue's goal, score by score on the layer all architectures share (``hidden``).
+    """The issue's goal, score by score, on the layer both architectures share (``hidden``).
 
-    The goal: AUROC >= ``target`` in every architecture x dataset cell,
-    with no held-out data, and an alarm no later than the baseline's in most
-    memorizing runs (``no_later_than_baseline >= n_memorizing_runs / 2``)
-    with at most 5 % ... of clean runs alarming is *not* required here; the
-    false-alarm count is reported next to it.
+    The goal (issue 17): AUROC >= ``target`` for ``memorizing`` in every
+    architecture x dataset cell (subset ``all``), from training data only
+    (not the baseline), with an alarm no later than the baseline's in most
+    memorizing runs of each cell (``2 * no_later_than_baseline >=
+    n_memorizing_runs``).  The false alarms on clean runs and the AUROC
+    within noisy runs are reported next to it; they are not part of the goal.
 
     Returns
     -------
     pandas.DataFrame
-        One row per score: ``min_auroc`` over cells, ``cells``,
-        ``cells_auroc_ok``, ``cells_timely``, ``false_alarm_runs``, ``n_clean``
-        and ``goal`` (bool), sorted by ``min_auroc``.
+        One row per score: ``min_auroc`` over cells (subset ``all``),
+        ``min_auroc_noisy`` (subset ``noisy``), ``cells``, ``cells_auroc_ok``,
+        ``cells_timely``, ``false_alarm_runs``, ``n_clean`` and ``goal``
+        (bool), sorted by ``min_auroc``.
     """
-    a = auc[auc["layer"].isin(["hidden", "-", "all"])]
-    s = summary[summary["layer"] == "hidden"]
+    layers = ["hidden", "-", "all"]
+    a = auc[auc["layer"].isin(layers) & (auc["subset"] == "all")]
+    noisy = auc[auc["layer"].isin(layers) & (auc["subset"] == "noisy")].groupby("score")["auroc"].min()
+    s = summary[summary["layer"].isin(["hidden", "-"])]
     rows = []
     for score, g in a.groupby("score", sort=False):
         t = s[s["score"] == score]
-        timely = int((t["no_later_than_baseline"] * 2 >= t["n_memorizing_runs"]).sum()) if len(t) else np.nan
+        timely = int((t["no_later_than_baseline"] * 2 >= t["n_memorizing_runs"]).sum()) if len(t) else -1
         ok = int((g["auroc"] >= target).sum())
-        rows.append({"score": score, "min_auroc": float(g["auroc"].min()), "cells": len(g), "cells_auroc_ok": ok,
-                     "cells_timely": timely, "false_alarm_runs": int(t["false_alarm_runs"].sum()) if len(t) else
-                     np.nan, "n_clean": int(t["n_clean"].sum()) if len(t) else np.nan,
-                     "goal": bool(score not in (BASELINE, COMBINATION) and ok == len(g) and timely == len(g))})
+        rows.append({"score": score, "min_auroc": float(g["auroc"].min()),
+                     "min_auroc_noisy": float(noisy.get(score, np.nan)), "cells": len(g), "cells_auroc_ok": ok,
+                     "cells_timely": timely, "false_alarm_runs": int(t["false_alarm_runs"].sum()) if len(t) else -1,
+                     "n_clean": int(t["n_clean"].sum()) if len(t) else -1,
+                     "goal": bool(score not in (BASELINE, COMBINATION, CLOCK) and ok == len(g) and timely == len(g))})
     return pd.DataFrame(rows).sort_values("min_auroc", ascending=False, ignore_index=True)
 
 

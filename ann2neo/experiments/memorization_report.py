@@ -61,11 +61,12 @@ def _roc_figure(folder, auc, curves):
     from sklearn.metrics import roc_curve
 
     plt = _plt()
+    auc = auc[auc["subset"] == "all"]
     cells = list(auc[["architecture", "dataset"]].drop_duplicates().itertuples(index=False, name=None))
     fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells), 4.4), squeeze=False)
     for ax, (arch, data) in zip(axes[0], cells, strict=True):
         c = auc[(auc["architecture"] == arch) & (auc["dataset"] == data)]
-        ind = c[~c["score"].isin(["val_gap", "combination"])].nlargest(3, "auroc")
+        ind = c[~c["score"].isin(["val_gap", "combination", "epoch"])].nlargest(3, "auroc")
         chosen = [*ind.itertuples(), *c[c["score"].isin(["val_gap", "combination"])].itertuples()]
         for r in chosen:
             y, s = curves[(arch, data, r.layer, r.score)]
@@ -78,7 +79,10 @@ def _roc_figure(folder, auc, curves):
             ax.plot(fpr, tpr, label=label, **style)
         ax.plot([0, 1], [0, 1], color="0.8", lw=0.8)
         ax.set(title=f"{arch} / {data}", xlabel="false positive rate (checkpoints)", ylabel="true positive rate")
-        ax.legend(fontsize=7, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
+        else:
+            ax.text(0.5, 0.5, "one class only: no ROC", ha="center", transform=ax.transAxes)
     fig.suptitle("ROC for 'memorizing' (gap > threshold): best 3 indicators, the combination, and the validation "
                  "baseline (dashed); out-of-fold directions", fontsize=10)
     return _save(fig, folder / "roc.png")
@@ -86,7 +90,7 @@ def _roc_figure(folder, auc, curves):
 
 def _heatmap(folder, auc):
     plt = _plt()
-    a = auc[~auc["score"].isin(["val_gap", "combination"])].copy()
+    a = auc[~auc["score"].isin(["val_gap", "combination", "epoch"]) & (auc["subset"] == "all")].copy()
     a["row"] = a["architecture"] + "/" + a["dataset"] + "/" + a["layer"]
     kinds = [("", "indicator"), ("_rel", "relative (/ epoch 1)"), ("_delta", "delta (- epoch 1)")]
     fig, axes = plt.subplots(1, 3, figsize=(19, 0.5 * a["row"].nunique() + 3), sharey=True)
@@ -130,9 +134,9 @@ def write_figures(folder, table: pd.DataFrame, auc: pd.DataFrame, curves: dict) 
 def best_scores(auc: pd.DataFrame, n=5) -> pd.DataFrame:
     """The ``n`` indicator scores with the highest AUROC per cell (layer included), plus baseline and combination."""
     parts = []
-    for _, c in auc.groupby(["architecture", "dataset"], sort=False):
-        ind = c[~c["score"].isin(["val_gap", "combination"])].nlargest(n, "auroc")
-        parts.append(pd.concat([ind, c[c["score"].isin(["val_gap", "combination"])]]))
+    for _, c in auc[auc["subset"] == "all"].groupby(["architecture", "dataset"], sort=False):
+        ind = c[~c["score"].isin(["val_gap", "combination", "epoch"])].nlargest(n, "auroc")
+        parts.append(pd.concat([ind, c[c["score"].isin(["val_gap", "combination", "epoch"])]]))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -156,27 +160,63 @@ def _counts(table, config):
     return runs.reset_index().round(3)
 
 
-def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) -> str:
-    """The study's ``report.md`` (text)."""
-    timing = timing or {}
-    hidden = auc[auc["layer"].isin(["hidden", "-", "all"])].copy()
+def _pivot(auc, subset, order):
+    hidden = auc[auc["layer"].isin(["hidden", "-", "all"]) & (auc["subset"] == subset)].copy()
     hidden["cell"] = hidden["architecture"] + "/" + hidden["dataset"]
     hidden["value"] = [_fmt_auc(r) for r in hidden.itertuples()]
     pivot = hidden.pivot_table(index="score", columns="cell", values="value", aggfunc="first")
-    order = goal["score"].tolist()
-    pivot = pivot.reindex([s for s in order if s in pivot.index]).reset_index()
+    return pivot.reindex([s for s in order if s in pivot.index]).reset_index()
+
+
+def _per_noise_pivot(auc, order):
+    a = auc[auc["layer"].isin(["hidden", "-", "all"]) & auc["subset"].str.startswith("noise ")
+            & auc["auroc"].notna()].copy()
+    if a.empty:
+        return pd.DataFrame({"score": []})
+    a["cell"] = a["architecture"] + "/" + a["dataset"]
+    g = a.groupby(["score", "cell"])["auroc"]
+    text = (g.median().map("{:.2f}".format) + " [" + g.min().map("{:.2f}".format) + "-"
+            + g.max().map("{:.2f}".format) + "] (" + g.size().astype(str) + ")")
+    pivot = text.unstack("cell")
+    return pivot.reindex([s for s in order if s in pivot.index]).reset_index()
+
+
+def _within_noise(auc, score):
+    a = auc[(auc["score"] == score) & auc["layer"].isin(["hidden", "-", "all"])
+            & auc["subset"].str.startswith("noise ")]["auroc"]
+    return float(a.median()) if a.notna().any() else np.nan
+
+
+def _verdict(goal, auc):
     reached = goal[goal["goal"]]
-    best = goal[~goal["score"].isin(["val_gap", "combination"])].iloc[0]
+    best = goal[~goal["score"].isin(["val_gap", "combination", "epoch"])].iloc[0]
+    clock = (f"the baseline {_within_noise(auc, 'val_gap'):.2f} and the epoch number alone (a clock) "
+             f"{_within_noise(auc, 'epoch'):.2f}")
+    if len(reached):
+        names = ", ".join(f"`{s}` (min AUROC {a:.3f}; {f} of {c} clean runs alarm; median AUROC within one noise "
+                          f"level {_within_noise(auc, s):.2f})"
+                          for s, a, f, c in reached[["score", "min_auroc", "false_alarm_runs",
+                                                     "n_clean"]].itertuples(index=False))
+        return (f"**On the issue's criterion, reached** by {len(reached)} score(s) on the `hidden` layer: {names}. "
+                f"Within one noise level (same label noise, memorizing vs not-yet-memorizing checkpoints) the "
+                f"median AUROC of {clock} are the references: a score below them mostly detects the label noise, "
+                "not the moment of memorization.")
+    return (f"**No indicator reaches the goal.** The best single score on the shared `hidden` layer is "
+            f"`{best['score']}` with a minimum AUROC of {best['min_auroc']:.3f} over the {best['cells']} "
+            f"architecture x dataset cells ({best['cells_auroc_ok']} of them >= 0.9; alarm no later than the "
+            f"baseline in most memorizing runs in {best['cells_timely']} cells). Within one noise level the "
+            f"median AUROC of {clock}.")
+
+
+def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) -> str:
+    """The study's ``report.md`` (text)."""
+    timing = timing or {}
+    order = goal["score"].tolist()
     base = goal[goal["score"] == "val_gap"].iloc[0]
     comb = goal[goal["score"] == "combination"]
-    s_hidden = summary[summary["layer"] == "hidden"]
-    top = set(goal["score"].head(8)) | {"val_gap"}
+    s_hidden = summary[summary["layer"].isin(["hidden", "-"])]
+    top = set(goal["score"].head(8)) - {"combination", "epoch"} | {"val_gap"}
     ll = s_hidden[s_hidden["score"].isin(top)].sort_values(["score", "architecture", "dataset"])
-    verdict = (f"**Yes**: {', '.join(reached['score'])} reach it." if len(reached) else
-               f"**No indicator reaches the goal.** The best single score on the shared `hidden` layer is "
-               f"`{best['score']}` with a minimum AUROC of {best['min_auroc']:.3f} over the "
-               f"{best['cells']} architecture x dataset cells ({best['cells_auroc_ok']} of them >= 0.9; alarm no "
-               f"later than the baseline in most memorizing runs in {best['cells_timely']} cells).")
     lines = [
         "# Memorization study: which activation statistic of training samples detects memorization",
         "",
@@ -184,10 +224,17 @@ def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) 
         "for `memorizing` in both architectures and both datasets, whose alarm comes no later than the "
         "validation baseline's.",
         "",
-        verdict,
-        f"The validation baseline (`val_gap`, held-out data) has a minimum AUROC of {base['min_auroc']:.3f}"
+        _verdict(goal, auc),
+        f"The validation baseline (`val_gap`, held-out data) has a minimum AUROC of {base['min_auroc']:.3f} "
+        f"({base['min_auroc_noisy']:.3f} within noisy runs)"
         + (f"; the logistic-regression combination (out of fold) {comb['min_auroc'].iloc[0]:.3f}." if len(comb)
            else "."),
+        "",
+        "Caveat: with the clean runs included (subset `all`), a score that only tells noisy runs from clean ones "
+        "(e.g. selectivity to labels that are noise) scores well although it says nothing about *when* a run "
+        "memorizes; the subset `noisy` (noisy runs only: memorizing vs not-yet-memorizing checkpoints) and the "
+        "lead/lag against the truth (`median_lead_vs_truth` much larger than 0: an alarm long before the gap "
+        "opens, i.e. an alarm on the label noise itself) show which scores track memorization.",
         "",
         "## Setup",
         "",
@@ -229,9 +276,21 @@ def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) 
         "",
         _md(_counts(table, config)),
         "",
-        "## AUROC on the shared `hidden` layer, per architecture / dataset (95 % cluster-bootstrap CI)",
+        "## AUROC on the shared `hidden` layer, per architecture / dataset (95 % cluster-bootstrap CI; all runs)",
         "",
-        _md(pivot),
+        _md(_pivot(auc, "all", order)),
+        "",
+        "## The same within noisy runs only (subset `noisy`: memorizing vs not-yet-memorizing checkpoints)",
+        "",
+        _md(_pivot(auc, "noisy", order)),
+        "",
+        "## Within one noise level (median [min-max] of the AUROC over the noise levels whose runs hold both "
+        "memorizing and not-yet-memorizing checkpoints, their number in parentheses)",
+        "",
+        "Here the label noise is the same for every checkpoint compared, so a score can only win by tracking "
+        "*when* a run memorizes.",
+        "",
+        _md(_per_noise_pivot(auc, order)),
         "",
         "## Best scores per cell, any layer",
         "",
@@ -245,7 +304,9 @@ def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) 
         "## Lead / lag against the baseline and the truth (layer `hidden`, the best scores and the baseline)",
         "",
         "Epochs; `false_alarm_runs` of `n_clean` clean runs raise an alarm at some epoch (the threshold is a "
-        "per-checkpoint 95 % quantile, so a per-run false-alarm rate is higher than 5 %).",
+        "per-checkpoint 95 % quantile, so a per-run false-alarm rate is higher than 5 %). The baseline's row "
+        "(`val_gap`) gives its own false alarms (clean runs with val_gap > threshold) and its lag behind the "
+        "truth.",
         "",
         _md(ll.round(2)),
         "",

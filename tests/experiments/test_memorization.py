@@ -164,6 +164,13 @@ def test_auroc_table_finds_the_falling_indicator_and_scores_the_baseline():
     assert base["n_checkpoints"] == len(one) and base["n_memorizing"] == int(one["memorizing"].sum())
     comb = auc[auc["score"] == "combination"].iloc[0]
     assert comb["auroc"] > 0.95
+    assert set(auc["subset"]) == {"all", "noisy", "noise 0.6"}
+    # within one noise level the epoch number alone is a perfect clock here (memorizing = epoch >= 3)
+    clock = auc[(auc["subset"] == "noise 0.6") & (auc["score"] == "epoch")].iloc[0]
+    assert clock["auroc"] == 1.0 and clock["n_runs"] == 4
+    # in the 'noisy' subset only the noisy runs' checkpoints count
+    noisy = auc[(auc["subset"] == "noisy") & (auc["score"] == "mfr")].iloc[0]
+    assert noisy["n_checkpoints"] == 4 * 6 and noisy["auroc"] == 1.0
 
 
 def test_combination_is_out_of_fold():
@@ -244,8 +251,8 @@ def test_documented_grid_is_valid_and_has_30_clean_runs():
 
 # ---------------------------------------------------------------- end to end (trains networks)
 
-TINY = dict(architectures=("mlp",), datasets=("digits",), noise=(0.0, 1.0), seeds=(0,), clean_seeds=(0,), epochs=2, width=8,
-            probe_size=100, max_train=300, n_bootstrap=20, figures=False)
+TINY = dict(architectures=("mlp",), datasets=("digits",), noise=(0.0, 1.0), seeds=(0,), clean_seeds=(0,), epochs=2,
+            width=8, probe_size=100, max_train=300, n_bootstrap=20, figures=False)
 
 
 @pytest.mark.slow
@@ -278,11 +285,17 @@ def test_tiny_study_end_to_end_resumes_to_identical_rows(tmp_path):
     assert json.loads((tmp_path / "s" / "manifest.json").read_text())["runs_skipped"] == 1
     cols = [c for c in resumed if c != "seconds"]
     pd.testing.assert_frame_equal(resumed[cols], table[cols])
-    # other settings are another study: the run is not reused
-    other = config.replace(width=6)
-    with pytest.raises(FileExistsError):
-        memorization(tmp_path / "s2", other) if (tmp_path / "s2").mkdir() or (tmp_path / "s2" / "x").touch() \
-            else None
+    # a run made with other settings is not reused
+    from ann2neo.experiments.memorization import RunSpec, _finished
+
+    spec = RunSpec("mlp", "digits", 0.0, 0)
+    assert _finished(runs, spec, json.loads(json.dumps(config.run_settings()))) is not None
+    assert _finished(runs, spec, json.loads(json.dumps(config.replace(width=6).run_settings()))) is None
+    # a folder that holds something else is refused before anything runs
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="holds no memorization study"):
+        memorization(tmp_path / "other", config)
 
 
 @pytest.mark.slow
