@@ -226,7 +226,13 @@ class RunSpec:
 
 
 def run_name(architecture, dataset, noise, seed) -> str:
-    """Name of a run, e.g. ``run_name("mlp", "digits", 0.4, 3) == "mlp-digits-n0.4-s3"``."""
+    """Name of a run.
+
+    Examples
+    --------
+    >>> run_name("mlp", "digits", 0.4, 3)
+    'mlp-digits-n0.4-s3'
+    """
     return f"{architecture}-{dataset}-n{float(noise):g}-s{int(seed)}"
 
 
@@ -237,6 +243,13 @@ def run_specs(config: MemorizationConfig) -> list:
     -------
     list of RunSpec
         In the order architecture, dataset, noise, seed.
+
+    Examples
+    --------
+    >>> specs = run_specs(MemorizationConfig(architectures=("mlp",), datasets=("digits",), noise=(0, 0.5),
+    ...                                      seeds=(0,), clean_seeds=(0, 1)))
+    >>> [s.name for s in specs]
+    ['mlp-digits-n0-s0', 'mlp-digits-n0-s1', 'mlp-digits-n0.5-s0']
     """
     specs = []
     for arch in config.architectures:

@@ -181,6 +181,13 @@ def add_relative_scores(table: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         A copy with ``2 * len(INDICATORS)`` more columns.
+
+    Examples
+    --------
+    >>> values = {k: [1.0, 2.0, 3.0] for k in INDICATORS}
+    >>> t = pd.DataFrame({"run": "r", "layer": "hidden", "epoch": [0, 1, 2], **values})
+    >>> add_relative_scores(t)[["mfr_rel", "mfr_delta"]].to_numpy().tolist()
+    [[0.5, -1.0], [1.0, 0.0], [1.5, 1.0]]
     """
     out = table.copy()
     first = out[out["epoch"] == 1].set_index(["run", "layer"])[list(INDICATORS)]

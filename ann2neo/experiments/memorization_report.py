@@ -190,8 +190,8 @@ def _within_noise(auc, score):
 def _verdict(goal, auc):
     reached = goal[goal["goal"]]
     best = goal[~goal["score"].isin(["val_gap", "combination", "epoch"])].iloc[0]
-    clock = (f"the baseline {_within_noise(auc, 'val_gap'):.2f} and the epoch number alone (a clock) "
-             f"{_within_noise(auc, 'epoch'):.2f}")
+    clock = (f"{_within_noise(auc, 'val_gap'):.2f} for the baseline and {_within_noise(auc, 'epoch'):.2f} for "
+             f"the epoch number alone (a clock)")
     if len(reached):
         names = ", ".join(f"`{s}` (min AUROC {a:.3f}; {f} of {c} clean runs alarm; median AUROC within one noise "
                           f"level {_within_noise(auc, s):.2f})"
@@ -199,13 +199,31 @@ def _verdict(goal, auc):
                                                      "n_clean"]].itertuples(index=False))
         return (f"**On the issue's criterion, reached** by {len(reached)} score(s) on the `hidden` layer: {names}. "
                 f"Within one noise level (same label noise, memorizing vs not-yet-memorizing checkpoints) the "
-                f"median AUROC of {clock} are the references: a score below them mostly detects the label noise, "
+                f"median AUROC is {clock}: a score below them mostly detects the label noise, "
                 "not the moment of memorization.")
     return (f"**No indicator reaches the goal.** The best single score on the shared `hidden` layer is "
             f"`{best['score']}` with a minimum AUROC of {best['min_auroc']:.3f} over the {best['cells']} "
             f"architecture x dataset cells ({best['cells_auroc_ok']} of them >= 0.9; alarm no later than the "
             f"baseline in most memorizing runs in {best['cells_timely']} cells). Within one noise level the "
-            f"median AUROC of {clock}.")
+            f"median AUROC is {_within_noise(auc, best['score']):.2f} for it, {clock}.")
+
+
+def _notes(table, auc):
+    a = auc[auc["subset"] == "all"]
+    mixed = a[a["direction"].astype(str).str.startswith("mixed")]
+    low = a[a["auroc"] < 0.5]
+    last = table[table["epoch"] == table["epoch"].max()]
+    dead = last.groupby(["architecture", "dataset", "layer", "noise"])["dead_fraction"].mean()
+    notes = [f"{len(mixed)} of {len(a)} score rows (subset `all`) have a direction that differs between "
+             f"leave-one-seed-out folds (`mixed`); pooling such out-of-fold scores can give an AUROC below 0.5 "
+             f"({len(low)} rows): the score's relation to memorization is not stable across seeds.",
+             f"Dead units: at the last epoch `dead_fraction` ranges from {dead.min():.2f} to {dead.max():.2f} "
+             f"(mean over seeds per cell, layer and noise level); it grows with the label noise, so the learning "
+             "rate that makes the networks memorize within the epoch budget also silences many ReLU units, and "
+             "`mfr`/`dead_fraction` partly measure that.",
+             "Clean runs: the share of memorizing checkpoints at noise 0 is in the ground-truth table above "
+             "(measured, not forced to 0)."]
+    return notes
 
 
 def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) -> str:
@@ -227,8 +245,8 @@ def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) 
         _verdict(goal, auc),
         f"The validation baseline (`val_gap`, held-out data) has a minimum AUROC of {base['min_auroc']:.3f} "
         f"({base['min_auroc_noisy']:.3f} within noisy runs)"
-        + (f"; the logistic-regression combination (out of fold) {comb['min_auroc'].iloc[0]:.3f}." if len(comb)
-           else "."),
+        + (f"; the logistic-regression combination of the indicators (training data only, out of fold) "
+           f"{comb['min_auroc'].iloc[0]:.3f} (its alarm timing is not measured)." if len(comb) else "."),
         "",
         "Caveat: with the clean runs included (subset `all`), a score that only tells noisy runs from clean ones "
         "(e.g. selectivity to labels that are noise) scores well although it says nothing about *when* a run "
@@ -269,8 +287,9 @@ def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) 
         "## Run time",
         "",
         f"- Training and recording, summed over runs: {timing.get('train_seconds_total', float('nan')):.0f} s "
-        f"({timing.get('runs', 0)} runs; {timing.get('runs_skipped', 0)} taken from an earlier call). "
-        f"This call: {timing.get('wall_seconds_this_call', float('nan')):.0f} s wall.",
+        f"({timing.get('runs', 0)} runs; {timing.get('runs_skipped', 0)} taken from an earlier call, their "
+        f"time as recorded then). This call: {timing.get('wall_seconds_this_call', float('nan')):.0f} s wall "
+        "before the analysis.",
         "",
         "## Runs and ground truth (final epoch, mean over seeds)",
         "",
@@ -309,6 +328,10 @@ def write_report(table, auc, summary, goal, config, *, figures=(), timing=None) 
         "truth.",
         "",
         _md(ll.round(2)),
+        "",
+        "## Notes",
+        "",
+        *[f"- {n}" for n in _notes(table, auc)],
         "",
         "## Figures",
         "",
