@@ -1,4 +1,4 @@
-"""Command-line interface: ``ann2neo reproduce``, ``grid``, ``analyze``, ``compare`` and ``check-run``.
+"""Command-line interface: ``ann2neo reproduce``, ``grid``, ``memorization``, ``analyze``, ``compare``, ``check-run``.
 
 The ``reproduce`` options are generated from the fields of
 :class:`ann2neo.experiments.config.ReproduceConfig`, the single source of the
@@ -47,6 +47,15 @@ def _parser():
     grid.add_argument("--out", default="ann2neo-grid", help="grid folder (default: %(default)s)")
     grid.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
     _add_config_options(grid, multi=GRID_AXES, suppress=True)
+    memo = sub.add_parser("memorization", parents=[common],
+                          help="train networks at label-noise fractions 0-1, follow the memorization indicators "
+                          "of every hidden layer on training samples, and measure which detects memorization "
+                          "(AUROC, lead/lag against a validation baseline); resumes where a killed study stopped")
+    memo.add_argument("--config", metavar="FILE.toml", help="study settings (MemorizationConfig fields; a [grid] "
+                      "table is merged; flags given on the command line win)")
+    memo.add_argument("--out", default="ann2neo-memorization", help="study folder (default: %(default)s)")
+    memo.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    _add_memorization_options(memo)
     check = sub.add_parser("check-run", parents=[common],
                          help="check that a run folder is complete (manifest and checksums)")
     check.add_argument("folder")
@@ -214,6 +223,51 @@ def _add_config_options(parser, multi=(), suppress=False):
                                 help=f"{help_text} (default: {shown})" if default is not None else help_text, **meta)
 
 
+def _add_memorization_options(parser):
+    """One option per MemorizationConfig field; unset options keep the file's or the default value."""
+    from .experiments.memorization import MemorizationConfig
+
+    defaults = MemorizationConfig()
+    for f in dataclasses.fields(MemorizationConfig):
+        meta = dict(f.metadata)
+        help_text = meta.pop("help")
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "figures":
+            parser.add_argument("--no-figures", dest="figures", action="store_false", default=argparse.SUPPRESS,
+                                help="skip the figures and report.md")
+            continue
+        default = getattr(defaults, f.name)
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+        meta.setdefault("type", {int: int, float: float}.get(type(default), str) if default is not None else int)
+        if f.name not in ("architectures", "datasets"):
+            meta.setdefault("metavar", f.name.upper().rstrip("S") if "nargs" in meta else None)
+        help_text = help_text if "default" in help_text else f"{help_text} (default: {shown})"
+        parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=help_text,
+                            **{k: v for k, v in meta.items() if v is not None})
+
+
+def _memorization(args, raw) -> int:
+    from .experiments.data import DatasetUnavailableError
+    from .experiments.memorization import MemorizationConfig, load_memorization_toml, memorization, run_specs
+
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "config", "out", "overwrite", "verbose")}
+    try:
+        settings = load_memorization_toml(args.config) if args.config else {}
+        config = MemorizationConfig(**{**settings, **given})
+    except (TypeError, ValueError, OSError) as err:
+        return _error("memorization", err)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    _import_tensorflow_quietly(args.verbose)
+    try:
+        table = memorization(args.out, config, overwrite=args.overwrite, argv=["ann2neo", *raw])
+    except (DatasetUnavailableError, TypeError, ValueError, OSError) as err:
+        return _error("memorization", err)
+    print(f"\n{len(run_specs(config))} runs, {len(table)} rows: {args.out}/trajectories.csv, auroc.csv, "
+          f"lead_lag.csv, report.md, figures/; manifest.json last.")
+    return 0
+
+
 def _import_tensorflow_quietly(verbose=False):
     """Load TensorFlow now; its C++ start-up lines are filtered by :mod:`ann2neo._quiet` unless ``verbose``."""
     if verbose:
@@ -330,6 +384,8 @@ def main(argv=None) -> int:
             return _check_run(args.folder)
         if args.command == "grid":
             return _grid(args, raw)
+        if args.command == "memorization":
+            return _memorization(args, raw)
         if args.command in ("analyze", "compare"):
             return _files_command(args, raw)
         return _reproduce(args, raw)
