@@ -141,7 +141,7 @@ def test_monitor_alarms_at_a_switch_to_shuffled_labels_and_not_on_clean_labels()
     rng = np.random.default_rng(0)
     idx = rng.choice(len(x), 100, replace=False)
     model = _model(x.shape[1], width=16, lr=0.2)
-    monitor = FiringRateMonitor({"train": x[idx]}, labels=y[idx], alarm="stop")
+    monitor = FiringRateMonitor({"train": x[idx]}, labels=y[idx], indicator="mfr", alarm="stop")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         model.fit(x, y, epochs=7, batch_size=64, verbose=0, callbacks=[monitor])
@@ -163,3 +163,12 @@ def test_monitor_alarms_at_a_switch_to_shuffled_labels_and_not_on_clean_labels()
     offline = detect_change(records["mfr"].to_numpy(), **switch.rule)
     assert offline.index == switch.alarm_check  # the online alarm is the offline rule on the recorded series
     assert records["mfr"].iloc[switch.alarm_check] < 0.8 * offline.level
+
+
+def test_default_indicator_is_the_studys_choice_with_labels_and_mfr_without():
+    from ann2neo.keras import FiringRateMonitor
+    from ann2neo.keras.monitor import DEFAULT_INDICATOR
+
+    x = np.random.default_rng(0).normal(size=(20, 6)).astype("float32")
+    assert FiringRateMonitor(x, labels=np.repeat([0, 1], 10)).indicator == DEFAULT_INDICATOR == "fraction_selective"
+    assert FiringRateMonitor(x).indicator == "mfr"
