@@ -311,6 +311,9 @@ def _print_table(table):
                                                                                      float_format="%.3g"))
     comparisons = table.attrs.get("comparisons")
     if comparisons is not None:
+        import pandas as pd
+
+        comparisons = pd.DataFrame(comparisons)
         print("\nKolmogorov-Smirnov tests of firing-rate distributions, Bonferroni over "
               f"{len(comparisons)} comparisons (paper Table 2)")
         print(comparisons[["a", "b", "statistic", "p_bonferroni", "different"]]

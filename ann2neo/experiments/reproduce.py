@@ -498,10 +498,10 @@ def write_outputs(out, config: ReproduceConfig, table: pd.DataFrame, recordings:
             files.append(f"{condition}.nwb")
             _checkpoint(f"after:{condition}.nwb")
     put("results.csv", table.to_csv(index=False))
-    population = table.attrs.get("population")
+    population, comparisons = (None if table.attrs.get(k) is None else pd.DataFrame(table.attrs[k])
+                               for k in ("population", "comparisons"))
     if population is not None:
         put("population.csv", population.to_csv(index=False))
-    comparisons = table.attrs.get("comparisons")
     if comparisons is not None:
         put("comparisons.csv", comparisons.to_csv(index=False))
     nodes = [result.nodes.assign(condition=c, split=s, layer=layer, node=np.arange(len(result.nodes)))
@@ -587,7 +587,9 @@ def reproduce(out, config: ReproduceConfig | None = None, *, overwrite=False, wr
         ``chance_accuracy``, ``same_as``, counts, Bernoulli-null summaries and,
         with diagnostics, :data:`TEST_COLUMNS`.  ``table.attrs`` holds
         ``comparisons`` (KS tests), ``window``, ``window_note`` and ``population``
-        (the table of ``population.csv``).
+        (the rows of ``population.csv``); the two tables are kept as lists of
+        records (``pandas.DataFrame(table.attrs["population"])``), so that the
+        tables of several runs concatenate with ``pandas.concat``.
 
     Raises
     ------
@@ -630,12 +632,12 @@ def _run(out, config, write_files, argv):
         comparisons = (firing_rate_comparisons(rates, distinct)
                        if config.diagnostics and len(distinct) > 1 else None)
         if comparisons is not None:
-            table.attrs["comparisons"] = comparisons
+            table.attrs["comparisons"] = comparisons.to_dict("records")  # records: pd.concat compares attrs
             for r in comparisons.itertuples():
                 log.info("KS %s vs %s: D %.3f, Bonferroni p %.3g (%s)", r.a, r.b, r.statistic, r.p_bonferroni,
                          "different" if r.different else "not different")
         table.attrs.update(window=data.window, window_note=data.window_note, same_as=same)
-        table.attrs["population"] = population_stage(config, data, recordings, same)
+        table.attrs["population"] = population_stage(config, data, recordings, same).to_dict("records")
         elapsed = time.perf_counter() - started
         log.info("finished training, recording and analysis in %.1f s", elapsed)
         if write_files:
