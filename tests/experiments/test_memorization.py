@@ -242,11 +242,16 @@ def test_toml_settings_and_unknown_keys(tmp_path):
 def test_documented_grid_is_valid_and_has_30_clean_runs():
     from pathlib import Path
 
-    path = Path(__file__).parents[2] / "docs" / "memorization-grid.toml"
-    config = MemorizationConfig(**load_memorization_toml(path))
+    docs = Path(__file__).parents[2] / "docs"
+    config = MemorizationConfig(**load_memorization_toml(docs / "memorization-grid.toml"))
     specs = run_specs(config)
     assert sum(s.noise == 0 for s in specs) >= 30
     assert set(config.noise) == {0.0, 0.2, 0.4, 0.6, 0.8, 1.0} and len(config.seeds) >= 2
+    # the confirmation grid (where the monitor's default is measured) is the same study on seeds it never saw
+    confirm = MemorizationConfig(**load_memorization_toml(docs / "memorization-confirm.toml"))
+    assert confirm.replace(seeds=config.seeds, clean_seeds=config.clean_seeds) == config
+    assert not set(confirm.seeds) & set(config.seeds) and not set(confirm.clean_seeds) & set(config.clean_seeds)
+    assert sum(s.noise == 0 for s in run_specs(confirm)) >= 30
 
 
 # ---------------------------------------------------------------- end to end (trains networks)
