@@ -76,14 +76,17 @@ class FiringRateMonitor(keras.callbacks.Callback):
         What to do at the rule's first alarm: warn (``RuntimeWarning`` and a
         log line), or also stop training (``model.stop_training = True``).
         ``None`` records without deciding.
-    drop, patience : deprecated
-        The old ratio rule's parameters (a fall below ``(1 - drop)`` x the
-        recent median at ``patience`` consecutive checks); ignored with a
-        ``FutureWarning``: ``h`` and ``k`` set the new rule's sensitivity.
+    drop : deprecated
+        The old ratio rule's threshold (a fall below ``(1 - drop)`` x the
+        recent median); ignored with a ``FutureWarning``: ``h`` and ``k`` set
+        the new rule's sensitivity.
     reference : int, optional
         Checks at the end of the warm-up whose median and first-difference
         spread give the level and scale (``detect_change``'s ``reference``);
         default 4 with ``every="epoch"``, 20 with batches.
+    patience : deprecated
+        The old rule's number of consecutive checks below the threshold;
+        ignored with a ``FutureWarning`` (the CUSUM's ``h`` replaces it).
     warmup : int, optional
         Checks never alarmed on at the start; default 5 with ``every="epoch"``
         (the untrained network and epochs 1-4), 50 with batches.
